@@ -1,0 +1,158 @@
+"""Build the reference cluster's upstream components from their Go modules.
+
+Each component gets its own tools module in ``$AIC_CACHE/src/<name>-<version>`` (a shared module
+would let minimum version selection raise every k8s.io/* dependency to the newest one required by
+any component).  Binaries land in ``$AIC_CACHE/bin/<name>-<version>/``; a stamp file holding the
+hash of the component's build spec makes a warm run a no-op.  Nothing built here is committed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.refcluster.config import CACHE, Component, load_components
+
+
+class BuildError(Exception):
+    pass
+
+
+def _run(cmd: list[str], cwd: Path, log: Path, env: dict[str, str]) -> None:
+    with log.open("a") as fh:
+        fh.write("$ %s\n" % " ".join(cmd))
+        fh.flush()
+        rc = subprocess.call(cmd, cwd=str(cwd), stdout=fh, stderr=subprocess.STDOUT, env=env)
+    if rc != 0:
+        tail = log.read_text(errors="replace").splitlines()[-15:]
+        raise BuildError("exit %d from %s\n    %s" % (rc, " ".join(cmd[:3]), "\n    ".join(tail)))
+
+
+def _go_env() -> dict[str, str]:
+    go = shutil.which("go")
+    if not go:
+        raise BuildError("the Go toolchain is not on PATH: install Go 1.26 or newer (https://go.dev/dl) and retry")
+    env = dict(os.environ)
+    env.setdefault("GOTOOLCHAIN", "auto")
+    env.setdefault("GOFLAGS", "-buildvcs=false")
+    env["CGO_ENABLED"] = "0"
+    return env
+
+
+def _staging_replaces(module: str, version: str) -> list[str]:
+    """Replace lines mapping each ./staging module of k8s.io/kubernetes to its tagged release."""
+    url = "%s/%s/@v/%s.mod" % (os.environ.get("GOPROXY", "https://proxy.golang.org").split(",")[0].rstrip("/"), module, version)
+    with urllib.request.urlopen(url, timeout=60) as resp:
+        text = resp.read().decode()
+    staging_version = "v0." + version.lstrip("v").split(".", 1)[1]
+    mods = [line.split()[0] for line in text.splitlines() if "=> ./staging/" in line]
+    if not mods:
+        raise BuildError("no ./staging replaces found in %s" % url)
+    return ["%s=%s@%s" % (m, m, staging_version) for m in mods]
+
+
+def _ldflags(comp: Component) -> str:
+    flags = ["-s", "-w"]
+    if comp.build.get("version_ldflags"):
+        v = comp.build["version"]
+        major, minor = v.lstrip("v").split(".")[:2]
+        for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+            flags += ["-X", "%s.gitVersion=%s" % (pkg, v), "-X", "%s.gitMajor=%s" % (pkg, major), "-X", "%s.gitMinor=%s" % (pkg, minor),
+                      "-X", "%s.gitTreeState=clean" % pkg, "-X", "%s.buildDate=2026-01-01T00:00:00Z" % pkg]
+    return " ".join(flags)
+
+
+def spec_hash(comp: Component) -> str:
+    return hashlib.sha256(json.dumps(comp.build, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def is_built(comp: Component) -> bool:
+    stamp = comp.bin_dir / ".stamp"
+    return stamp.is_file() and stamp.read_text().strip() == spec_hash(comp) and all((comp.bin_dir / b).is_file() for b in comp.build["binaries"])
+
+
+def build(comp: Component, log=print) -> float:
+    """Build one component if needed; return seconds spent (0 when cached)."""
+    if is_built(comp):
+        return 0.0
+    env = _go_env()
+    b = comp.build
+    src = CACHE / "src" / comp.key
+    src.mkdir(parents=True, exist_ok=True)
+    comp.bin_dir.mkdir(parents=True, exist_ok=True)
+    lock = (CACHE / "src" / (comp.key + ".lock")).open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        if is_built(comp):
+            return 0.0
+        t0 = time.monotonic()
+        logf = src / "build.log"
+        logf.write_text("")
+        log("building %s (%s@%s) into %s; log: %s" % (comp.name, b["module"], b["version"], comp.bin_dir, logf))
+        try:
+            (src / "go.mod").write_text("module local/ai-conformance/%s\n\ngo %s\n" % (comp.name, b.get("go", "1.26.0")))
+            imports = "\n".join('\t_ "%s"' % p for p in sorted(set(b["binaries"].values())))
+            (src / "tools.go").write_text("//go:build tools\n\npackage tools\n\nimport (\n%s\n)\n" % imports)
+            edits = []
+            if b.get("staging_replaces"):
+                edits += ["-replace=%s" % r for r in _staging_replaces(b["module"], b["version"])]
+            edits += ["-replace=%s" % r for r in b.get("replace", [])]
+            edits += ["-exclude=%s" % e for e in b.get("exclude", [])]
+            if edits:
+                _run(["go", "mod", "edit"] + edits, src, logf, env)
+            wanted = ["%s@%s" % (b["module"], b["version"])] + list(b.get("require", []))
+            wanted += ["%s@%s" % (p, b["version"]) for p in sorted(set(b["binaries"].values())) if p != b["module"] and p.startswith(b["module"] + "/")]
+            _run(["go", "get"] + wanted, src, logf, env)
+            tags = ",".join(b.get("tags", []))
+            for name, pkg in b["binaries"].items():
+                cmd = ["go", "build", "-trimpath"] + (["-tags", tags] if tags else []) + ["-ldflags", _ldflags(comp), "-o", str(comp.bin_dir / name), pkg]
+                _run(cmd, src, logf, env)
+            if b.get("assets"):
+                moddir = json.loads(subprocess.check_output(["go", "mod", "download", "-json", "%s@%s" % (b["module"], b["version"])], cwd=str(src), env=env))["Dir"]
+                adir = comp.bin_dir / "assets"
+                adir.mkdir(exist_ok=True)
+                parts = []
+                for rel in b["assets"]:
+                    data = (Path(moddir) / rel).read_text()
+                    (adir / Path(rel).name).write_text(data)
+                    parts.append(data.strip())
+                if b.get("concat_assets"):
+                    (adir / b["concat_assets"]).write_text("\n---\n".join(parts) + "\n")
+        except BuildError as exc:
+            raise BuildError("build of component '%s' (%s@%s) failed: %s\n  full log: %s\n  check that the Go module proxy is reachable and "
+                             "that the version exists (go list -m -versions %s)" % (comp.name, b["module"], b["version"], exc, logf, b["module"]))
+        except OSError as exc:
+            raise BuildError("build of component '%s' failed: %s" % (comp.name, exc))
+        (comp.bin_dir / ".stamp").write_text(spec_hash(comp) + "\n")
+        secs = time.monotonic() - t0
+        log("built %s in %.0f s" % (comp.name, secs))
+        return secs
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+
+
+def build_all(names: list[str] | None = None, log=print) -> dict[str, float]:
+    comps = load_components()
+    timings: dict[str, Any] = {}
+    for comp in comps.values():
+        if comp.build and (not names or comp.name in names):
+            timings[comp.name] = round(build(comp, log), 1)
+    return timings
+
+
+if __name__ == "__main__":
+    try:
+        print(json.dumps(build_all(sys.argv[1:] or None)))
+    except BuildError as exc:
+        print("ERROR: %s" % exc, file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,397 @@
+"""Start, stop and inspect the local reference cluster.
+
+    python -m tests.refcluster.cluster up|down|status|build
+
+Up builds what is missing, makes a PKI, starts every component of components.yaml that has a
+``run`` section as a local process (in dependency order, each waited on by its readiness check),
+then creates the fake nodes.  It is idempotent: a healthy cluster is left alone; a half-dead one
+(stale state dir, a crashed component) is torn down and started again.  Down stops every process
+it started, by pid and process group, sweeps any process still pointing at the state dir, and
+removes the state dir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.refcluster import build as builder
+from tests.refcluster import pki
+from tests.refcluster.config import REPO, STATE, Component, ensure_collection_path, kubeconfig_path, load_components, ports
+
+READY_TIMEOUT_S = 90
+
+
+class HarnessError(Exception):
+    pass
+
+
+# -- processes ---------------------------------------------------------------------------------
+def _pidfile(name: str) -> Path:
+    return STATE / "run" / ("%s.pid" % name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:
+        stat = Path("/proc/%d/stat" % pid).read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path("/proc/%d/cmdline" % pid).read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _recorded(name: str) -> dict[str, Any] | None:
+    p = _pidfile(name)
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text())
+    except ValueError:
+        return None
+
+
+def running(name: str) -> int | None:
+    """pid of the component if the process we started is still alive (guards against pid reuse)."""
+    rec = _recorded(name)
+    if not rec:
+        return None
+    pid = int(rec["pid"])
+    if _alive(pid) and rec["marker"] in _cmdline(pid):
+        return pid
+    return None
+
+
+def _context() -> dict[str, Any]:
+    comps = load_components()
+    assets = {n: str(c.bin_dir / "assets") for n, c in comps.items() if c.build}
+    return {"state": str(STATE), "pki": str(STATE / "pki"), "ports": ports(), "assets": assets, "repo": str(REPO)}
+
+
+def _expand(value: Any, ctx: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        return value.format(**ctx)
+    if isinstance(value, dict):
+        return {k: _expand(v, ctx) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, ctx) for v in value]
+    return value
+
+
+def _command(comp: Component, comps: dict[str, Component], ctx: dict[str, Any]) -> list[str]:
+    run = comp.run
+    args = _expand(run.get("args", []), ctx)
+    if "python" in run:
+        return [sys.executable, "-u", str(REPO / run["python"])] + args
+    owner, _, binary = run["binary"].rpartition("/")
+    owner = owner or comp.name
+    if owner not in comps or not comps[owner].build:
+        raise HarnessError("component %s: binary %s names no buildable component" % (comp.name, run["binary"]))
+    path = comps[owner].bin_dir / binary
+    if not path.is_file():
+        raise HarnessError("component %s: binary %s is missing; run `make cluster-build`" % (comp.name, path))
+    return [str(path)] + args
+
+
+def start(comp: Component, comps: dict[str, Component]) -> int:
+    ctx = _context()
+    cmd = _command(comp, comps, ctx)
+    logs = STATE / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in _expand(comp.run.get("env", {}), ctx).items()})
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / ".build" / "collections")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    with (logs / ("%s.log" % comp.name)).open("ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(REPO), env=env, start_new_session=True)
+    _pidfile(comp.name).parent.mkdir(parents=True, exist_ok=True)
+    # The marker (the state dir path is on every command line) lets down() and status() tell our
+    # process from an unrelated one that reused the pid.
+    _pidfile(comp.name).write_text(json.dumps({"pid": proc.pid, "cmd": cmd, "marker": str(STATE), "started": time.time()}))
+    return proc.pid
+
+
+def _log_tail(name: str, n: int = 15) -> str:
+    p = STATE / "logs" / ("%s.log" % name)
+    if not p.is_file():
+        return "(no log)"
+    return "\n    ".join(p.read_text(errors="replace").splitlines()[-n:])
+
+
+def _probe_ready(spec: dict[str, Any]) -> bool:
+    if "file" in spec:
+        return Path(spec["file"]).is_file()
+    url = spec.get("http") or spec.get("https")
+    ctx = None
+    if "https" in spec:
+        ctx = ssl.create_default_context(cafile=str(STATE / "pki" / "ca.crt"))
+        if spec.get("insecure"):
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if spec.get("kubeconfig"):
+            stem = spec["kubeconfig"]
+            ctx.load_cert_chain(str(STATE / "pki" / ("%s.crt" % stem)), str(STATE / "pki" / ("%s.key" % stem)))
+    try:
+        with urllib.request.urlopen(url, timeout=3, context=ctx) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError, ssl.SSLError):
+        return False
+
+
+def wait_ready(comp: Component, timeout_s: float = READY_TIMEOUT_S) -> float:
+    spec = _expand(comp.run.get("ready", {}), _context())
+    t0 = time.monotonic()
+    while True:
+        if running(comp.name) is None:
+            raise HarnessError("component %s exited during start-up; last log lines:\n    %s\n  full log: %s"
+                               % (comp.name, _log_tail(comp.name), STATE / "logs" / ("%s.log" % comp.name)))
+        if not spec or _probe_ready(spec):
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > timeout_s:
+            raise HarnessError("component %s not ready after %ds (%s); last log lines:\n    %s" % (comp.name, timeout_s, spec, _log_tail(comp.name)))
+        time.sleep(0.25)  # readiness of a local process has no watch to offer: a short poll
+
+
+def stop(name: str, grace_s: float = 10) -> bool:
+    pid = running(name)
+    if pid is None:
+        _pidfile(name).unlink(missing_ok=True)
+        return False
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except OSError:
+            pass
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        if not _alive(pid):
+            break
+    _pidfile(name).unlink(missing_ok=True)
+    return True
+
+
+def _orphans() -> list[int]:
+    """Processes whose command line points into the state dir but that no pid file names."""
+    marker = str(STATE) + "/"
+    mine = os.getpid()
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and int(d.name) != mine and marker in _cmdline(int(d.name)):
+            out.append(int(d.name))
+    return out
+
+
+# -- ordering ------------------------------------------------------------------------------------
+def run_order(comps: dict[str, Component], only: list[str] | None = None) -> list[Component]:
+    todo = {n: c for n, c in comps.items() if c.run and (only is None or n in only)}
+    order: list[Component] = []
+    placed: set[str] = set()
+    while todo:
+        ready = [c for c in todo.values() if all(d in placed or d not in todo for d in c.run.get("after", []))]
+        if not ready:
+            raise HarnessError("components.yaml has a dependency cycle among: %s" % ", ".join(sorted(todo)))
+        for c in ready:
+            order.append(c)
+            placed.add(c.name)
+            del todo[c.name]
+    return order
+
+
+# -- ports ---------------------------------------------------------------------------------------
+def _port_holder(port: int) -> str:
+    try:
+        out = subprocess.run(["ss", "-ltnpH", "sport = :%d" % port], capture_output=True, text=True, timeout=5).stdout.strip()
+        return out.split("users:")[-1] if out else "unknown process"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown process"
+
+
+def check_ports() -> None:
+    for name, port in ports().items():
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise HarnessError("port %d (%s) on 127.0.0.1 is in use by %s: stop it, or change `ports:` in %s"
+                               % (port, name, _port_holder(port), "tests/refcluster/components.yaml"))
+        finally:
+            s.close()
+
+
+# -- lifecycle -----------------------------------------------------------------------------------
+def status() -> dict[str, Any]:
+    comps = load_components()
+    procs = {}
+    for c in run_order(comps):
+        pid = running(c.name)
+        ready = bool(pid) and (not c.run.get("ready") or _probe_ready(_expand(c.run["ready"], _context())))
+        procs[c.name] = {"pid": pid, "ready": ready}
+    healthy = bool(procs) and all(p["ready"] for p in procs.values())
+    info: dict[str, Any] = {"state_dir": str(STATE), "kubeconfig": str(kubeconfig_path()), "healthy": healthy, "components": procs}
+    if healthy:
+        try:
+            info["nodes"] = _nodes_summary()
+        except Exception as exc:  # status must always print something readable
+            info["nodes_error"] = str(exc)
+    return info
+
+
+def _client():
+    ensure_collection_path()
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import get_client
+
+    return get_client({"kubeconfig": str(kubeconfig_path())})
+
+
+def _nodes_summary() -> list[dict[str, Any]]:
+    out = []
+    for n in _client().list("v1", "Node")["items"]:
+        conds = {c["type"]: c["status"] for c in n.get("status", {}).get("conditions", [])}
+        out.append({"name": n["metadata"]["name"], "ready": conds.get("Ready") == "True",
+                    "gpus": n.get("status", {}).get("allocatable", {}).get("nvidia.com/gpu", "0")})
+    return out
+
+
+def bootstrap() -> None:
+    """Objects every run needs: the fake GPU and CPU nodes, Ready through kwok."""
+    from tests.refcluster.fakes import gpus
+
+    c = _client()
+    for node in gpus.node_manifests():
+        if c.get("v1", "Node", node["metadata"]["name"]) is None:
+            c.create(node)
+    for node in gpus.node_manifests():
+        c.wait_for("v1", "Node", node["metadata"]["name"],
+                   lambda o: any(x["type"] == "Ready" and x["status"] == "True" for x in (o or {}).get("status", {}).get("conditions", [])),
+                   timeout_s=60, what="become Ready")
+
+
+def down(quiet: bool = False) -> dict[str, Any]:
+    comps = load_components()
+    stopped = []
+    for c in reversed(run_order(comps)):
+        if stop(c.name):
+            stopped.append(c.name)
+    orphans = _orphans()
+    for pid in orphans:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    if STATE.exists():
+        subprocess.run(["rm", "-rf", str(STATE)], check=False)
+    res = {"stopped": stopped, "orphans_killed": orphans, "state_removed": str(STATE)}
+    if not quiet:
+        print(json.dumps(res))
+    return res
+
+
+def up(only: list[str] | None = None) -> dict[str, Any]:
+    t0 = time.monotonic()
+    comps = load_components()
+    st = status()
+    if st["healthy"] and only is None:
+        st["already_up"] = True
+        return st
+    if STATE.exists() or _orphans():
+        down(quiet=True)  # stale or half-dead: start clean
+    check_ports()
+    timings: dict[str, Any] = {"build": builder.build_all(log=lambda m: print(m, file=sys.stderr))}
+    ensure_collection_path()
+    t_start = time.monotonic()
+    pki.make_pki(STATE / "pki", "https://127.0.0.1:%d" % ports()["apiserver"])
+    STATE.joinpath("kubeconfig").write_text(kubeconfig_path().read_text())
+    try:
+        for c in run_order(comps, only):
+            start(c, comps)
+            timings[c.name] = round(wait_ready(c), 2)
+            if c.name == "kwok":
+                bootstrap()
+    except Exception:
+        down(quiet=True)  # never leave a half-started cluster or orphan processes behind
+        raise
+    timings["start_total_s"] = round(time.monotonic() - t_start, 2)
+    timings["up_total_s"] = round(time.monotonic() - t0, 2)
+    st = status()
+    st["timings"] = timings
+    return st
+
+
+def rss_mib() -> dict[str, float]:
+    """Resident memory of each running component (and its children), MiB."""
+    out = {}
+    for c in run_order(load_components()):
+        pid = running(c.name)
+        if pid:
+            total = 0
+            for d in Path("/proc").iterdir():
+                if not d.name.isdigit():
+                    continue
+                try:
+                    st = (d / "stat").read_text().rsplit(")", 1)[1].split()
+                    if int(d.name) == pid or int(st[2]) == pid:  # the process or a member of its group
+                        total += int(st[21]) * os.sysconf("SC_PAGE_SIZE")
+                except (OSError, IndexError, ValueError):
+                    continue
+            out[c.name] = round(total / 2**20, 1)
+    return out
+
+
+def main(argv: list[str]) -> int:
+    cmd = argv[0] if argv else "status"
+    try:
+        if cmd == "up":
+            print(json.dumps(up(), indent=2))
+        elif cmd == "down":
+            down()
+        elif cmd == "status":
+            st = status()
+            st["rss_mib"] = rss_mib()
+            print(json.dumps(st, indent=2))
+            return 0 if st["healthy"] else 1
+        elif cmd == "build":
+            print(json.dumps(builder.build_all(argv[1:] or None)))
+        elif cmd == "stop":
+            for name in argv[1:]:
+                stop(name)
+        elif cmd == "start":
+            comps = load_components()
+            for name in argv[1:]:
+                start(comps[name], comps)
+                wait_ready(comps[name])
+        else:
+            print("usage: python -m tests.refcluster.cluster up|down|status|build [component...]|stop NAME|start NAME", file=sys.stderr)
+            return 2
+    except (HarnessError, builder.BuildError) as exc:
+        print("ERROR: %s" % exc, file=sys.stderr)
+        return 2
+    except Exception as exc:  # one readable line; AIC_DEBUG=1 shows the traceback
+        if os.environ.get("AIC_DEBUG"):
+            raise
+        print("ERROR: reference cluster %s failed: %s: %s (AIC_DEBUG=1 for details)" % (cmd, exc.__class__.__name__, exc), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

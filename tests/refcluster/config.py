@@ -1,0 +1,71 @@
+"""Load components.yaml and resolve where things live."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("AIC_CACHE", str(Path.home() / ".cache" / "ai-conformance")))
+STATE = Path(os.environ.get("AIC_REFCLUSTER_STATE", str(REPO / ".build" / "refcluster")))
+COMPONENTS_FILE = Path(__file__).with_name("components.yaml")
+
+
+@dataclass
+class Component:
+    name: str
+    build: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return "%s-%s" % (self.name, self.build["version"].replace("/", "_"))
+
+    @property
+    def bin_dir(self) -> Path:
+        return CACHE / "bin" / self.key
+
+
+def load_raw() -> dict[str, Any]:
+    with COMPONENTS_FILE.open() as fh:
+        return yaml.safe_load(fh)
+
+
+def load_components() -> dict[str, Component]:
+    raw = load_raw()
+    return {name: Component(name, spec.get("build") or {}, spec.get("run") or {}) for name, spec in raw["components"].items()}
+
+
+def ports() -> dict[str, int]:
+    return {k: int(v) for k, v in load_raw()["ports"].items()}
+
+
+def kubernetes_version() -> str:
+    return str(load_raw()["kubernetes_version"])
+
+
+def kubeconfig_path() -> Path:
+    return STATE / "pki" / "admin.kubeconfig"
+
+
+def ensure_collection_path() -> Path:
+    """Make ``ansible_collections.ai_conformance.kubernetes`` importable from this checkout.
+
+    A relative symlink .build/collections/ansible_collections/ai_conformance/kubernetes -> repo
+    root; ansible.cfg points collections_path at .build/collections for the same reason."""
+    import sys
+
+    base = REPO / ".build" / "collections"
+    link = base / "ansible_collections" / "ai_conformance" / "kubernetes"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if link.is_symlink():
+            link.unlink()
+        link.symlink_to(Path("../../../.."))
+    if str(base) not in sys.path:
+        sys.path.insert(0, str(base))
+    return base

@@ -1,0 +1,73 @@
+"""A throw-away PKI for the reference cluster, made with the openssl CLI."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+from pathlib import Path
+
+CLIENTS = {
+    # file stem: subject
+    "admin": "/O=system:masters/CN=refcluster-admin",
+    "controller-manager": "/CN=system:kube-controller-manager",
+    "scheduler": "/CN=system:kube-scheduler",
+    "front-proxy-client": "/CN=front-proxy-client",
+    # a user with no rights at all: tests use it to prove 403 handling
+    "nobody": "/CN=refcluster-nobody",
+}
+
+
+def _openssl(args: list[str], cwd: Path) -> None:
+    res = subprocess.run(["openssl"] + args, cwd=str(cwd), capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError("openssl %s failed: %s" % (args[0], res.stderr.strip().splitlines()[-1:] or res.returncode))
+
+
+def _cert(d: Path, stem: str, subject: str, ext: str) -> None:
+    (d / ("%s.ext" % stem)).write_text(ext)
+    _openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "%s.key" % stem, "-out", "%s.csr" % stem, "-subj", subject], d)
+    _openssl(["x509", "-req", "-in", "%s.csr" % stem, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "3650",
+              "-out", "%s.crt" % stem, "-extfile", "%s.ext" % stem], d)
+
+
+def kubeconfig(d: Path, stem: str, server: str) -> str:
+    b64 = lambda p: base64.b64encode((d / p).read_bytes()).decode()  # noqa: E731
+    return """apiVersion: v1
+kind: Config
+clusters:
+- name: refcluster
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+users:
+- name: %s
+  user:
+    client-certificate-data: %s
+    client-key-data: %s
+contexts:
+- name: refcluster-%s
+  context: {cluster: refcluster, user: %s}
+current-context: refcluster-%s
+""" % (server, b64("ca.crt"), stem, b64("%s.crt" % stem), b64("%s.key" % stem), stem, stem, stem)
+
+
+def make_pki(d: Path, server: str) -> None:
+    """Create CA, serving and client certificates plus one kubeconfig per client in ``d``."""
+    d.mkdir(parents=True, exist_ok=True)
+    if (d / "complete").is_file():
+        return
+    _openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "3650",
+              "-subj", "/CN=refcluster-ca"], d)
+    san = "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1"
+    _cert(d, "apiserver", "/CN=kube-apiserver", "subjectAltName=%s\nextendedKeyUsage=serverAuth\n" % san)
+    # Serving cert for webhooks and aggregated APIs run as local processes (apiserver dials 127.0.0.1).
+    _cert(d, "webhook", "/CN=refcluster-webhook", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    for stem, subject in CLIENTS.items():
+        _cert(d, stem, subject, "extendedKeyUsage=clientAuth\n")
+    _openssl(["genrsa", "-out", "sa.key", "2048"], d)
+    _openssl(["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], d)
+    for stem in ("admin", "controller-manager", "scheduler", "nobody"):
+        (d / ("%s.kubeconfig" % stem)).write_text(kubeconfig(d, stem, server))
+    for p in d.glob("*.csr"):
+        p.unlink()
+    (d / "complete").write_text("ok\n")

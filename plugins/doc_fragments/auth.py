@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+
+class ModuleDocFragment:
+    # Matches AUTH_ARG_SPEC in plugins/module_utils/probe.py.
+    DOCUMENTATION = r"""
+options:
+  kubeconfig:
+    description:
+      - Path to a kubeconfig file.
+      - When neither O(kubeconfig), O(host) nor E(KUBECONFIG) is set and the module runs inside a
+        pod, the in-cluster service account is used; otherwise C(~/.kube/config).
+      - Can also be set with E(K8S_AUTH_KUBECONFIG).
+    type: path
+  context:
+    description:
+      - The kubeconfig context to use; defaults to the current context.
+      - Can also be set with E(K8S_AUTH_CONTEXT).
+    type: str
+  host:
+    description:
+      - URL of the API server, used with O(api_key) instead of a kubeconfig (the AWX
+        OpenShift/Kubernetes credential sets E(K8S_AUTH_HOST)).
+    type: str
+  api_key:
+    description:
+      - Bearer token for O(host). Can also be set with E(K8S_AUTH_API_KEY).
+    type: str
+  ca_cert:
+    description:
+      - CA bundle to verify O(host) with. Can also be set with E(K8S_AUTH_SSL_CA_CERT).
+    type: path
+    aliases: [ssl_ca_cert]
+  validate_certs:
+    description:
+      - Whether to verify the API server's certificate. Can also be set with E(K8S_AUTH_VERIFY_SSL).
+    type: bool
+    aliases: [verify_ssl]
+  request_timeout:
+    description:
+      - Seconds to wait for one API request.
+    type: int
+    default: 30
+"""
+
+    PROBE = r"""
+options:
+  run_id:
+    description:
+      - Identifier of the conformance run. Every object the probe creates carries the labels
+        C(ai-conformance.io/run-id=<run_id>) and C(app.kubernetes.io/managed-by=ai-conformance),
+        and the probe deletes only objects carrying them.
+      - Generated when omitted. 1-32 lowercase letters, digits or C(-).
+    type: str
+  namespace:
+    description:
+      - Namespace to create the probe's namespaced objects in. When omitted the probe creates its
+        own namespace and deletes it afterwards; a namespace named here is used but never deleted.
+    type: str
+  owner:
+    description:
+      - The layer that owns this requirement in a layered product (CNCF FAQ), recorded in the result.
+    type: str
+    default: platform
+    choices: [platform, product, base]
+  timeout:
+    description:
+      - Upper bound in seconds for each wait of the probe.
+    type: int
+    default: 120
+  keep_objects:
+    description:
+      - Leave the created objects in place for debugging instead of deleting them.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: In check mode a probe that would create objects returns a C(skip) result saying so.
+"""

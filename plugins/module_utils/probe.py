@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared argument specs and the base every module builds on.
+
+``AUTH_ARG_SPEC`` matches the doc fragment ``ai_conformance.kubernetes.auth`` and
+``PROBE_ARG_SPEC`` matches ``ai_conformance.kubernetes.probe``.  A probe module subclasses
+``Probe``, names its requirement, and writes only ``run(client, ctx, result)``: client creation,
+reachability, the run context and its cleanup, check mode, timing and error handling live here.
+"""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+import copy
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import (
+    HAS_K8S,
+    K8S_IMP_ERR,
+    Client,
+    ClusterError,
+    check_reachable,
+    get_client,
+)
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import OWNERS, ProbeResult, Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import RunContext, new_run_id, validate_run_id
+
+AUTH_ARG_SPEC: dict[str, Any] = {
+    "kubeconfig": {"type": "path", "fallback": (env_fallback, ["K8S_AUTH_KUBECONFIG"])},
+    "context": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_CONTEXT"])},
+    "host": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_HOST"])},
+    "api_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["K8S_AUTH_API_KEY"])},
+    "ca_cert": {"type": "path", "aliases": ["ssl_ca_cert"], "fallback": (env_fallback, ["K8S_AUTH_SSL_CA_CERT"])},
+    "validate_certs": {"type": "bool", "aliases": ["verify_ssl"], "fallback": (env_fallback, ["K8S_AUTH_VERIFY_SSL"])},
+    "request_timeout": {"type": "int", "default": 30},
+}
+
+PROBE_ARG_SPEC: dict[str, Any] = {
+    "run_id": {"type": "str"},
+    "namespace": {"type": "str"},
+    "owner": {"type": "str", "default": "platform", "choices": list(OWNERS)},
+    "timeout": {"type": "int", "default": 120},
+    "keep_objects": {"type": "bool", "default": False},
+}
+
+
+def auth_argspec() -> dict[str, Any]:
+    return copy.deepcopy(AUTH_ARG_SPEC)
+
+
+def probe_argspec() -> dict[str, Any]:
+    spec = auth_argspec()
+    spec.update(copy.deepcopy(PROBE_ARG_SPEC))
+    return spec
+
+
+def new_module(argument_spec: dict[str, Any], **kwargs: Any) -> AnsibleModule:
+    """AnsibleModule with check mode support and the kubernetes library checked once."""
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **kwargs)
+    if not HAS_K8S:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=K8S_IMP_ERR)
+    return module
+
+
+def client_or_fail(module: AnsibleModule) -> Client:
+    """A reachable client, or fail_json with one readable line."""
+    try:
+        client = get_client(module.params)
+        check_reachable(client)
+        return client
+    except ClusterError as exc:
+        module.fail_json(msg=exc.message, error_kind=exc.kind)
+    raise AssertionError("unreachable")  # fail_json exits
+
+
+class Probe:
+    """Base of every probe module.
+
+    Subclasses set ``requirement`` and ``mutates`` (whether the probe creates objects), may extend
+    ``argument_spec``, and implement ``run``.  ``run`` records checks, steps and negative cases on
+    the result and decides it; anything it raises becomes an ``error`` verdict (ClusterError with
+    its readable message), a timeout becomes a ``fail`` only where the probe says so itself."""
+
+    requirement = ""
+    mutates = True
+
+    def __init__(self, extra_spec: dict[str, Any] | None = None, **module_kwargs: Any) -> None:
+        spec = probe_argspec()
+        spec.update(extra_spec or {})
+        self.module = new_module(spec, **module_kwargs)
+        self.params = self.module.params
+
+    def run(self, client: Client, ctx: RunContext, result: ProbeResult) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def check_mode_result(self, result: ProbeResult) -> ProbeResult:
+        return result.decide(Verdict.SKIP, "check mode: this probe creates objects in the cluster, so it was not run")
+
+    def execute(self) -> dict[str, Any]:
+        try:
+            run_id = validate_run_id(self.params.get("run_id") or new_run_id())
+        except ValueError as exc:
+            self.module.fail_json(msg=str(exc))
+        result = ProbeResult(requirement=self.requirement, owner=self.params["owner"], run_id=run_id).start()
+        if self.module.check_mode and self.mutates:
+            return self.check_mode_result(result).stop().to_dict()
+        ctx = None
+        try:
+            client = get_client(self.params)
+            check_reachable(client)
+            ctx = RunContext(client, run_id, self.requirement, keep=self.params.get("keep_objects", False))
+            try:
+                self.run(client, ctx, result)
+            finally:
+                report = ctx.cleanup()
+                if report:
+                    result.observations["cleanup"] = report
+        except ClusterError as exc:
+            # The probe could not decide (no access, API gone, an object it needed vanished):
+            # that is never a pass, and never silently a fail either.
+            result.decide(Verdict.ERROR, exc.message)
+            result.observations.setdefault("error_kind", exc.kind)
+        if result.verdict == Verdict.ERROR and result.reason == "the probe did not finish":
+            result.reason = "the probe ended without deciding a verdict"
+        return result.stop().to_dict()
+
+    def main(self) -> None:
+        res = self.execute()
+        # Probes create objects and delete them again before they return: no lasting change.
+        self.module.exit_json(changed=False, result=res, verdict=res["verdict"], reason=res["reason"])

@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The probe result: the one contract between probe modules, domain roles and the evidence role.
+
+Every probe returns exactly one ProbeResult per requirement.  A skip or a not_applicable verdict is
+a result like any other and always carries a reason; ``error`` means the probe could not decide and
+is never counted as a pass.
+"""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+VERDICTS = ("pass", "fail", "skip", "not_applicable", "error")
+OWNERS = ("platform", "product", "base")
+# Order used when several partial verdicts are folded into one: the worst one wins.
+_SEVERITY = {"error": 4, "fail": 3, "skip": 2, "not_applicable": 1, "pass": 0}
+
+
+class Verdict:
+    """Allowed verdict values (plain strings so results serialise to JSON/YAML unchanged)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    SKIP = "skip"
+    NOT_APPLICABLE = "not_applicable"
+    ERROR = "error"
+
+    @staticmethod
+    def validate(value: str) -> str:
+        if value not in VERDICTS:
+            raise ValueError("unknown verdict %r (allowed: %s)" % (value, ", ".join(VERDICTS)))
+        return value
+
+    @staticmethod
+    def worst(values: list[str]) -> str:
+        """The most severe of several verdicts; an empty list is an error (nothing was decided)."""
+        if not values:
+            return Verdict.ERROR
+        return max(values, key=lambda v: _SEVERITY[Verdict.validate(v)])
+
+    @staticmethod
+    def counts_as_pass(value: str) -> bool:
+        return value == Verdict.PASS
+
+
+@dataclass
+class Step:
+    """One replayable action: what a reviewer would run, and what came out."""
+
+    action: str
+    result: str
+    ok: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "result": self.result, "ok": self.ok}
+
+
+@dataclass
+class NegativeCase:
+    """The forbidden thing a probe attempted, and the proof that it was refused."""
+
+    case: str
+    outcome: str = ""
+    refused: bool | None = None  # None: the negative case was not (or could not be) attempted
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"case": self.case, "outcome": self.outcome, "refused": self.refused}
+
+
+@dataclass
+class ProbeResult:
+    """Result of one requirement probe (design.md, "The probe result")."""
+
+    requirement: str
+    verdict: str = Verdict.ERROR
+    reason: str = "the probe did not finish"
+    observations: dict[str, Any] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    negative: list[NegativeCase] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    owner: str = "platform"
+    run_id: str = ""
+    started: str = ""
+    duration_s: float = 0.0
+    _t0: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        Verdict.validate(self.verdict)
+        if self.owner not in OWNERS:
+            raise ValueError("unknown owner %r (allowed: %s)" % (self.owner, ", ".join(OWNERS)))
+
+    # -- timing -----------------------------------------------------------------------------
+    def start(self) -> ProbeResult:
+        self._t0 = time.monotonic()
+        self.started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return self
+
+    def stop(self) -> ProbeResult:
+        if self._t0:
+            self.duration_s = round(time.monotonic() - self._t0, 3)
+        return self
+
+    # -- recording --------------------------------------------------------------------------
+    def step(self, action: str, result: str, ok: bool = True) -> Step:
+        s = Step(action=action, result=result, ok=ok)
+        self.steps.append(s)
+        return s
+
+    def check(self, name: str, ok: bool | None, detail: str, kind: str = "api") -> bool | None:
+        """Record one sub-check.  ``ok`` None means it could not be decided (skipped), with
+        ``detail`` as its reason.  ``kind`` tells whether it is decided from the API or needs a
+        container runtime ("runtime")."""
+        self.checks.append({"name": name, "ok": ok, "detail": detail, "kind": kind})
+        return ok
+
+    def negative_case(self, case: str, refused: bool | None, outcome: str) -> NegativeCase:
+        n = NegativeCase(case=case, refused=refused, outcome=outcome)
+        self.negative.append(n)
+        return n
+
+    def decide(self, verdict: str, reason: str) -> ProbeResult:
+        self.verdict = Verdict.validate(verdict)
+        self.reason = reason
+        return self
+
+    def decide_from_checks(self, pass_reason: str) -> ProbeResult:
+        """Fold the recorded checks into a verdict.
+
+        Any failed check fails the result, with the first failure as reason.  A result whose
+        checks all passed but whose negative cases were never attempted is not a pass: a probe
+        without a refused negative case proves nothing.  Undecided (None) checks are listed in
+        the observations but do not turn a pass into a skip when every decidable check passed.
+        """
+        failed = [c for c in self.checks if c["ok"] is False]
+        if failed:
+            return self.decide(Verdict.FAIL, "%s: %s" % (failed[0]["name"], failed[0]["detail"]))
+        if not any(c["ok"] for c in self.checks):
+            return self.decide(Verdict.ERROR, "no check could be decided")
+        unproven = [n for n in self.negative if n.refused is not True]
+        if not self.negative or unproven:
+            case = unproven[0].case if unproven else "none attempted"
+            return self.decide(Verdict.FAIL, "negative case not proven refused: %s" % case)
+        return self.decide(Verdict.PASS, pass_reason)
+
+    # -- output -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requirement": self.requirement,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "observations": self.observations,
+            "checks": list(self.checks),
+            "steps": [s.to_dict() for s in self.steps],
+            "negative": [n.to_dict() for n in self.negative],
+            "owner": self.owner,
+            "run_id": self.run_id,
+            "started": self.started,
+            "duration_s": self.duration_s,
+        }
+
+
+REQUIRED_KEYS = ("requirement", "verdict", "reason", "observations", "steps", "negative", "owner", "run_id", "started", "duration_s")
+
+
+def validate_result_dict(data: dict[str, Any]) -> list[str]:
+    """Problems with a result dict received from elsewhere (the evidence role's input check)."""
+    problems = []
+    for key in REQUIRED_KEYS:
+        if key not in data:
+            problems.append("missing key %r" % key)
+    verdict = data.get("verdict")
+    if verdict not in VERDICTS:
+        problems.append("verdict %r is not one of %s" % (verdict, ", ".join(VERDICTS)))
+    if not str(data.get("reason") or "").strip():
+        problems.append("empty reason")
+    if data.get("owner") not in OWNERS:
+        problems.append("owner %r is not one of %s" % (data.get("owner"), ", ".join(OWNERS)))
+    return problems

@@ -117,7 +117,8 @@ def build(comp: Component, log=print) -> float:
                 cmd = ["go", "build", "-trimpath"] + (["-tags", tags] if tags else []) + ["-ldflags", _ldflags(comp), "-o", str(comp.bin_dir / name), pkg]
                 _run(cmd, src, logf, env)
             if b.get("assets"):
-                moddir = json.loads(subprocess.check_output(["go", "mod", "download", "-json", "%s@%s" % (b["module"], b["version"])], cwd=str(src), env=env))["Dir"]
+                ref = "%s@%s" % (b["module"], b["version"])
+                moddir = json.loads(subprocess.check_output(["go", "mod", "download", "-json", ref], cwd=str(src), env=env))["Dir"]
                 adir = comp.bin_dir / "assets"
                 adir.mkdir(exist_ok=True)
                 parts = []

@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from tests.refcluster.config import ensure_collection_path  # noqa: E402
+from tests.refcluster.config import ensure_collection_path
 
 ensure_collection_path()
 

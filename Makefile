@@ -1,0 +1,84 @@
+# ai_conformance.kubernetes: developer and CI entry points.  `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+COLL_LINK := .build/collections/ansible_collections/ai_conformance/kubernetes
+SANITY_DIR := .build/sanity/ansible_collections/ai_conformance/kubernetes
+GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
+export PATH := $(CURDIR)/$(BIN):$(subst $(CURDIR)/$(BIN):,,$(PATH))
+
+.PHONY: help install dist sanity lint ruff ansible-lint changelog-lint unit integration test \
+        cluster-build cluster-up cluster-down cluster-status demo bench clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(BIN)/.stamp: requirements/runtime.txt requirements/dev.txt
+	@command -v $(PY) >/dev/null || { echo "ERROR: $(PY) not found: install Python 3.11" >&2; exit 2; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements/dev.txt
+	touch $@
+
+$(COLL_LINK):
+	mkdir -p $(dir $(COLL_LINK))
+	ln -sfn ../../../.. $(COLL_LINK)
+
+$(GET_PIP): tests/sanity/get_pip_standin.py
+	mkdir -p $(dir $(GET_PIP))
+	cp $< $@
+
+install: $(BIN)/.stamp $(COLL_LINK) $(GET_PIP) ## venv with pinned deps; resolve the collection from this checkout
+	@$(BIN)/ansible-doc -t module ai_conformance.kubernetes.cluster_info >/dev/null && echo "ai_conformance.kubernetes resolves from $(CURDIR)"
+
+dist: install ## build the collection tarball into .build/dist
+	$(BIN)/ansible-galaxy collection build --force --output-path .build/dist .
+
+sanity: install ## ansible-test sanity on a copy of the tracked tree
+	rm -rf .build/sanity && mkdir -p $(SANITY_DIR)
+	git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} $(SANITY_DIR)/
+	cd $(SANITY_DIR) && git init -q . && git add -A && \
+	  $(CURDIR)/$(BIN)/ansible-test sanity --venv --python 3.11 --color no --exclude tests/refcluster/ --exclude tests/fixtures/
+
+ruff: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check plugins/module_utils
+
+ansible-lint: install
+	$(BIN)/ansible-lint --offline --profile production
+
+changelog-lint: install
+	$(BIN)/antsibull-changelog lint
+
+lint: ruff ansible-lint changelog-lint ## ruff, ansible-lint (production profile), changelog fragments
+
+unit: install ## unit tests (no cluster)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+cluster-build: install ## build the reference cluster's components (cached in ~/.cache/ai-conformance)
+	$(BIN)/python -m tests.refcluster.cluster build
+
+cluster-up: install ## start the local reference cluster (builds what is missing)
+	$(BIN)/python -m tests.refcluster.cluster up
+
+cluster-down: ## stop the reference cluster and remove its state
+	$(BIN)/python -m tests.refcluster.cluster down
+
+cluster-status: ## health, nodes and memory of the reference cluster
+	$(BIN)/python -m tests.refcluster.cluster status
+
+integration: install cluster-build ## integration and fault tests on the reference cluster
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
+
+test: sanity lint unit integration ## everything CI checks
+
+demo: cluster-up ## the main job on the local reference cluster
+	$(BIN)/ansible-playbook conformance.yml -i inventories/local
+
+bench: install cluster-build ## cluster start time, memory, probe durations -> .build/bench/results.json
+	$(BIN)/python -m tests.bench.run
+
+clean: cluster-down
+	rm -rf .build tests/output

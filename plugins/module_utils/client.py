@@ -456,6 +456,49 @@ class Client:
             "timed out after %ss waiting for %s %s%s" % (int(timeout_s), kind, _qual(namespace, name), " to %s" % what if what else ""), "timeout"
         )
 
+    def holds(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        forbidden: Callable[[dict[str, Any] | None], bool],
+        namespace: str | None = None,
+        seconds: float = 10,
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """Watch an object for ``seconds`` and report whether ``forbidden(obj)`` stayed false.
+
+        Returns (held, last_seen).  held is False as soon as the forbidden state is observed (for
+        example: a gang member got bound, a claim that must stay unallocated got a device).  This
+        is how negative cases are proven: by observation over a window, not by one snapshot."""
+        deadline = time.monotonic() + seconds
+        field_selector = "metadata.name=%s" % name
+        doc = self.list(api_version, kind, namespace, field_selector=field_selector)
+        last = doc["items"][0] if doc["items"] else None
+        if forbidden(last):
+            return False, last
+        rv = doc["resourceVersion"]
+        while time.monotonic() < deadline:
+            for ev in self.watch(api_version, kind, namespace, rv, field_selector=field_selector, timeout_s=max(1.0, deadline - time.monotonic())):
+                if ev.get("type") in ("ERROR",):
+                    break
+                if ev.get("type") == "BOOKMARK":
+                    rv = ev.get("object", {}).get("metadata", {}).get("resourceVersion", rv)
+                    continue
+                last = None if ev.get("type") == "DELETED" else ev.get("object")
+                rv = (last or {}).get("metadata", {}).get("resourceVersion", rv)
+                if forbidden(last):
+                    return False, last
+                if time.monotonic() >= deadline:
+                    break
+            else:
+                continue
+            doc = self.list(api_version, kind, namespace, field_selector=field_selector)
+            last = doc["items"][0] if doc["items"] else None
+            if forbidden(last):
+                return False, last
+            rv = doc["resourceVersion"]
+        return True, last
+
     def wait_gone(self, api_version: str, kind: str, name: str, namespace: str | None = None, timeout_s: float = 60) -> None:
         self.wait_for(api_version, kind, name, lambda o: o is None, namespace, timeout_s, what="be deleted")
 

@@ -115,6 +115,9 @@ def _command(comp: Component, comps: dict[str, Component], ctx: dict[str, Any]) 
 def start(comp: Component, comps: dict[str, Component]) -> int:
     ctx = _context()
     cmd = _command(comp, comps, ctx)
+    ready_file = _expand(comp.run.get("ready", {}), ctx).get("file")
+    if ready_file:
+        Path(ready_file).unlink(missing_ok=True)  # a file left by an earlier start proves nothing
     logs = STATE / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -280,10 +283,14 @@ def bootstrap() -> None:
     for node in gpus.node_manifests():
         if c.get("v1", "Node", node["metadata"]["name"]) is None:
             c.create(node)
+    def schedulable(o: dict[str, Any] | None) -> bool:
+        # Ready, and the node lifecycle controller has lifted its not-ready/unreachable taints.
+        ready = any(x["type"] == "Ready" and x["status"] == "True" for x in (o or {}).get("status", {}).get("conditions", []))
+        taints = [t["key"] for t in (o or {}).get("spec", {}).get("taints", []) or []]
+        return ready and not any(k.startswith("node.kubernetes.io/") for k in taints)
+
     for node in gpus.node_manifests():
-        c.wait_for("v1", "Node", node["metadata"]["name"],
-                   lambda o: any(x["type"] == "Ready" and x["status"] == "True" for x in (o or {}).get("status", {}).get("conditions", [])),
-                   timeout_s=60, what="become Ready")
+        c.wait_for("v1", "Node", node["metadata"]["name"], schedulable, timeout_s=90, what="become Ready and untainted")
 
 
 def down(quiet: bool = False) -> dict[str, Any]:

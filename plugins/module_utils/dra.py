@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""DRA facts and checks: pure functions over ResourceSlice, ResourceClaim and Pod objects.
+
+They decide from API objects only, so the probes that use them (dra_probe, the accelerator
+isolation and sharing probes) can be unit-tested with recorded objects."""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+from typing import Any
+
+API = "resource.k8s.io/v1"
+
+
+def attr_value(attr: dict[str, Any]) -> Any:
+    for k in ("string", "int", "bool", "version"):
+        if k in attr:
+            return attr[k]
+    return None
+
+
+def published_devices(slices: list[dict[str, Any]], driver: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """(pool, device) -> {node, attributes, capacity, slice} for every device the driver publishes."""
+    out = {}
+    for s in slices:
+        spec = s.get("spec", {})
+        if spec.get("driver") != driver:
+            continue
+        pool = spec.get("pool", {}).get("name")
+        for d in spec.get("devices", []) or []:
+            out[(pool, d["name"])] = {
+                "node": spec.get("nodeName"),
+                "all_nodes": bool(spec.get("allNodes")),
+                "attributes": {k: attr_value(v) for k, v in (d.get("attributes") or {}).items()},
+                "capacity": {k: v.get("value") for k, v in (d.get("capacity") or {}).items()},
+                "slice": s["metadata"]["name"],
+            }
+    return out
+
+
+def allocation_results(claim: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return ((claim or {}).get("status", {}).get("allocation") or {}).get("devices", {}).get("results", []) or []
+
+
+def is_allocated(claim: dict[str, Any] | None) -> bool:
+    return bool(allocation_results(claim))
+
+
+def reserved_uids(claim: dict[str, Any] | None) -> list[str]:
+    return [r.get("uid") for r in (claim or {}).get("status", {}).get("reservedFor", []) or []]
+
+
+def unique_selector(device: dict[str, Any], devices: dict[tuple[str, str], dict[str, Any]], driver: str) -> str | None:
+    """A CEL expression that matches exactly this one device among all published ones, built from
+    the first attribute whose value no other device shares (uuid for NVIDIA GPUs)."""
+    for key in ("uuid", "resource.kubernetes.io/pciBusID"):
+        val = device["attributes"].get(key)
+        if val is None or not isinstance(val, str):
+            continue
+        if sum(1 for d in devices.values() if d["attributes"].get(key) == val) == 1:
+            qualified = key if "/" in key else "%s/%s" % (driver, key)
+            domain, _, name = qualified.rpartition("/")
+            return "device.attributes['%s'].%s == '%s'" % (domain, name, val.replace("'", ""))
+    return None
+
+
+def check_allocation(claim: dict[str, Any], pod: dict[str, Any], devices: dict[tuple[str, str], dict[str, Any]], driver: str) -> list[tuple[str, bool, str]]:
+    """The positive case of dra_support, as (check name, ok, detail) tuples."""
+    checks: list[tuple[str, bool, str]] = []
+    results = allocation_results(claim)
+    if not results:
+        return [("claim allocated", False, "ResourceClaim %s has no allocation" % claim["metadata"]["name"])]
+    checks.append(("claim allocated", True, ", ".join("%s/%s/%s" % (r.get("driver"), r.get("pool"), r.get("device")) for r in results)))
+    node = pod.get("spec", {}).get("nodeName")
+    for r in results:
+        key = (r.get("pool"), r.get("device"))
+        if r.get("driver") != driver:
+            checks.append(("allocated by the expected driver", False, "device %s/%s came from driver %s, expected %s" % (key + (r.get("driver"), driver))))
+            continue
+        dev = devices.get(key)
+        if dev is None:
+            checks.append(("device published in a ResourceSlice", False, "no ResourceSlice of %s publishes device %s in pool %s" % (driver, key[1], key[0])))
+            continue
+        checks.append(("device published in a ResourceSlice", True, "%s in slice %s" % (key[1], dev["slice"])))
+        if dev["all_nodes"]:
+            checks.append(("pod on the device's node", True, "device is reachable from all nodes; pod on %s" % node))
+        elif dev["node"] != node:
+            checks.append(("pod on the device's node", False, "device %s is on node %s but the pod was bound to %s" % (key[1], dev["node"], node)))
+        else:
+            checks.append(("pod on the device's node", True, "pod and device %s on %s" % (key[1], node)))
+    uid = pod["metadata"].get("uid")
+    reserved = reserved_uids(claim)
+    checks.append(("claim reserved for the pod", uid in reserved, "reservedFor uids %s, pod uid %s" % (reserved, uid)))
+    return checks

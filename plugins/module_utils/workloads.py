@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pod manifests and pod-state predicates shared by the probes."""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+from typing import Any
+
+# A pause-like command: probes never need the container to do work unless a runtime check asks.
+DEFAULT_IMAGE = "registry.k8s.io/pause:3.10"
+
+
+def pod(
+    name: str,
+    namespace: str,
+    image: str = DEFAULT_IMAGE,
+    command: list[str] | None = None,
+    claims: list[dict[str, str]] | None = None,
+    limits: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    scheduler_name: str | None = None,
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+    restart_policy: str = "Never",
+    node_selector: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A minimal, unprivileged pod.  ``claims``: [{name, resourceClaimName|resourceClaimTemplateName}]."""
+    container: dict[str, Any] = {
+        "name": "main",
+        "image": image,
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+        "resources": {},
+    }
+    if command:
+        container["command"] = command
+    if limits:
+        container["resources"]["limits"] = dict(limits)
+    if claims:
+        container["resources"]["claims"] = [{"name": c["name"]} for c in claims]
+    if env:
+        container["env"] = [{"name": k, "value": v} for k, v in env.items()]
+    spec: dict[str, Any] = {"containers": [container], "restartPolicy": restart_policy, "terminationGracePeriodSeconds": 0}
+    if claims:
+        spec["resourceClaims"] = [dict(c) for c in claims]
+    if scheduler_name:
+        spec["schedulerName"] = scheduler_name
+    if node_selector:
+        spec["nodeSelector"] = dict(node_selector)
+    md: dict[str, Any] = {"name": name, "namespace": namespace, "labels": dict(labels or {})}
+    if annotations:
+        md["annotations"] = dict(annotations)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": spec}
+
+
+def condition(obj: dict[str, Any] | None, ctype: str) -> dict[str, Any] | None:
+    for c in (obj or {}).get("status", {}).get("conditions", []) or []:
+        if c.get("type") == ctype:
+            return c
+    return None
+
+
+def is_bound(p: dict[str, Any] | None) -> bool:
+    return bool((p or {}).get("spec", {}).get("nodeName"))
+
+
+def is_running(p: dict[str, Any] | None) -> bool:
+    return (p or {}).get("status", {}).get("phase") == "Running"
+
+
+def is_unschedulable(p: dict[str, Any] | None) -> bool:
+    c = condition(p, "PodScheduled")
+    return bool(c) and c.get("status") == "False" and c.get("reason") == "Unschedulable"
+
+
+def unschedulable_message(p: dict[str, Any] | None) -> str:
+    c = condition(p, "PodScheduled") or {}
+    return "%s: %s" % (c.get("reason", "no PodScheduled condition"), c.get("message", ""))

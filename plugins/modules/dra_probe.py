@@ -1,0 +1,295 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: dra_probe
+short_description: Prove Dynamic Resource Allocation works for accelerators (requirement dra_support)
+version_added: 0.1.0
+author:
+  - ai_conformance.kubernetes contributors (@ai-conformance)
+description:
+  - Checks that C(resource.k8s.io/v1) is served, the accelerator DeviceClass exists and a driver
+    publishes devices in ResourceSlices.
+  - "Positive case: a ResourceClaim against the DeviceClass and a pod using it. Passes only when the
+    claim is allocated a device that a ResourceSlice publishes, the pod is bound to that device's
+    node, and the claim is reserved for the pod."
+  - "Negative cases: a claim whose CEL selector matches no device stays unallocated and its pod
+    Unschedulable for the whole observation window (the scheduler's reason is recorded); a second
+    claim selecting the exact device already held stays unallocated while the holder runs."
+  - "Release: after the holder pod is deleted the claim is no longer reserved, and the waiting
+    claim gets the freed device."
+  - On nodes whose container runtime runs containers, a pod with a claim runs
+    C(nvidia-smi --query-gpu=uuid) and must see exactly the allocated device. On kwok nodes (the
+    reference cluster) this check is recorded as skipped with its reason, never as passed.
+  - Every object carries the run labels and is deleted afterwards, on failure too.
+extends_documentation_fragment:
+  - ai_conformance.kubernetes.auth
+  - ai_conformance.kubernetes.auth.PROBE
+options:
+  device_class:
+    description: DeviceClass to request devices from.
+    type: str
+    default: gpu.nvidia.com
+  driver:
+    description: DRA driver name that must publish and allocate the devices.
+    type: str
+    default: gpu.nvidia.com
+  observe_seconds:
+    description: How long each negative case is watched to prove nothing is allocated or bound.
+    type: int
+    default: 8
+  runtime_checks:
+    description:
+      - Whether to run the container-level check. V(auto) runs it when the node's container
+        runtime is not kwok's.
+    type: str
+    choices: [auto, always, never]
+    default: auto
+  gpu_image:
+    description: Image with C(nvidia-smi) for the container-level check.
+    type: str
+    default: nvcr.io/nvidia/cuda:12.9.1-base-ubuntu24.04
+notes:
+  - Needs create/delete on namespaces, pods and resourceclaims, and list on resourceslices and deviceclasses.
+requirements:
+  - kubernetes >= 24.2.0
+"""
+
+EXAMPLES = r"""
+- name: Probe DRA on the reference cluster
+  ai_conformance.kubernetes.dra_probe:
+    kubeconfig: .build/refcluster/kubeconfig
+    run_id: nightly-0001
+  register: dra
+
+- name: Probe an AMD or example driver instead
+  ai_conformance.kubernetes.dra_probe:
+    device_class: gpu.example.com
+    driver: gpu.example.com
+    observe_seconds: 15
+  register: dra
+
+- name: Fail the play when DRA does not pass
+  ansible.builtin.assert:
+    that: dra.verdict == 'pass'
+    fail_msg: "{{ dra.reason }}"
+"""
+
+RETURN = r"""
+verdict:
+  description: One of pass, fail, skip, not_applicable, error.
+  returned: always
+  type: str
+  sample: pass
+reason:
+  description: One sentence explaining the verdict.
+  returned: always
+  type: str
+  sample: claim allocated gpu-0 on refcluster-gpu-1; unmatched and contended claims stayed unallocated; device released and handed over
+result:
+  description: The probe result contract (docs/design.md).
+  returned: always
+  type: dict
+  contains:
+    requirement:
+      description: Requirement id.
+      type: str
+      returned: always
+      sample: dra_support
+    verdict:
+      description: Same as the top-level verdict.
+      type: str
+      returned: always
+      sample: pass
+    reason:
+      description: Same as the top-level reason.
+      type: str
+      returned: always
+      sample: claim allocated gpu-0
+    observations:
+      description: Structured facts the verdict was computed from (allocation, device attributes, scheduler messages, timings, cleanup).
+      type: dict
+      returned: always
+      sample: {published: {devices: 16, nodes: [refcluster-gpu-1, refcluster-gpu-2]}}
+    checks:
+      description: Each sub-check with ok true, false, or null when undecidable, and whether it is decided from the API or needs a runtime.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{name: claim allocated, ok: true, detail: gpu.nvidia.com/refcluster-gpu-1/gpu-0, kind: api}]
+    steps:
+      description: Replayable actions and what came out.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{action: kubectl create resourceclaim, result: allocated gpu-0, ok: true}]
+    negative:
+      description: The forbidden cases attempted and whether each was refused.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{case: claim whose selector matches no device, refused: true, outcome: "Unschedulable: 0/3 nodes are available"}]
+    owner:
+      description: Owning layer.
+      type: str
+      returned: always
+      sample: platform
+    run_id:
+      description: Run id on every created object.
+      type: str
+      returned: always
+      sample: r2611231030-ab12
+    started:
+      description: UTC start time.
+      type: str
+      returned: always
+      sample: "2026-11-23T10:30:00Z"
+    duration_s:
+      description: Seconds the probe took.
+      type: float
+      returned: always
+      sample: 21.4
+"""
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dra
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
+
+EXTRA = {
+    "device_class": {"type": "str", "default": "gpu.nvidia.com"},
+    "driver": {"type": "str", "default": "gpu.nvidia.com"},
+    "observe_seconds": {"type": "int", "default": 8},
+    "runtime_checks": {"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
+    "gpu_image": {"type": "str", "default": "nvcr.io/nvidia/cuda:12.9.1-base-ubuntu24.04"},
+}
+
+
+def claim(name, ns, device_class, cel=None):
+    exactly = {"deviceClassName": device_class}
+    if cel:
+        exactly["selectors"] = [{"cel": {"expression": cel}}]
+    return {"apiVersion": dra.API, "kind": "ResourceClaim", "metadata": {"name": name, "namespace": ns},
+            "spec": {"devices": {"requests": [{"name": "accel", "exactly": exactly}]}}}
+
+
+class DraProbe(Probe):
+    requirement = "dra_support"
+
+    def run(self, client, ctx, result):
+        p = self.params
+        driver, dclass, timeout, window = p["driver"], p["device_class"], p["timeout"], p["observe_seconds"]
+
+        # Preconditions: API served, class installed, devices published.  Missing ones FAIL.
+        if not client.served(dra.API, "ResourceClaim"):
+            result.decide(Verdict.FAIL, "the DRA API %s is not served by this cluster" % dra.API)
+            return
+        if client.get(dra.API, "DeviceClass", dclass) is None:
+            result.decide(Verdict.FAIL, "DeviceClass %s does not exist: the DRA driver's device classes are not installed" % dclass)
+            return
+        devices = dra.published_devices(client.list(dra.API, "ResourceSlice")["items"], driver)
+        result.observations["published"] = {"devices": len(devices), "nodes": sorted({d["node"] for d in devices.values() if d["node"]})}
+        if not devices:
+            result.decide(Verdict.FAIL, "no ResourceSlice publishes a device of driver %s" % driver)
+            return
+        result.step("kubectl get resourceslices --field-selector spec.driver=%s" % driver, "%d devices on %d nodes" % (
+            len(devices), len(result.observations["published"]["nodes"])))
+
+        ns = ctx.ensure_namespace(p["namespace"])
+
+        # 1. Positive: a claim is allocated a published device and its pod lands on that device's node.
+        ctx.create(claim("holder", ns, dclass))
+        ctx.create(wl.pod("holder", ns, claims=[{"name": "accel", "resourceClaimName": "holder"}]))
+        pod = client.wait_for("v1", "Pod", "holder", lambda o: wl.is_bound(o) or wl.is_unschedulable(o), ns, timeout, "be scheduled")
+        if not wl.is_bound(pod):
+            result.check("pod with a claim scheduled", False, wl.unschedulable_message(pod))
+            result.decide_from_checks("")
+            return
+        held = client.wait_for(dra.API, "ResourceClaim", "holder", lambda o: dra.is_allocated(o) and bool(dra.reserved_uids(o)), ns, timeout,
+                               "be allocated and reserved")
+        for name, ok, detail in dra.check_allocation(held, pod, devices, driver):
+            result.check(name, ok, detail)
+        first = dra.allocation_results(held)[0]
+        device = devices.get((first.get("pool"), first.get("device")))
+        result.observations["allocation"] = {"claim": "holder", "results": dra.allocation_results(held), "pod_node": pod["spec"]["nodeName"],
+                                             "device_attributes": (device or {}).get("attributes", {})}
+        result.step("kubectl -n %s create resourceclaim holder + pod holder" % ns,
+                    "allocated %s/%s, pod bound to %s" % (first.get("pool"), first.get("device"), pod["spec"]["nodeName"]))
+        self.runtime_check(client, ctx, result, ns, pod, device)
+
+        # 2. Negative: a selector that matches no device is never satisfied.
+        cel = "device.attributes['%s'].productName == 'aic-no-such-device-%s'" % (driver, ctx.run_id)
+        ctx.create(claim("nomatch", ns, dclass, cel))
+        ctx.create(wl.pod("nomatch", ns, claims=[{"name": "accel", "resourceClaimName": "nomatch"}]))
+        pending = client.wait_for("v1", "Pod", "nomatch", lambda o: wl.is_bound(o) or wl.is_unschedulable(o), ns, timeout, "be decided by the scheduler")
+        never_bound, last = client.holds("v1", "Pod", "nomatch", wl.is_bound, ns, window)
+        unallocated = not dra.is_allocated(client.get(dra.API, "ResourceClaim", "nomatch", ns))
+        refused = never_bound and unallocated and wl.is_unschedulable(pending)
+        result.negative_case("claim whose CEL selector matches no device (%s)" % cel, refused,
+                             "pod unbound for %ss, claim unallocated=%s, scheduler said %s" % (window, unallocated, wl.unschedulable_message(last or pending)))
+        result.step("kubectl -n %s create resourceclaim nomatch (selector matches nothing) + pod" % ns, wl.unschedulable_message(last or pending))
+
+        # 3. Negative: the exact device held by "holder" is not handed to a second claim.
+        unique = dra.unique_selector(device, devices, driver) if device else None
+        if unique is None:
+            result.negative_case("second claim for the held device", None, "no attribute identifies the allocated device uniquely")
+        else:
+            ctx.create(claim("contender", ns, dclass, unique))
+            ctx.create(wl.pod("contender", ns, claims=[{"name": "accel", "resourceClaimName": "contender"}]))
+            client.wait_for("v1", "Pod", "contender", lambda o: wl.is_bound(o) or wl.is_unschedulable(o), ns, timeout, "be decided by the scheduler")
+            never_bound, last = client.holds("v1", "Pod", "contender", wl.is_bound, ns, window)
+            unallocated = not dra.is_allocated(client.get(dra.API, "ResourceClaim", "contender", ns))
+            result.negative_case("second claim selecting the held device (%s)" % unique, never_bound and unallocated,
+                                 "while holder ran: contender unbound for %ss=%s, claim unallocated=%s, scheduler said %s"
+                                 % (window, never_bound, unallocated, wl.unschedulable_message(last)))
+
+            # 4. Release: the holder goes, its claim is released, the contender gets the device.
+            client.delete("v1", "Pod", "holder", ns)
+            client.wait_gone("v1", "Pod", "holder", ns, timeout)
+            released = client.wait_for(dra.API, "ResourceClaim", "holder", lambda o: not dra.reserved_uids(o), ns, timeout, "be released")
+            result.check("claim released after its pod is gone", not dra.reserved_uids(released), "reservedFor=%s" % dra.reserved_uids(released))
+            got = client.wait_for("v1", "Pod", "contender", wl.is_bound, ns, timeout, "get the freed device")
+            cont = client.get(dra.API, "ResourceClaim", "contender", ns)
+            handed = [(r.get("pool"), r.get("device")) for r in dra.allocation_results(cont)]
+            result.check("freed device handed to the waiting claim", handed == [(first.get("pool"), first.get("device"))],
+                         "contender allocated %s, bound to %s" % (handed, got["spec"]["nodeName"]))
+            result.step("kubectl -n %s delete pod holder" % ns, "holder claim released; contender allocated %s" % handed)
+
+        result.decide_from_checks("claim allocated %s/%s on %s; a claim matching no device and a claim for the held device stayed unallocated; "
+                                  "the device was released and handed over" % (first.get("pool"), first.get("device"), pod["spec"]["nodeName"]))
+
+    def runtime_check(self, client, ctx, result, ns, pod, device):
+        mode = self.params["runtime_checks"]
+        node = client.get("v1", "Node", pod["spec"]["nodeName"]) or {}
+        runtime = node.get("status", {}).get("nodeInfo", {}).get("containerRuntimeVersion", "")
+        if mode == "never" or (mode == "auto" and (runtime.startswith("kwok") or not runtime)):
+            result.check("container sees exactly the allocated GPU", None,
+                         "skipped: node %s runs no containers (runtime %r); decided from the API only" % (pod["spec"]["nodeName"], runtime), kind="runtime")
+            return
+        ctx.create(claim("smi", ns, self.params["device_class"]))
+        ctx.create(wl.pod("smi", ns, image=self.params["gpu_image"], command=["nvidia-smi", "--query-gpu=uuid", "--format=csv,noheader"],
+                          claims=[{"name": "accel", "resourceClaimName": "smi"}]))
+        done = client.wait_for("v1", "Pod", "smi", lambda o: (o or {}).get("status", {}).get("phase") in ("Succeeded", "Failed"), ns,
+                               self.params["timeout"], "finish")
+        c = client.get(dra.API, "ResourceClaim", "smi", ns)
+        r = dra.allocation_results(c)
+        devs = dra.published_devices(client.list(dra.API, "ResourceSlice")["items"], self.params["driver"])
+        want = sorted(str(devs.get((x.get("pool"), x.get("device")), {}).get("attributes", {}).get("uuid")) for x in r)
+        log = client.request("GET", "/api/v1/namespaces/%s/pods/smi/log" % ns, what="read the nvidia-smi pod log")
+        seen = sorted(line.strip() for line in str(log.get("raw", "")).splitlines() if line.strip().startswith("GPU-"))
+        result.observations["runtime_check"] = {"phase": done.get("status", {}).get("phase"), "visible_uuids": seen, "allocated_uuids": want}
+        result.check("container sees exactly the allocated GPU", seen == want and bool(seen), "visible %s, allocated %s" % (seen, want), kind="runtime")
+
+
+def main():
+    DraProbe(EXTRA).main()
+
+
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,8 @@ come from per group-version discovery, cached for the life of the client.
 
 from __future__ import absolute_import, annotations, division, print_function
 
+__metaclass__ = type
+
 import json
 import os
 import socket
@@ -514,7 +516,9 @@ def get_client(params: dict[str, Any]) -> Client:
     """The only way modules obtain a client.  Cached per auth parameters within one process."""
     if not HAS_K8S or not HAS_URLLIB3:
         raise ClusterError("the Python library 'kubernetes' is required (pip install kubernetes)", "config")
-    key = json.dumps({k: params.get(k) for k in AUTH_PARAMS}, sort_keys=True, default=str)
+    kc = params.get("kubeconfig")
+    stamp = os.stat(kc).st_mtime_ns if kc and os.path.isfile(kc) else None  # a rewritten kubeconfig is a new client
+    key = json.dumps(dict({k: params.get(k) for k in AUTH_PARAMS}, _stamp=stamp), sort_keys=True, default=str)
     if key in _POOL:
         return _POOL[key]
     cfg, source = _load_configuration(params)

@@ -66,8 +66,18 @@ def _ldflags(comp: Component) -> str:
         v = comp.build["version"]
         major, minor = v.lstrip("v").split(".")[:2]
         for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
-            flags += ["-X", "%s.gitVersion=%s" % (pkg, v), "-X", "%s.gitMajor=%s" % (pkg, major), "-X", "%s.gitMinor=%s" % (pkg, minor),
-                      "-X", "%s.gitTreeState=clean" % pkg, "-X", "%s.buildDate=2026-01-01T00:00:00Z" % pkg]
+            flags += [
+                "-X",
+                "%s.gitVersion=%s" % (pkg, v),
+                "-X",
+                "%s.gitMajor=%s" % (pkg, major),
+                "-X",
+                "%s.gitMinor=%s" % (pkg, minor),
+                "-X",
+                "%s.gitTreeState=clean" % pkg,
+                "-X",
+                "%s.buildDate=2026-01-01T00:00:00Z" % pkg,
+            ]
     return " ".join(flags)
 
 
@@ -129,12 +139,16 @@ def build(comp: Component, log=print) -> float:
                 if b.get("concat_assets"):
                     (adir / b["concat_assets"]).write_text("\n---\n".join(parts) + "\n")
         except BuildError as exc:
-            raise BuildError("build of component '%s' (%s@%s) failed: %s\n  full log: %s\n  check that the Go module proxy is reachable and "
-                             "that the version exists (go list -m -versions %s)" % (comp.name, b["module"], b["version"], exc, logf, b["module"]))
+            raise BuildError(
+                "build of component '%s' (%s@%s) failed: %s\n  full log: %s\n  check that the Go module proxy is reachable and "
+                "that the version exists (go list -m -versions %s)" % (comp.name, b["module"], b["version"], exc, logf, b["module"])
+            )
         except OSError as exc:
             raise BuildError("build of component '%s' failed: %s" % (comp.name, exc))
-        (comp.bin_dir / ".stamp").write_text(spec_hash(comp) + "\n")
         secs = time.monotonic() - t0
+        (comp.bin_dir / ".stamp").write_text(spec_hash(comp) + "\n")
+        # Kept for `make bench`: how long the last real build of this component took here.
+        (comp.bin_dir / ".build-seconds").write_text("%.1f\n" % secs)
         log("built %s in %.0f s" % (comp.name, secs))
         return secs
     finally:

@@ -27,7 +27,7 @@ from typing import Any
 
 from tests.refcluster import build as builder
 from tests.refcluster import pki
-from tests.refcluster.config import REPO, STATE, Component, ensure_collection_path, kubeconfig_path, load_components, ports
+from tests.refcluster.config import PKI, REPO, STATE, Component, ensure_collection_path, kubeconfig_path, load_components, ports
 
 READY_TIMEOUT_S = 90
 
@@ -84,7 +84,7 @@ def running(name: str) -> int | None:
 def _context() -> dict[str, Any]:
     comps = load_components()
     assets = {n: str(c.bin_dir / "assets") for n, c in comps.items() if c.build}
-    return {"state": str(STATE), "pki": str(STATE / "pki"), "ports": ports(), "assets": assets, "repo": str(REPO)}
+    return {"state": str(STATE), "pki": str(PKI), "ports": ports(), "assets": assets, "repo": str(REPO)}
 
 
 def _expand(value: Any, ctx: dict[str, Any]) -> Any:
@@ -145,13 +145,13 @@ def _probe_ready(spec: dict[str, Any]) -> bool:
     url = spec.get("http") or spec.get("https")
     ctx = None
     if "https" in spec:
-        ctx = ssl.create_default_context(cafile=str(STATE / "pki" / "ca.crt"))
+        ctx = ssl.create_default_context(cafile=str(PKI / "ca.crt"))
         if spec.get("insecure"):
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
         if spec.get("kubeconfig"):
             stem = spec["kubeconfig"]
-            ctx.load_cert_chain(str(STATE / "pki" / ("%s.crt" % stem)), str(STATE / "pki" / ("%s.key" % stem)))
+            ctx.load_cert_chain(str(PKI / ("%s.crt" % stem)), str(PKI / ("%s.key" % stem)))
     try:
         with urllib.request.urlopen(url, timeout=3, context=ctx) as resp:
             return resp.status == 200
@@ -164,8 +164,10 @@ def wait_ready(comp: Component, timeout_s: float = READY_TIMEOUT_S) -> float:
     t0 = time.monotonic()
     while True:
         if running(comp.name) is None:
-            raise HarnessError("component %s exited during start-up; last log lines:\n    %s\n  full log: %s"
-                               % (comp.name, _log_tail(comp.name), STATE / "logs" / ("%s.log" % comp.name)))
+            raise HarnessError(
+                "component %s exited during start-up; last log lines:\n    %s\n  full log: %s"
+                % (comp.name, _log_tail(comp.name), STATE / "logs" / ("%s.log" % comp.name))
+            )
         if not spec or _probe_ready(spec):
             return time.monotonic() - t0
         if time.monotonic() - t0 > timeout_s:
@@ -194,11 +196,15 @@ def stop(name: str, grace_s: float = 10) -> bool:
 
 def _orphans() -> list[int]:
     """Processes whose command line points into the state dir but that no pid file names."""
-    marker = str(STATE) + "/"
-    mine = os.getpid()
+    markers = (str(STATE) + "/", str(PKI) + "/")
+    known = {os.getpid()}
+    for c in load_components().values():
+        pid = running(c.name) if c.run else None
+        if pid:
+            known.add(pid)
     out = []
     for d in Path("/proc").iterdir():
-        if d.name.isdigit() and int(d.name) != mine and marker in _cmdline(int(d.name)):
+        if d.name.isdigit() and int(d.name) not in known and any(m in _cmdline(int(d.name)) for m in markers):
             out.append(int(d.name))
     return out
 
@@ -235,8 +241,10 @@ def check_ports() -> None:
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
-            raise HarnessError("port %d (%s) on 127.0.0.1 is in use by %s: stop it, or change `ports:` in %s"
-                               % (port, name, _port_holder(port), "tests/refcluster/components.yaml"))
+            raise HarnessError(
+                "port %d (%s) on 127.0.0.1 is in use by %s: stop it, or change `ports:` in %s"
+                % (port, name, _port_holder(port), "tests/refcluster/components.yaml")
+            )
         finally:
             s.close()
 
@@ -270,8 +278,13 @@ def _nodes_summary() -> list[dict[str, Any]]:
     out = []
     for n in _client().list("v1", "Node")["items"]:
         conds = {c["type"]: c["status"] for c in n.get("status", {}).get("conditions", [])}
-        out.append({"name": n["metadata"]["name"], "ready": conds.get("Ready") == "True",
-                    "gpus": n.get("status", {}).get("allocatable", {}).get("nvidia.com/gpu", "0")})
+        out.append(
+            {
+                "name": n["metadata"]["name"],
+                "ready": conds.get("Ready") == "True",
+                "gpus": n.get("status", {}).get("allocatable", {}).get("nvidia.com/gpu", "0"),
+            }
+        )
     return out
 
 
@@ -283,6 +296,7 @@ def bootstrap() -> None:
     for node in gpus.node_manifests():
         if c.get("v1", "Node", node["metadata"]["name"]) is None:
             c.create(node)
+
     def schedulable(o: dict[str, Any] | None) -> bool:
         # Ready, and the node lifecycle controller has lifted its not-ready/unreachable taints.
         ready = any(x["type"] == "Ready" and x["status"] == "True" for x in (o or {}).get("status", {}).get("conditions", []))
@@ -326,8 +340,11 @@ def up(only: list[str] | None = None) -> dict[str, Any]:
     timings: dict[str, Any] = {"build": builder.build_all(log=lambda m: print(m, file=sys.stderr))}
     ensure_collection_path()
     t_start = time.monotonic()
-    pki.make_pki(STATE / "pki", "https://127.0.0.1:%d" % ports()["apiserver"])
-    STATE.joinpath("kubeconfig").write_text(kubeconfig_path().read_text())
+    pki.make_pki(PKI, "https://127.0.0.1:%d" % ports()["apiserver"])
+    STATE.mkdir(parents=True, exist_ok=True)
+    kc = STATE / "kubeconfig"
+    if not kc.is_file() or kc.read_text() != kubeconfig_path().read_text():
+        kc.write_text(kubeconfig_path().read_text())
     try:
         for c in run_order(comps, only):
             start(c, comps)

@@ -48,8 +48,12 @@ def kubernetes_version() -> str:
     return str(load_raw()["kubernetes_version"])
 
 
+# The PKI outlives the state dir: kubeconfigs handed out stay valid across down/up and repairs.
+PKI = STATE.with_name(STATE.name + "-pki")
+
+
 def kubeconfig_path() -> Path:
-    return STATE / "pki" / "admin.kubeconfig"
+    return PKI / "admin.kubeconfig"
 
 
 def ensure_collection_path() -> Path:

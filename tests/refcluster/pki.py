@@ -26,8 +26,26 @@ def _openssl(args: list[str], cwd: Path) -> None:
 def _cert(d: Path, stem: str, subject: str, ext: str) -> None:
     (d / ("%s.ext" % stem)).write_text(ext)
     _openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "%s.key" % stem, "-out", "%s.csr" % stem, "-subj", subject], d)
-    _openssl(["x509", "-req", "-in", "%s.csr" % stem, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "3650",
-              "-out", "%s.crt" % stem, "-extfile", "%s.ext" % stem], d)
+    _openssl(
+        [
+            "x509",
+            "-req",
+            "-in",
+            "%s.csr" % stem,
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "3650",
+            "-out",
+            "%s.crt" % stem,
+            "-extfile",
+            "%s.ext" % stem,
+        ],
+        d,
+    )
 
 
 def kubeconfig(d: Path, stem: str, server: str) -> str:
@@ -56,8 +74,7 @@ def make_pki(d: Path, server: str) -> None:
     d.mkdir(parents=True, exist_ok=True)
     if (d / "complete").is_file():
         return
-    _openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "3650",
-              "-subj", "/CN=refcluster-ca"], d)
+    _openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "3650", "-subj", "/CN=refcluster-ca"], d)
     san = "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1"
     _cert(d, "apiserver", "/CN=kube-apiserver", "subjectAltName=%s\nextendedKeyUsage=serverAuth\n" % san)
     # Serving cert for webhooks and aggregated APIs run as local processes (apiserver dials 127.0.0.1).

@@ -46,7 +46,8 @@ def semver(v: str) -> str:
 
 def device_class() -> dict[str, Any]:
     return {
-        "apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass",
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "DeviceClass",
         "metadata": {"name": DRIVER, "labels": dict(LABEL)},
         "spec": {"selectors": [{"cel": {"expression": "device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'gpu'"}}]},
     }
@@ -57,28 +58,34 @@ def slice_for(node: dict[str, Any], gpus: list[gpumod.GPU], generation: int = 1)
     devices = []
     for g in gpus:
         bus = g.pci_bus_id.lower()[4:] if len(g.pci_bus_id) > 12 else g.pci_bus_id.lower()
-        devices.append({
-            "name": g.device_name,
-            "attributes": {
-                "type": {"string": "gpu"},
-                "uuid": {"string": g.uuid},
-                "productName": {"string": g.product},
-                "brand": {"string": g.brand},
-                "architecture": {"string": g.architecture},
-                "cudaComputeCapability": {"version": "%d.%d.0" % (g.cc_major, g.cc_minor)},
-                "driverVersion": {"version": semver(g.driver_version)},
-                "cudaDriverVersion": {"version": semver(g.cuda_version)},
-                "index": {"int": g.minor},
-                "minor": {"int": g.minor},
-                "resource.kubernetes.io/pciBusID": {"string": bus},
-                "resource.kubernetes.io/pcieRoot": {"string": "pci0000:%s" % bus.split(":")[1]},
-            },
-            "capacity": {"memory": {"value": "%dMi" % g.memory_mib}},
-        })
+        devices.append(
+            {
+                "name": g.device_name,
+                "attributes": {
+                    "type": {"string": "gpu"},
+                    "uuid": {"string": g.uuid},
+                    "productName": {"string": g.product},
+                    "brand": {"string": g.brand},
+                    "architecture": {"string": g.architecture},
+                    "cudaComputeCapability": {"version": "%d.%d.0" % (g.cc_major, g.cc_minor)},
+                    "driverVersion": {"version": semver(g.driver_version)},
+                    "cudaDriverVersion": {"version": semver(g.cuda_version)},
+                    "index": {"int": g.minor},
+                    "minor": {"int": g.minor},
+                    "resource.kubernetes.io/pciBusID": {"string": bus},
+                    "resource.kubernetes.io/pcieRoot": {"string": "pci0000:%s" % bus.split(":")[1]},
+                },
+                "capacity": {"memory": {"value": "%dMi" % g.memory_mib}},
+            }
+        )
     return {
-        "apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice",
-        "metadata": {"name": "%s-%s" % (name, DRIVER), "labels": dict(LABEL),
-                     "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": name, "uid": node["metadata"]["uid"]}]},
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "ResourceSlice",
+        "metadata": {
+            "name": "%s-%s" % (name, DRIVER),
+            "labels": dict(LABEL),
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": name, "uid": node["metadata"]["uid"]}],
+        },
         "spec": {"driver": DRIVER, "nodeName": name, "pool": {"name": name, "generation": generation, "resourceSliceCount": 1}, "devices": devices},
     }
 

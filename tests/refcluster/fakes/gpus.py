@@ -83,8 +83,23 @@ def gpus_for_node(node: str, count: int, rec: dict[str, Any], buses: list[str], 
         real = first and i == 0
         gid = rec["uuid"] if real else "GPU-%s" % uuid.uuid5(uuid.UUID(rec["uuid"][4:]), "%s/%d" % (node, i))
         bus = rec["pci_bus_id"] if real else "00000000:%s:00.0" % buses[i % len(buses)].upper()
-        out.append(GPU(node, i, gid, bus, rec["product"], rec["memory_mib"], major, minor, rec["driver_version"], rec["cuda_version"],
-                       rec["architecture"], rec["brand"], not real))
+        out.append(
+            GPU(
+                node,
+                i,
+                gid,
+                bus,
+                rec["product"],
+                rec["memory_mib"],
+                major,
+                minor,
+                rec["driver_version"],
+                rec["cuda_version"],
+                rec["architecture"],
+                rec["brand"],
+                not real,
+            )
+        )
     return out
 
 
@@ -147,20 +162,29 @@ def node_manifests(pools: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         for name in pool["nodes"]:
             gpus = inv[name]
             labels = {
-                "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "type": "kwok",
-                "node.kubernetes.io/instance-type": pool["instance_type"], "topology.kubernetes.io/zone": "refcluster-a",
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "type": "kwok",
+                "node.kubernetes.io/instance-type": pool["instance_type"],
+                "topology.kubernetes.io/zone": "refcluster-a",
                 "refcluster.ai-conformance.io/pool": pool["name"],
             }
             labels.update(gfd_labels(gpus))
             cap = {"cpu": pool["cpu"], "memory": pool["memory"], "pods": "110", "ephemeral-storage": "1Ti"}
             if gpus:
                 cap["nvidia.com/gpu"] = str(len(gpus))
-            nodes.append({
-                "apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": name, "labels": labels, "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}},
-                "spec": {},
-                "status": {"capacity": dict(cap), "allocatable": dict(cap),
-                           "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux", "kubeletVersion": "fake",
-                                        "containerRuntimeVersion": "kwok://fake"}},
-            })
+            nodes.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Node",
+                    "metadata": {"name": name, "labels": labels, "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}},
+                    "spec": {},
+                    "status": {
+                        "capacity": dict(cap),
+                        "allocatable": dict(cap),
+                        "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux", "kubeletVersion": "fake", "containerRuntimeVersion": "kwok://fake"},
+                    },
+                }
+            )
     return nodes

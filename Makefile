@@ -44,7 +44,7 @@ sanity: install ## ansible-test sanity on a copy of the tracked tree
 
 ruff: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check plugins/module_utils
+	$(BIN)/ruff format --check plugins tests
 
 ansible-lint: install
 	$(BIN)/ansible-lint --offline --profile production

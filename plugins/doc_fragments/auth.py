@@ -4,6 +4,8 @@
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 
 class ModuleDocFragment:
     # Matches AUTH_ARG_SPEC in plugins/module_utils/probe.py.

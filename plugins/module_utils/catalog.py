@@ -11,6 +11,8 @@ PRODUCT.yaml unchanged, so descriptions are stored verbatim, typos included.
 
 from __future__ import absolute_import, annotations, division, print_function
 
+__metaclass__ = type
+
 from dataclasses import dataclass
 from typing import Any
 

@@ -5,6 +5,8 @@
 
 from __future__ import absolute_import, annotations, division, print_function
 
+__metaclass__ = type
+
 from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import Client

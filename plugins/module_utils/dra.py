@@ -62,7 +62,7 @@ def unique_selector(device: dict[str, Any], devices: dict[tuple[str, str], dict[
             continue
         if sum(1 for d in devices.values() if d["attributes"].get(key) == val) == 1:
             qualified = key if "/" in key else "%s/%s" % (driver, key)
-            domain, _, name = qualified.rpartition("/")
+            domain, name = qualified.rsplit("/", 1)
             return "device.attributes['%s'].%s == '%s'" % (domain, name, val.replace("'", ""))
     return None
 

@@ -11,6 +11,8 @@ reachability, the run context and its cleanup, check mode, timing and error hand
 
 from __future__ import absolute_import, annotations, division, print_function
 
+__metaclass__ = type
+
 import copy
 from typing import Any
 

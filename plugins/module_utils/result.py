@@ -10,6 +10,8 @@ is never counted as a pass.
 
 from __future__ import absolute_import, annotations, division, print_function
 
+__metaclass__ = type
+
 import time
 from dataclasses import dataclass, field
 from typing import Any

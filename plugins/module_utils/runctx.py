@@ -11,6 +11,8 @@ probe leaves nothing behind.  ``sweep`` is the interrupted-run cleanup used by p
 
 from __future__ import absolute_import, annotations, division, print_function
 
+__metaclass__ = type
+
 import re
 import secrets
 import time

@@ -5,6 +5,8 @@
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 DOCUMENTATION = r"""
 module: cluster_info
 short_description: Gather the cluster facts that AI conformance probes branch on

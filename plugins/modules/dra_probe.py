@@ -175,8 +175,12 @@ def claim(name, ns, device_class, cel=None):
     exactly = {"deviceClassName": device_class}
     if cel:
         exactly["selectors"] = [{"cel": {"expression": cel}}]
-    return {"apiVersion": dra.API, "kind": "ResourceClaim", "metadata": {"name": name, "namespace": ns},
-            "spec": {"devices": {"requests": [{"name": "accel", "exactly": exactly}]}}}
+    return {
+        "apiVersion": dra.API,
+        "kind": "ResourceClaim",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"devices": {"requests": [{"name": "accel", "exactly": exactly}]}},
+    }
 
 
 class DraProbe(Probe):
@@ -198,8 +202,10 @@ class DraProbe(Probe):
         if not devices:
             result.decide(Verdict.FAIL, "no ResourceSlice publishes a device of driver %s" % driver)
             return
-        result.step("kubectl get resourceslices --field-selector spec.driver=%s" % driver, "%d devices on %d nodes" % (
-            len(devices), len(result.observations["published"]["nodes"])))
+        result.step(
+            "kubectl get resourceslices --field-selector spec.driver=%s" % driver,
+            "%d devices on %d nodes" % (len(devices), len(result.observations["published"]["nodes"])),
+        )
 
         ns = ctx.ensure_namespace(p["namespace"])
 
@@ -211,16 +217,23 @@ class DraProbe(Probe):
             result.check("pod with a claim scheduled", False, wl.unschedulable_message(pod))
             result.decide_from_checks("")
             return
-        held = client.wait_for(dra.API, "ResourceClaim", "holder", lambda o: dra.is_allocated(o) and bool(dra.reserved_uids(o)), ns, timeout,
-                               "be allocated and reserved")
+        held = client.wait_for(
+            dra.API, "ResourceClaim", "holder", lambda o: dra.is_allocated(o) and bool(dra.reserved_uids(o)), ns, timeout, "be allocated and reserved"
+        )
         for name, ok, detail in dra.check_allocation(held, pod, devices, driver):
             result.check(name, ok, detail)
         first = dra.allocation_results(held)[0]
         device = devices.get((first.get("pool"), first.get("device")))
-        result.observations["allocation"] = {"claim": "holder", "results": dra.allocation_results(held), "pod_node": pod["spec"]["nodeName"],
-                                             "device_attributes": (device or {}).get("attributes", {})}
-        result.step("kubectl -n %s create resourceclaim holder + pod holder" % ns,
-                    "allocated %s/%s, pod bound to %s" % (first.get("pool"), first.get("device"), pod["spec"]["nodeName"]))
+        result.observations["allocation"] = {
+            "claim": "holder",
+            "results": dra.allocation_results(held),
+            "pod_node": pod["spec"]["nodeName"],
+            "device_attributes": (device or {}).get("attributes", {}),
+        }
+        result.step(
+            "kubectl -n %s create resourceclaim holder + pod holder" % ns,
+            "allocated %s/%s, pod bound to %s" % (first.get("pool"), first.get("device"), pod["spec"]["nodeName"]),
+        )
         self.runtime_check(client, ctx, result, ns, pod, device)
 
         # 2. Negative: a selector that matches no device is never satisfied.
@@ -231,8 +244,11 @@ class DraProbe(Probe):
         never_bound, last = client.holds("v1", "Pod", "nomatch", wl.is_bound, ns, window)
         unallocated = not dra.is_allocated(client.get(dra.API, "ResourceClaim", "nomatch", ns))
         refused = never_bound and unallocated and wl.is_unschedulable(pending)
-        result.negative_case("claim whose CEL selector matches no device (%s)" % cel, refused,
-                             "pod unbound for %ss, claim unallocated=%s, scheduler said %s" % (window, unallocated, wl.unschedulable_message(last or pending)))
+        result.negative_case(
+            "claim whose CEL selector matches no device (%s)" % cel,
+            refused,
+            "pod unbound for %ss, claim unallocated=%s, scheduler said %s" % (window, unallocated, wl.unschedulable_message(last or pending)),
+        )
         result.step("kubectl -n %s create resourceclaim nomatch (selector matches nothing) + pod" % ns, wl.unschedulable_message(last or pending))
 
         # 3. Negative: the exact device held by "holder" is not handed to a second claim.
@@ -245,9 +261,12 @@ class DraProbe(Probe):
             client.wait_for("v1", "Pod", "contender", lambda o: wl.is_bound(o) or wl.is_unschedulable(o), ns, timeout, "be decided by the scheduler")
             never_bound, last = client.holds("v1", "Pod", "contender", wl.is_bound, ns, window)
             unallocated = not dra.is_allocated(client.get(dra.API, "ResourceClaim", "contender", ns))
-            result.negative_case("second claim selecting the held device (%s)" % unique, never_bound and unallocated,
-                                 "while holder ran: contender unbound for %ss=%s, claim unallocated=%s, scheduler said %s"
-                                 % (window, never_bound, unallocated, wl.unschedulable_message(last)))
+            result.negative_case(
+                "second claim selecting the held device (%s)" % unique,
+                never_bound and unallocated,
+                "while holder ran: contender unbound for %ss=%s, claim unallocated=%s, scheduler said %s"
+                % (window, never_bound, unallocated, wl.unschedulable_message(last)),
+            )
 
             # 4. Release: the holder goes, its claim is released, the contender gets the device.
             client.delete("v1", "Pod", "holder", ns)
@@ -257,26 +276,43 @@ class DraProbe(Probe):
             got = client.wait_for("v1", "Pod", "contender", wl.is_bound, ns, timeout, "get the freed device")
             cont = client.get(dra.API, "ResourceClaim", "contender", ns)
             handed = [(r.get("pool"), r.get("device")) for r in dra.allocation_results(cont)]
-            result.check("freed device handed to the waiting claim", handed == [(first.get("pool"), first.get("device"))],
-                         "contender allocated %s, bound to %s" % (handed, got["spec"]["nodeName"]))
+            result.check(
+                "freed device handed to the waiting claim",
+                handed == [(first.get("pool"), first.get("device"))],
+                "contender allocated %s, bound to %s" % (handed, got["spec"]["nodeName"]),
+            )
             result.step("kubectl -n %s delete pod holder" % ns, "holder claim released; contender allocated %s" % handed)
 
-        result.decide_from_checks("claim allocated %s/%s on %s; a claim matching no device and a claim for the held device stayed unallocated; "
-                                  "the device was released and handed over" % (first.get("pool"), first.get("device"), pod["spec"]["nodeName"]))
+        result.decide_from_checks(
+            "claim allocated %s/%s on %s; a claim matching no device and a claim for the held device stayed unallocated; "
+            "the device was released and handed over" % (first.get("pool"), first.get("device"), pod["spec"]["nodeName"])
+        )
 
     def runtime_check(self, client, ctx, result, ns, pod, device):
         mode = self.params["runtime_checks"]
         node = client.get("v1", "Node", pod["spec"]["nodeName"]) or {}
         runtime = node.get("status", {}).get("nodeInfo", {}).get("containerRuntimeVersion", "")
         if mode == "never" or (mode == "auto" and (runtime.startswith("kwok") or not runtime)):
-            result.check("container sees exactly the allocated GPU", None,
-                         "skipped: node %s runs no containers (runtime %r); decided from the API only" % (pod["spec"]["nodeName"], runtime), kind="runtime")
+            result.check(
+                "container sees exactly the allocated GPU",
+                None,
+                "skipped: node %s runs no containers (runtime %r); decided from the API only" % (pod["spec"]["nodeName"], runtime),
+                kind="runtime",
+            )
             return
         ctx.create(claim("smi", ns, self.params["device_class"]))
-        ctx.create(wl.pod("smi", ns, image=self.params["gpu_image"], command=["nvidia-smi", "--query-gpu=uuid", "--format=csv,noheader"],
-                          claims=[{"name": "accel", "resourceClaimName": "smi"}]))
-        done = client.wait_for("v1", "Pod", "smi", lambda o: (o or {}).get("status", {}).get("phase") in ("Succeeded", "Failed"), ns,
-                               self.params["timeout"], "finish")
+        ctx.create(
+            wl.pod(
+                "smi",
+                ns,
+                image=self.params["gpu_image"],
+                command=["nvidia-smi", "--query-gpu=uuid", "--format=csv,noheader"],
+                claims=[{"name": "accel", "resourceClaimName": "smi"}],
+            )
+        )
+        done = client.wait_for(
+            "v1", "Pod", "smi", lambda o: (o or {}).get("status", {}).get("phase") in ("Succeeded", "Failed"), ns, self.params["timeout"], "finish"
+        )
         c = client.get(dra.API, "ResourceClaim", "smi", ns)
         r = dra.allocation_results(c)
         devs = dra.published_devices(client.list(dra.API, "ResourceSlice")["items"], self.params["driver"])

@@ -12,7 +12,8 @@ def _no_leftovers(k8s, run_id):
     for ns in k8s.list("v1", "Namespace", label_selector=sel)["items"]:
         assert ns["status"]["phase"] == "Terminating", ns["metadata"]["name"]
     assert k8s.list("resource.k8s.io/v1", "ResourceClaim", label_selector=sel)["items"] == [] or all(
-        c["metadata"].get("deletionTimestamp") for c in k8s.list("resource.k8s.io/v1", "ResourceClaim", label_selector=sel)["items"])
+        c["metadata"].get("deletionTimestamp") for c in k8s.list("resource.k8s.io/v1", "ResourceClaim", label_selector=sel)["items"]
+    )
 
 
 def test_dra_probe_passes_on_the_reference_cluster(ansible_module, k8s):
@@ -21,8 +22,14 @@ def test_dra_probe_passes_on_the_reference_cluster(ansible_module, k8s):
     assert res["verdict"] == "pass", r["reason"]
     assert res.get("changed") is False
     checks = {c["name"]: c for c in r["checks"]}
-    for name in ("claim allocated", "device published in a ResourceSlice", "pod on the device's node", "claim reserved for the pod",
-                 "claim released after its pod is gone", "freed device handed to the waiting claim"):
+    for name in (
+        "claim allocated",
+        "device published in a ResourceSlice",
+        "pod on the device's node",
+        "claim reserved for the pod",
+        "claim released after its pod is gone",
+        "freed device handed to the waiting claim",
+    ):
         assert checks[name]["ok"] is True, checks[name]
     runtime = checks["container sees exactly the allocated GPU"]
     assert runtime["ok"] is None and runtime["kind"] == "runtime" and "runs no containers" in runtime["detail"]

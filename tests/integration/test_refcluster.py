@@ -47,11 +47,25 @@ def test_fake_dra_driver_publishes_the_recorded_gpu(k8s):
 def test_scheduler_allocates_a_claim_and_binds_the_pod_to_the_device_node(k8s):
     with RunContext(k8s, new_run_id(), "refcluster-smoke") as ctx:
         ns = ctx.ensure_namespace()
-        ctx.create({"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim", "metadata": {"name": "gpu", "namespace": ns},
-                    "spec": {"devices": {"requests": [{"name": "gpu", "exactly": {"deviceClassName": "gpu.nvidia.com"}}]}}})
-        ctx.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "user", "namespace": ns},
-                    "spec": {"resourceClaims": [{"name": "gpu", "resourceClaimName": "gpu"}],
-                             "containers": [{"name": "c", "image": "registry.invalid/cuda:never-pulled", "resources": {"claims": [{"name": "gpu"}]}}]}})
+        ctx.create(
+            {
+                "apiVersion": "resource.k8s.io/v1",
+                "kind": "ResourceClaim",
+                "metadata": {"name": "gpu", "namespace": ns},
+                "spec": {"devices": {"requests": [{"name": "gpu", "exactly": {"deviceClassName": "gpu.nvidia.com"}}]}},
+            }
+        )
+        ctx.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "user", "namespace": ns},
+                "spec": {
+                    "resourceClaims": [{"name": "gpu", "resourceClaimName": "gpu"}],
+                    "containers": [{"name": "c", "image": "registry.invalid/cuda:never-pulled", "resources": {"claims": [{"name": "gpu"}]}}],
+                },
+            }
+        )
         pod = k8s.wait_for("v1", "Pod", "user", lambda p: bool(p) and p["status"].get("phase") == "Running", ns, timeout_s=60)
         claim = k8s.get("resource.k8s.io/v1", "ResourceClaim", "gpu", ns)
         result = claim["status"]["allocation"]["devices"]["results"][0]
@@ -82,3 +96,19 @@ def test_status_reports_memory_and_health(refcluster):
     rss = harness.rss_mib()
     assert set(rss) >= {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
     assert sum(rss.values()) < 4096
+
+
+def test_up_repairs_a_half_dead_cluster(refcluster, k8s):
+    """A crashed component makes the cluster unhealthy; up() tears down and starts clean."""
+    import os
+    import signal
+
+    pid = harness.running("kube-scheduler")
+    assert pid
+    os.killpg(pid, signal.SIGKILL)
+    assert harness.status()["healthy"] is False
+    st = harness.up()
+    assert st["healthy"] and not st.get("already_up")
+    assert harness._orphans() == []
+    nodes = [n["metadata"]["name"] for n in k8s.list("v1", "Node")["items"]]
+    assert len(nodes) == 3

@@ -9,21 +9,40 @@ DRIVER = "gpu.nvidia.com"
 
 
 def slice_(node, uuids):
-    return {"metadata": {"name": "%s-%s" % (node, DRIVER)},
-            "spec": {"driver": DRIVER, "nodeName": node, "pool": {"name": node, "generation": 1, "resourceSliceCount": 1},
-                     "devices": [{"name": "gpu-%d" % i, "attributes": {"uuid": {"string": u}, "type": {"string": "gpu"}, "index": {"int": i}},
-                                  "capacity": {"memory": {"value": "81559Mi"}}} for i, u in enumerate(uuids)]}}
+    return {
+        "metadata": {"name": "%s-%s" % (node, DRIVER)},
+        "spec": {
+            "driver": DRIVER,
+            "nodeName": node,
+            "pool": {"name": node, "generation": 1, "resourceSliceCount": 1},
+            "devices": [
+                {
+                    "name": "gpu-%d" % i,
+                    "attributes": {"uuid": {"string": u}, "type": {"string": "gpu"}, "index": {"int": i}},
+                    "capacity": {"memory": {"value": "81559Mi"}},
+                }
+                for i, u in enumerate(uuids)
+            ],
+        },
+    }
 
 
-SLICES = [slice_("n1", ["GPU-a", "GPU-b"]), slice_("n2", ["GPU-c"]), {"metadata": {"name": "other"}, "spec": {"driver": "nic.example.com",
-                                                                                                             "devices": [{"name": "x"}]}}]
+SLICES = [
+    slice_("n1", ["GPU-a", "GPU-b"]),
+    slice_("n2", ["GPU-c"]),
+    {"metadata": {"name": "other"}, "spec": {"driver": "nic.example.com", "devices": [{"name": "x"}]}},
+]
 DEVICES = dra.published_devices(SLICES, DRIVER)
 
 
 def claim(pool="n1", device="gpu-0", driver=DRIVER, reserved=("uid-1",)):
-    return {"metadata": {"name": "holder"},
-            "status": {"allocation": {"devices": {"results": [{"request": "accel", "driver": driver, "pool": pool, "device": device}]}},
-                       "reservedFor": [{"resource": "pods", "name": "holder", "uid": u} for u in reserved]}}
+    return {
+        "metadata": {"name": "holder"},
+        "status": {
+            "allocation": {"devices": {"results": [{"request": "accel", "driver": driver, "pool": pool, "device": device}]}},
+            "reservedFor": [{"resource": "pods", "name": "holder", "uid": u} for u in reserved],
+        },
+    }
 
 
 def pod(node="n1", uid="uid-1"):
@@ -54,7 +73,7 @@ def test_unpublished_device_fails():
 
 def test_other_driver_fails():
     checks = dra.check_allocation(claim(driver="gpu.example.com"), pod(), DEVICES, DRIVER)
-    assert any(name == "allocated by the expected driver" and not ok for name, ok, _ in checks)
+    assert any(c[0] == "allocated by the expected driver" and not c[1] for c in checks)
 
 
 def test_claim_not_reserved_for_the_pod_fails():

@@ -1,0 +1,88 @@
+"""Benchmarks of the reference cluster and the probes (make bench).
+
+Measures, on this machine: the last cold build time of each component (recorded by the builder),
+a warm start of the whole cluster (down, then up with every binary cached), the resident memory of
+all cluster processes once idle, and the wall time of each probe module run through ansible.
+Writes .build/bench/results.json and prints a table.  Targets from issue 4: warm start < 30 s,
+cluster RSS < 4 GiB.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.refcluster import cluster
+from tests.refcluster.config import REPO, kubeconfig_path, load_components
+
+TARGETS = {"warm_start_s": 30.0, "cluster_rss_mib": 4096.0}
+PROBES = {"dra_probe": {"observe_seconds": 8}}
+
+
+def build_seconds() -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for c in load_components().values():
+        if c.build:
+            f = c.bin_dir / ".build-seconds"
+            out[c.name] = float(f.read_text()) if f.is_file() else None
+    return out
+
+
+def run_probe(name: str, args: dict) -> dict:
+    args = dict(args, kubeconfig=str(kubeconfig_path()), run_id="bench-%s" % name.replace("_", "-"))
+    env = {"ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
+    import os
+
+    t0 = time.monotonic()
+    res = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("ansible")),
+            "localhost",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            "ansible_python_interpreter=%s" % sys.executable,
+            "-m",
+            "ai_conformance.kubernetes.%s" % name,
+            "-a",
+            json.dumps(args),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=str(REPO),
+        env=dict(os.environ, **env),
+        check=False,
+    )
+    wall = time.monotonic() - t0
+    host = json.loads(res.stdout[res.stdout.index("{") :])["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return {"verdict": host.get("verdict"), "probe_duration_s": host.get("result", {}).get("duration_s"), "wall_s": round(wall, 1)}
+
+
+def main() -> int:
+    results: dict = {"machine": {"cores": __import__("os").cpu_count()}, "build_seconds_last_cold": build_seconds()}
+    cluster.down(quiet=True)
+    t0 = time.monotonic()
+    st = cluster.up()
+    results["warm_start_s"] = round(time.monotonic() - t0, 2)
+    results["start_breakdown_s"] = {k: v for k, v in st.get("timings", {}).items() if k != "build"}
+    time.sleep(5)  # let the control plane settle before reading memory
+    rss = cluster.rss_mib()
+    results["rss_mib"] = rss
+    results["cluster_rss_mib"] = round(sum(rss.values()), 1)
+    results["probes"] = {name: run_probe(name, args) for name, args in PROBES.items()}
+    results["targets_met"] = {k: results[k] <= v for k, v in TARGETS.items()}
+    out = REPO / ".build" / "bench" / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    cluster.down(quiet=True)
+    return 0 if all(results["targets_met"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

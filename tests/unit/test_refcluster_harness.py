@@ -1,0 +1,64 @@
+"""Bad input to the reference-cluster harness: one clear message naming the component, no orphans.
+These need no running cluster (the half-dead case is in tests/integration/test_refcluster.py)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tests.refcluster import build, cluster
+from tests.refcluster.config import Component, load_components, ports
+
+
+def test_port_in_use_names_port_and_component():
+    port = ports()["apiserver"]
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+        s.listen(1)
+    except OSError:
+        pytest.skip("port %d is already taken on this machine" % port)
+    try:
+        with pytest.raises(cluster.HarnessError) as e:
+            cluster.check_ports()
+        assert "port %d (apiserver) on 127.0.0.1 is in use" % port in str(e.value)
+        assert "components.yaml" in str(e.value)
+    finally:
+        s.close()
+
+
+def test_missing_go_toolchain(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    comp = Component("kwok-missing", {"module": "sigs.k8s.io/kwok", "version": "v0.0.0-none", "binaries": {"kwok": "sigs.k8s.io/kwok/cmd/kwok"}})
+    with pytest.raises(build.BuildError, match=r"the Go toolchain is not on PATH: install Go 1\.26"):
+        build.build(comp, log=lambda m: None)
+
+
+def test_build_failure_names_component_and_log(monkeypatch, tmp_path):
+    monkeypatch.setattr(build, "CACHE", tmp_path)
+    monkeypatch.setattr("tests.refcluster.config.CACHE", tmp_path)
+    monkeypatch.setenv("GOFLAGS", "-mod=mod")
+    monkeypatch.setenv("GOPROXY", "off")  # no network: `go get` must fail fast and be reported
+    comp = Component("broken", {"module": "example.invalid/nothing", "version": "v9.9.9", "binaries": {"x": "example.invalid/nothing/cmd/x"}})
+    with pytest.raises(build.BuildError) as e:
+        build.build(comp, log=lambda m: None)
+    msg = str(e.value)
+    assert msg.startswith("build of component 'broken' (example.invalid/nothing@v9.9.9) failed")
+    assert "full log:" in msg and "go list -m -versions example.invalid/nothing" in msg
+
+
+def test_every_run_component_has_a_readiness_check_and_a_known_order():
+    comps = load_components()
+    order = [c.name for c in cluster.run_order(comps)]
+    assert order.index("etcd") < order.index("kube-apiserver") < order.index("kwok")
+    for c in comps.values():
+        if c.run:
+            assert c.run.get("ready"), "%s has no readiness check" % c.name
+
+
+def test_dependency_cycle_is_reported():
+    comps = {"a": Component("a", run={"after": ["b"]}), "b": Component("b", run={"after": ["a"]})}
+    with pytest.raises(cluster.HarnessError, match="dependency cycle among: a, b"):
+        cluster.run_order(comps)

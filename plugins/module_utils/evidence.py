@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""From probe results to the rows of the evidence bundle.
+
+Every requirement of the chosen checklist gets exactly one row, in checklist order.  A requirement
+with no result (no probe ran, or a probe crashed before returning) gets an explicit ``error``
+verdict saying so: the bundle never has a silent gap.  Requirements a version dropped but this
+collection still probes (dra_support from v1.36 on) are reported as extras, never as rows.
+"""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+import re
+from typing import Any
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import validate_result_dict
+
+# PRODUCT.yaml status for each verdict.  Only a pass may claim "Implemented"; a skip or error
+# leaves the status empty with a note, for the vendor to decide (the CNCF validator flags an
+# empty MUST, which is the honest outcome of an undecided MUST).
+STATUS = {"pass": "Implemented", "fail": "Not Implemented", "not_applicable": "N/A", "skip": "", "error": ""}
+
+_SECRET_PATTERNS = [
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*"), r"\1<redacted>"),
+    (re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"), "<redacted-jwt>"),
+    (re.compile(r"-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----"), "<redacted-pem>"),
+    (
+        re.compile(r"(?i)((?:token|password|secret|client-key-data|client-certificate-data|certificate-authority-data)\"?\s*[:=]\s*\"?)[^\s\",}]+"),
+        r"\1<redacted>",
+    ),
+    (re.compile(r"\b(arn:aws:[a-z0-9-]+:[a-z0-9-]*:)\d{12}"), r"\1<account>"),
+    (re.compile(r"\b\d{12}\.dkr\.ecr\."), "<account>.dkr.ecr."),
+]
+
+
+def redact(value: Any, extra_secrets: list[str] | None = None) -> Any:
+    """Remove tokens, certificates, key material and cloud account ids from any nested value."""
+    if isinstance(value, dict):
+        return {k: redact(v, extra_secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, extra_secrets) for v in value]
+    if not isinstance(value, str):
+        return value
+    out = value
+    for secret in extra_secrets or []:
+        if secret and len(secret) >= 8:
+            out = out.replace(secret, "<redacted>")
+    for pat, repl in _SECRET_PATTERNS:
+        out = pat.sub(repl, out)
+    return out
+
+
+def missing_result(rid: str, owner: str, run_id: str) -> dict[str, Any]:
+    return {
+        "requirement": rid,
+        "verdict": "error",
+        "owner": owner,
+        "run_id": run_id,
+        "started": "",
+        "duration_s": 0.0,
+        "reason": "no result was produced for this requirement: no probe ran for it in this run",
+        "observations": {},
+        "checks": [],
+        "steps": [],
+        "negative": [],
+    }
+
+
+def build_rows(
+    results: list[dict[str, Any]], version: str, owners: dict[str, str] | None = None, run_id: str = "", extra_secrets: list[str] | None = None
+) -> dict[str, Any]:
+    """Rows for every requirement of ``version``, extras, problems and the summary."""
+    v = catalog.normalize_version(version)
+    owners = owners or {}
+    by_id: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for r in results:
+        rid = (r or {}).get("requirement", "")
+        issues = validate_result_dict(r or {})
+        if issues:
+            problems.append("result for %r is malformed: %s" % (rid or "?", "; ".join(issues)))
+            if rid:
+                by_id[rid] = dict(
+                    missing_result(rid, owners.get(rid, "platform"), run_id), reason="the probe returned a malformed result: %s" % "; ".join(issues)
+                )
+            continue
+        if rid in by_id:
+            problems.append("two results for %s: the later one is used" % rid)
+        by_id[rid] = redact(r, extra_secrets)
+    rows = []
+    for req in catalog.requirements(v):
+        res = by_id.pop(req.id, None) or missing_result(req.id, owners.get(req.id, "platform"), run_id)
+        if req.id in owners:
+            res = dict(res, owner=owners[req.id])
+        rows.append(_row(req.to_dict(), res))
+    extras = []
+    for rid in catalog.extras(v):
+        if rid in by_id:
+            extras.append(_row({"id": rid, "category": catalog.category_of(rid), "level": "extra", "description": ""}, by_id.pop(rid)))
+    for rid in sorted(by_id):
+        problems.append("result for %s is not part of checklist %s and was left out" % (rid, v))
+    counts = {k: 0 for k in ("pass", "fail", "skip", "not_applicable", "error")}
+    for row in rows:
+        counts[row["verdict"]] += 1
+    must_bad = [r["id"] for r in rows if r["level"] == "MUST" and r["verdict"] in ("fail", "error")]
+    return {
+        "version": v,
+        "metadata_keys": catalog.metadata_keys(v),
+        "header": catalog.header(v),
+        "categories": list(catalog.CATEGORIES),
+        "rows": rows,
+        "extras": extras,
+        "problems": problems,
+        "summary": {
+            "total": len(rows),
+            "counts": counts,
+            "must_failed_or_error": must_bad,
+            "conformant": not must_bad and all(r["verdict"] in ("pass", "not_applicable") for r in rows if r["level"] == "MUST"),
+        },
+    }
+
+
+def _row(req: dict[str, Any], res: dict[str, Any]) -> dict[str, Any]:
+    verdict = res["verdict"]
+    status = STATUS[verdict]
+    if verdict == "pass":
+        notes = res["reason"]
+    elif verdict == "not_applicable":
+        notes = res["reason"]
+    else:
+        notes = "%s: %s" % ("Not verified" if verdict in ("skip", "error") else "Failed", res["reason"])
+    return dict(
+        req,
+        verdict=verdict,
+        reason=res["reason"],
+        owner=res.get("owner", "platform"),
+        status=status,
+        notes=notes,
+        evidence_file="evidence/%s.md" % req["id"],
+        result=res,
+    )

@@ -1,0 +1,147 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: conformance_summary
+short_description: Turn probe results into one row per checklist requirement
+version_added: 0.1.0
+author:
+  - ai_conformance.kubernetes contributors (@ai-conformance)
+description:
+  - Takes the results the probe modules returned and the checklist version, and returns one row per
+    requirement of that checklist in checklist order, with the PRODUCT.yaml status and notes that
+    follow from each verdict, the owning layer, and a summary.
+  - A requirement without a result gets an explicit C(error) row saying no probe ran for it. A
+    malformed result becomes an C(error) row naming what is wrong. Nothing is silently left out.
+  - Results for requirements the version no longer lists (C(dra_support) from v1.36 on) are
+    returned as O(ignore:extras), not as rows.
+  - Tokens, certificates, key material and cloud account ids are redacted from the returned results.
+  - Pure computation; talks to no cluster.
+options:
+  results:
+    description: Probe results (the C(result) each probe module returns).
+    type: list
+    elements: dict
+    default: []
+  version:
+    description: Checklist version, for example V(v1.37).
+    type: str
+    default: v1.37
+  owners:
+    description: Owning layer per requirement id (platform, product or base), overriding what the results say.
+    type: dict
+    default: {}
+  run_id:
+    description: Run id recorded on rows for requirements without a result.
+    type: str
+    default: ""
+  secrets:
+    description: Additional literal strings (tokens from the inventory) to redact wherever they appear.
+    type: list
+    elements: str
+    default: []
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Summarise the results of this run
+  ai_conformance.kubernetes.conformance_summary:
+    results: "{{ conformance_results }}"
+    version: v1.37
+    owners: {secure_accelerator_access: base}
+  register: summary
+
+- name: Fail when a MUST failed or could not be decided
+  ansible.builtin.assert:
+    that: summary.summary.must_failed_or_error | length == 0
+"""
+
+RETURN = r"""
+version:
+  description: Normalised checklist version.
+  returned: always
+  type: str
+  sample: v1.37
+metadata_keys:
+  description: The metadata keys of that version's official PRODUCT.yaml template.
+  returned: always
+  type: list
+  elements: str
+  sample: [kubernetesVersion, platformName]
+header:
+  description: The comment header of that version's official template.
+  returned: always
+  type: str
+  sample: "# Kubernetes AI Conformance Checklist - v1.37"
+categories:
+  description: The checklist categories in template order.
+  returned: always
+  type: list
+  elements: str
+  sample: [accelerators, networking]
+rows:
+  description: One row per requirement, in checklist order.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {id: gang_scheduling, category: schedulingOrchestration, level: MUST, verdict: pass, status: Implemented, owner: platform,
+       reason: gang placed whole, notes: gang placed whole, evidence_file: evidence/gang_scheduling.md, description: "...", result: {}}
+extras:
+  description: Rows for probed requirements that the version does not list.
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+problems:
+  description: Inconsistencies in the input (malformed, duplicated or unknown results).
+  returned: always
+  type: list
+  elements: str
+  sample: ["two results for dra_support: the later one is used"]
+summary:
+  description: Counts by verdict, the MUST requirements that failed or errored, and whether every MUST passed or is N/A.
+  returned: always
+  type: dict
+  sample: {total: 15, counts: {pass: 1, fail: 0, skip: 0, not_applicable: 0, error: 14}, must_failed_or_error: [ai_inference], conformant: false}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.catalog import UnknownVersion
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.evidence import build_rows
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "results": {"type": "list", "elements": "dict", "default": []},
+            "version": {"type": "str", "default": "v1.37"},
+            "owners": {"type": "dict", "default": {}},
+            "run_id": {"type": "str", "default": ""},
+            "secrets": {"type": "list", "elements": "str", "default": [], "no_log": True},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    bad_owner = {k: v for k, v in p["owners"].items() if v not in ("platform", "product", "base")}
+    if bad_owner:
+        module.fail_json(msg="owners must map requirement ids to platform, product or base; got %s" % bad_owner)
+    try:
+        out = build_rows(p["results"], p["version"], p["owners"], p["run_id"], p["secrets"])
+    except UnknownVersion as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, **out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""The evidence bundle: complete, parseable, linked, checksummed, secret-free, byte-stable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from tests.refcluster.config import REPO
+
+TOKEN = "sha256~PLANTEDtokenDoNotLeak0123456789abcdef"
+JWT = "eyJhbGciOiJSUzI1NiIsImtpZCI6InRlc3QifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZGVmYXVsdCJ9.c2lnbmF0dXJlc2lnbmF0dXJl"
+ALLOWED = {"Implemented", "Not Implemented", "Partially Implemented", "N/A", ""}
+
+
+def result(rid, verdict, reason, **obs):
+    return {
+        "requirement": rid,
+        "verdict": verdict,
+        "reason": reason,
+        "observations": obs,
+        "checks": [],
+        "steps": [{"action": "kubectl get nodes", "result": "ok", "ok": True}],
+        "negative": [],
+        "owner": "platform",
+        "run_id": "bundle-test",
+        "started": "2026-11-23T00:00:00Z",
+        "duration_s": 1.5,
+    }
+
+
+def canned():
+    return [
+        result("dra_support", "pass", "claim allocated", kubeconfig_token=TOKEN, header="Authorization: Bearer %s" % JWT),
+        result("gang_scheduling", "fail", "2 of 4 gang pods were bound while the group could not fit"),
+        result("cluster_autoscaling", "not_applicable", "the platform declares no cluster autoscaler: node pools are fixed size by design"),
+        result("gpu_sharing", "skip", "no sharing strategy declared"),
+        {"requirement": "pod_autoscaling", "verdict": "maybe"},  # malformed
+    ]
+
+
+def render(tmp_path, version):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    rf = tmp_path / "results.json"
+    rf.write_text(json.dumps(canned()))
+    out = tmp_path / "out"
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"))
+    cmd = [
+        str(Path(sys.executable).with_name("ansible-playbook")),
+        str(REPO / "tests/integration/playbooks/bundle.yml"),
+        "-i",
+        "localhost,",
+        "-e",
+        "ansible_python_interpreter=%s" % sys.executable,
+        "-e",
+        "results_file=%s" % rf,
+        "-e",
+        "planted_token=%s" % TOKEN,
+        "-e",
+        "evidence_output_dir=%s" % out,
+        "-e",
+        "evidence_version=%s" % version,
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, check=False)
+    assert res.returncode == 0, res.stdout[-3000:]
+    return out / version / "testproduct"
+
+
+@pytest.mark.parametrize("version", ["v1.35", "v1.34", "v1.37"])
+def test_bundle_is_complete_and_valid(tmp_path, version):
+    d = render(tmp_path, version)
+    product = yaml.safe_load((d / "PRODUCT.yaml").read_text())
+    ids = [it["id"] for items in product["spec"].values() for it in items]
+    assert ids == catalog.ids(version)
+    for items in product["spec"].values():
+        for it in items:
+            assert it["status"] in ALLOWED
+            ref = catalog.requirement(version, it["id"])
+            assert (it["description"], it["level"]) == (ref.description, ref.level)
+            for ev in it["evidence"]:
+                assert (d / ev).is_file(), ev
+    rows = {it["id"]: it for items in product["spec"].values() for it in items}
+    assert rows["gang_scheduling"]["status"] == "Not Implemented"
+    assert rows["cluster_autoscaling"]["status"] == "N/A" and "fixed size" in rows["cluster_autoscaling"]["notes"]
+    assert rows["pod_autoscaling"]["status"] == "" and "malformed" in rows["pod_autoscaling"]["notes"]
+    assert rows["ai_inference"]["status"] == "" and "no probe ran" in rows["ai_inference"]["notes"]
+    if "dra_support" in rows:
+        assert rows["dra_support"]["status"] == "Implemented"
+    assert product["metadata"]["k8sConformanceUrl"].startswith("https://github.com/cncf/k8s-conformance/tree/master/")
+    assert list(product["metadata"])[: len(catalog.metadata_keys(version))] == catalog.metadata_keys(version)
+
+    suite = ET.parse(d / "junit.xml").getroot().find("testsuite")
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == catalog.ids(version)
+    by = {c.get("name"): c for c in cases}
+    assert by["gang_scheduling"].find("failure") is not None
+    assert by["cluster_autoscaling"].find("skipped").get("message").startswith("not_applicable:")
+    assert by["ai_inference"].find("error") is not None
+
+    for md in (d / "evidence").glob("*.md"):
+        for link in re.findall(r"\]\(([^)#]+)\)", md.read_text()):
+            if not link.startswith("http"):
+                assert (md.parent / link).is_file(), (md, link)
+    for link in re.findall(r"\]\(([^)#]+)\)", (d / "README.md").read_text()):
+        assert (d / link).is_file(), link
+
+    sums = (d / "SHA256SUMS").read_text().splitlines()
+    files = sorted(p.relative_to(d).as_posix() for p in d.rglob("*") if p.is_file() and p.name != "SHA256SUMS")
+    assert sorted(line.split("  ", 1)[1] for line in sums) == files
+    for line in sums:
+        digest, name = line.split("  ", 1)
+        assert hashlib.sha256((d / name).read_bytes()).hexdigest() == digest
+
+    for p in d.rglob("*"):
+        if p.is_file():
+            text = p.read_text()
+            assert TOKEN not in text and JWT not in text, p
+
+    results = json.loads((d / "results.json").read_text())
+    assert results["summary"]["must_failed_or_error"] and not results["summary"]["conformant"]
+    assert any("malformed" in x for x in results["problems"])
+
+
+def test_dra_is_an_extra_from_v136(tmp_path):
+    d = render(tmp_path, "v1.36")
+    product = yaml.safe_load((d / "PRODUCT.yaml").read_text())
+    assert "dra_support" not in [it["id"] for items in product["spec"].values() for it in items]
+    assert (d / "evidence" / "dra_support.md").is_file()
+    assert json.loads((d / "results.json").read_text())["extras"][0]["requirement"] == "dra_support"
+
+
+def test_output_is_byte_stable_except_the_run_header(tmp_path):
+    a = render(tmp_path / "a", "v1.37")
+    b = render(tmp_path / "b", "v1.37")
+    for p in a.rglob("*"):
+        if p.is_file() and p.name not in ("README.md", "SHA256SUMS"):
+            assert p.read_bytes() == (b / p.relative_to(a)).read_bytes(), p
+    ra = [line for line in (a / "README.md").read_text().splitlines() if not line.startswith("Run ")]
+    rb = [line for line in (b / "README.md").read_text().splitlines() if not line.startswith("Run ")]
+    assert ra == rb
+
+
+def test_missing_metadata_is_one_clear_error(tmp_path):
+    (tmp_path / "empty.json").write_text("[]")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    cmd = [
+        str(Path(sys.executable).with_name("ansible-playbook")),
+        str(REPO / "tests/integration/playbooks/bundle.yml"),
+        "-i",
+        "localhost,",
+        "-e",
+        "ansible_python_interpreter=%s" % sys.executable,
+        "-e",
+        "results_file=%s" % (tmp_path / "empty.json"),
+        "-e",
+        "planted_token=x",
+        "-e",
+        "evidence_output_dir=%s" % tmp_path,
+        "-e",
+        '{"conformance_metadata": {"platformName": "[Platform Name]"}}',
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, check=False)
+    assert res.returncode != 0
+    assert "evidence metadata incomplete" in res.stdout and "platformName" in res.stdout and "vendorName" in res.stdout
+    assert not any(tmp_path.rglob("PRODUCT.yaml"))

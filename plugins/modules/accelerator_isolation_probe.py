@@ -1,0 +1,339 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: accelerator_isolation_probe
+short_description: Prove accelerator access is isolated and mediated (requirement secure_accelerator_access)
+version_added: 0.1.0
+author:
+  - ai_conformance.kubernetes contributors (@ai-conformance)
+description:
+  - "Device-plugin path (nodes with allocatable O(resource_name)): on the GPU node with the most free
+    accelerators, one pod per free accelerator is bound, and one pod more must stay Unschedulable for
+    the observation window with the scheduler's C(Insufficient) reason: no accelerator is handed to two pods."
+  - "DRA path (O(device_class) installed and a driver publishing devices): on a node none of whose
+    devices is allocated, a claim for all its devices is allocated, and a second claim for one device
+    on that node must stay unallocated with its pod Unschedulable for the observation window."
+  - "Mediation: in a namespace enforcing the C(baseline) Pod Security level, a pod that reaches host
+    devices without the resource framework (privileged, hostPath C(/dev)) is refused by admission,
+    and none of the probe's own accelerator pods uses host device access."
+  - "Runtime checks, where containers run: a pod without request or claim sees no C(/dev/nvidia<N>);
+    a pod setting C(NVIDIA_VISIBLE_DEVICES=all) without a request sees none; a pod with one
+    accelerator sees exactly one. On kwok nodes these are recorded as skipped with their reason."
+  - Every check says whether it was decided from the API or needs a runtime.
+extends_documentation_fragment:
+  - ai_conformance.kubernetes.auth
+  - ai_conformance.kubernetes.auth.PROBE
+options:
+  resource_name:
+    description: Extended resource name of the device plugin path.
+    type: str
+    default: nvidia.com/gpu
+  device_class:
+    description: DeviceClass of the DRA path.
+    type: str
+    default: gpu.nvidia.com
+  driver:
+    description: DRA driver publishing the devices.
+    type: str
+    default: gpu.nvidia.com
+  max_pods:
+    description: Largest number of pods the device-plugin check may create to fill a node; a node with more free accelerators skips that check.
+    type: int
+    default: 16
+  observe_seconds:
+    description: How long each refused case is watched.
+    type: int
+    default: 8
+  runtime_checks:
+    description: Container-level checks; V(auto) runs them where the node's runtime is not kwok's.
+    type: str
+    choices: [auto, always, never]
+    default: auto
+  probe_image:
+    description: Image with a POSIX shell for the container-level checks.
+    type: str
+    default: nvcr.io/nvidia/cuda:12.9.1-base-ubuntu24.04
+notes:
+  - Needs create/delete on namespaces (including the pod-security label), pods and resourceclaims; list on nodes, pods, resourceslices.
+requirements:
+  - kubernetes >= 24.2.0
+"""
+
+EXAMPLES = r"""
+- name: Probe accelerator isolation
+  ai_conformance.kubernetes.accelerator_isolation_probe:
+    kubeconfig: .build/refcluster/kubeconfig
+  register: isolation
+
+- name: Only the device plugin path, with a larger window
+  ai_conformance.kubernetes.accelerator_isolation_probe:
+    device_class: none.invalid
+    observe_seconds: 20
+  register: isolation
+"""
+
+RETURN = r"""
+verdict:
+  description: One of pass, fail, skip, not_applicable, error.
+  returned: always
+  type: str
+  sample: pass
+reason:
+  description: One sentence explaining the verdict.
+  returned: always
+  type: str
+  sample: accelerators exclusive on refcluster-gpu-1; unmatched and contended claims stayed unallocated; device released and handed over
+result:
+  description: The probe result contract (docs/design.md).
+  returned: always
+  type: dict
+  contains:
+    requirement:
+      description: Requirement id.
+      type: str
+      returned: always
+      sample: secure_accelerator_access
+    verdict:
+      description: Same as the top-level verdict.
+      type: str
+      returned: always
+      sample: pass
+    reason:
+      description: Same as the top-level reason.
+      type: str
+      returned: always
+      sample: accelerators exclusive
+    observations:
+      description: Structured facts the verdict was computed from (allocation, device attributes, scheduler messages, timings, cleanup).
+      type: dict
+      returned: always
+      sample: {device_plugin: {node: gpu-1, free_before: 8}}
+    checks:
+      description: Each sub-check with ok true, false, or null when undecidable, and whether it is decided from the API or needs a runtime.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{name: device plugin GPUs are exclusive, ok: true, detail: 8 pods bound, 9th Unschedulable, kind: api}]
+    steps:
+      description: Replayable actions and what came out.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{action: create 9 pods with nvidia.com/gpu 1 on gpu-1, result: 8 bound, ok: true}]
+    negative:
+      description: The forbidden cases attempted and whether each was refused.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{case: one GPU more than the node has, refused: true, outcome: "Insufficient nvidia.com/gpu"}]
+    owner:
+      description: Owning layer.
+      type: str
+      returned: always
+      sample: platform
+    run_id:
+      description: Run id on every created object.
+      type: str
+      returned: always
+      sample: r2611231030-ab12
+    started:
+      description: UTC start time.
+      type: str
+      returned: always
+      sample: "2026-11-23T10:30:00Z"
+    duration_s:
+      description: Seconds the probe took.
+      type: float
+      returned: always
+      sample: 21.4
+"""
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dra
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import isolation as iso
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
+
+EXTRA = {
+    "resource_name": {"type": "str", "default": "nvidia.com/gpu"},
+    "device_class": {"type": "str", "default": "gpu.nvidia.com"},
+    "driver": {"type": "str", "default": "gpu.nvidia.com"},
+    "max_pods": {"type": "int", "default": 16},
+    "observe_seconds": {"type": "int", "default": 8},
+    "runtime_checks": {"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
+    "probe_image": {"type": "str", "default": "nvcr.io/nvidia/cuda:12.9.1-base-ubuntu24.04"},
+}
+HOSTNAME = "kubernetes.io/hostname"
+COUNT_DEVICES = ["sh", "-c", "ls /dev/nvidia[0-9]* 2>/dev/null | wc -l"]
+
+
+def decided(o):
+    return wl.is_bound(o) or wl.is_unschedulable(o)
+
+
+class IsolationProbe(Probe):
+    requirement = "secure_accelerator_access"
+
+    def run(self, client, ctx, result):
+        p = self.params
+        nodes = client.list("v1", "Node")["items"]
+        free = iso.free_by_node(nodes, client.list("v1", "Pod")["items"], p["resource_name"])
+        dra_ready = client.served(dra.API, "ResourceClaim") and client.get(dra.API, "DeviceClass", p["device_class"]) is not None
+        result.observations["paths"] = {"device_plugin_nodes": free, "dra_class_installed": dra_ready}
+        if not free and not dra_ready:
+            result.decide(
+                Verdict.FAIL,
+                "no accelerator is exposed through a device plugin (%s) or DRA (DeviceClass %s): access cannot be mediated"
+                % (p["resource_name"], p["device_class"]),
+            )
+            return
+        ns = ctx.ensure_namespace(p["namespace"])
+        client.patch("v1", "Namespace", ns, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "baseline"}}})
+        if free:
+            self.device_plugin_exclusive(client, ctx, result, ns, free)
+        if dra_ready:
+            self.dra_exclusive(client, ctx, result, ns)
+        self.host_devices_refused(client, ctx, result, ns)
+        self.runtime(client, ctx, result, ns, nodes, free)
+        paths = [x for x, on in (("device plugin", bool(free)), ("DRA", dra_ready)) if on]
+        undecided = sum(1 for c in result.checks if c["ok"] is None)
+        result.decide_from_checks(
+            "no accelerator was handed to two pods through %s, and host device access outside the resource framework was refused; "
+            "%d check(s) not decided here" % (" or ".join(paths), undecided)
+        )
+
+    def device_plugin_exclusive(self, client, ctx, result, ns, free):
+        p = self.params
+        node, n = max(sorted(free.items()), key=lambda kv: kv[1])
+        if n <= 0:
+            result.check("device plugin accelerators are exclusive", None, "no free %s on any node" % p["resource_name"])
+            return
+        if n > p["max_pods"]:
+            result.check("device plugin accelerators are exclusive", None, "node %s has %d free, more than max_pods %d" % (node, n, p["max_pods"]))
+            return
+        sel = {HOSTNAME: node}
+        for i in range(n):
+            ctx.create(wl.pod("dp-%d" % i, ns, limits={p["resource_name"]: "1"}, node_selector=sel))
+        bound = [client.wait_for("v1", "Pod", "dp-%d" % i, decided, ns, p["timeout"], "be scheduled") for i in range(n)]
+        ok = all(wl.is_bound(b) for b in bound)
+        result.check(
+            "every free accelerator can be requested",
+            ok,
+            "%d/%d pods with %s=1 bound to %s" % (sum(wl.is_bound(b) for b in bound), n, p["resource_name"], node),
+        )
+        ctx.create(wl.pod("dp-extra", ns, limits={p["resource_name"]: "1"}, node_selector=sel))
+        first = client.wait_for("v1", "Pod", "dp-extra", decided, ns, p["timeout"], "be decided by the scheduler")
+        held, last = client.holds("v1", "Pod", "dp-extra", wl.is_bound, ns, p["observe_seconds"])
+        msg = wl.unschedulable_message(last or first)
+        refused = held and wl.is_unschedulable(first) and "Insufficient %s" % p["resource_name"] in msg
+        result.negative_case("one %s more than node %s has free, while %d pods hold them" % (p["resource_name"], node, n), refused, msg)
+        result.check("device plugin accelerators are exclusive", refused, msg)
+        result.observations["device_plugin"] = {"node": node, "free_before": n, "extra_pod": msg}
+        result.step("create %d pods with %s: 1 on %s, then one more" % (n, p["resource_name"], node), "%d bound; extra: %s" % (n, msg))
+
+    def dra_exclusive(self, client, ctx, result, ns):
+        p = self.params
+        slices = client.list(dra.API, "ResourceSlice")["items"]
+        if not dra.published_devices(slices, p["driver"]):
+            result.check("DRA devices are exclusive", False, "DeviceClass %s is installed but driver %s publishes no device" % (p["device_class"], p["driver"]))
+            return
+        idle = iso.idle_dra_nodes(slices, client.list(dra.API, "ResourceClaim")["items"], p["driver"])
+        if not idle:
+            result.check("DRA devices are exclusive", None, "every node has some device of %s allocated: no idle node to fill" % p["driver"])
+            return
+        node, count = sorted(idle.items())[0]
+        sel = {HOSTNAME: node}
+        all_req = {"name": "accel", "exactly": {"deviceClassName": p["device_class"], "allocationMode": "All"}}
+        ctx.create({"apiVersion": dra.API, "kind": "ResourceClaim", "metadata": {"name": "all", "namespace": ns}, "spec": {"devices": {"requests": [all_req]}}})
+        ctx.create(wl.pod("dra-all", ns, claims=[{"name": "accel", "resourceClaimName": "all"}], node_selector=sel))
+        pod = client.wait_for("v1", "Pod", "dra-all", decided, ns, p["timeout"], "be scheduled")
+        claim = client.get(dra.API, "ResourceClaim", "all", ns)
+        got = dra.allocation_results(claim)
+        result.check(
+            "a claim can take all devices of a node",
+            wl.is_bound(pod) and len(got) == count,
+            "%d of %d devices on %s allocated; pod %s" % (len(got), count, node, "bound" if wl.is_bound(pod) else wl.unschedulable_message(pod)),
+        )
+        one = {"name": "accel", "exactly": {"deviceClassName": p["device_class"]}}
+        ctx.create(
+            {"apiVersion": dra.API, "kind": "ResourceClaim", "metadata": {"name": "one-more", "namespace": ns}, "spec": {"devices": {"requests": [one]}}}
+        )
+        ctx.create(wl.pod("dra-extra", ns, claims=[{"name": "accel", "resourceClaimName": "one-more"}], node_selector=sel))
+        first = client.wait_for("v1", "Pod", "dra-extra", decided, ns, p["timeout"], "be decided by the scheduler")
+        held, last = client.holds("v1", "Pod", "dra-extra", wl.is_bound, ns, p["observe_seconds"])
+        unallocated = not dra.is_allocated(client.get(dra.API, "ResourceClaim", "one-more", ns))
+        refused = held and unallocated and wl.is_unschedulable(first)
+        msg = wl.unschedulable_message(last or first)
+        result.negative_case(
+            "a second claim for a device on %s while all %d are held" % (node, count), refused, "claim unallocated=%s; %s" % (unallocated, msg)
+        )
+        result.check("DRA devices are exclusive", refused, msg)
+        result.observations["dra"] = {"node": node, "devices": count, "allocated": got, "extra_pod": msg}
+
+    def host_devices_refused(self, client, ctx, result, ns):
+        bad = wl.pod("hostdev", ns, env={"NVIDIA_VISIBLE_DEVICES": "all"})
+        bad["spec"]["containers"][0]["securityContext"] = {"privileged": True}
+        bad["spec"]["containers"][0]["volumeMounts"] = [{"name": "dev", "mountPath": "/dev"}]
+        bad["spec"]["volumes"] = [{"name": "dev", "hostPath": {"path": "/dev"}}]
+        try:
+            ctx.create(bad)
+            refused, outcome = False, "a privileged pod mounting host /dev was admitted"
+        except ClusterError as exc:
+            refused, outcome = exc.kind in ("forbidden", "invalid"), exc.message
+        result.negative_case("privileged pod mounting host /dev in a namespace enforcing Pod Security baseline", refused, outcome)
+        result.check("host device access outside the resource framework is refused", refused, outcome)
+        ours = [x for x in client.list("v1", "Pod", ns)["items"] if iso.host_device_access(x)]
+        result.check("probe accelerator pods use no host device access", not ours, "pods with host device access: %s" % [x["metadata"]["name"] for x in ours])
+
+    def runtime(self, client, ctx, result, ns, nodes, free):
+        p = self.params
+        gpu_nodes = [n for n in nodes if n["metadata"]["name"] in free] or nodes
+        runtime = (gpu_nodes[0].get("status", {}).get("nodeInfo", {}) if gpu_nodes else {}).get("containerRuntimeVersion", "")
+        names = (
+            "pod without request sees no accelerator",
+            "NVIDIA_VISIBLE_DEVICES=all without request sees no accelerator",
+            "pod with one accelerator sees exactly one",
+        )
+        if p["runtime_checks"] == "never" or (p["runtime_checks"] == "auto" and (not runtime or runtime.startswith("kwok"))):
+            for name in names:
+                result.check(name, None, "skipped: containers do not run on these nodes (runtime %r)" % runtime, kind="runtime")
+            return
+        node = gpu_nodes[0]["metadata"]["name"]
+        specs = {
+            "rt-none": wl.pod("rt-none", ns, image=p["probe_image"], command=COUNT_DEVICES, node_selector={HOSTNAME: node}),
+            "rt-env": wl.pod(
+                "rt-env", ns, image=p["probe_image"], command=COUNT_DEVICES, node_selector={HOSTNAME: node}, env={"NVIDIA_VISIBLE_DEVICES": "all"}
+            ),
+            "rt-one": wl.pod("rt-one", ns, image=p["probe_image"], command=COUNT_DEVICES, limits={p["resource_name"]: "1"})
+            if free
+            else wl.pod("rt-one", ns, image=p["probe_image"], command=COUNT_DEVICES),
+        }
+        for obj in specs.values():
+            ctx.create(obj)
+        seen = {}
+        for name in specs:
+            done = client.wait_for("v1", "Pod", name, lambda o: (o or {}).get("status", {}).get("phase") in ("Succeeded", "Failed"), ns, p["timeout"], "finish")
+            log = client.request("GET", "/api/v1/namespaces/%s/pods/%s/log" % (ns, name), what="read the log of %s" % name)
+            text = str(log.get("raw", "")).strip()
+            seen[name] = int(text) if text.isdigit() else None
+            result.step("kubectl -n %s logs %s (ls /dev/nvidia[0-9]* | wc -l)" % (ns, name), "%s, phase %s" % (text, done["status"].get("phase")))
+        result.observations["runtime"] = seen
+        result.check(names[0], seen["rt-none"] == 0, "saw %s devices" % seen["rt-none"], kind="runtime")
+        result.check(names[1], seen["rt-env"] == 0, "saw %s devices" % seen["rt-env"], kind="runtime")
+        result.check(names[2], seen["rt-one"] == 1, "saw %s devices" % seen["rt-one"], kind="runtime")
+
+
+def main():
+    IsolationProbe(EXTRA).main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""accelerator_isolation_probe on the reference cluster, healthy and broken."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_passes_with_both_paths_and_runtime_checks_recorded_as_skipped(ansible_module):
+    res = ansible_module("accelerator_isolation_probe", run_id="it-iso-pass", observe_seconds=4)
+    r = res["result"]
+    assert res["verdict"] == "pass", r["reason"]
+    checks = {c["name"]: c for c in r["checks"]}
+    for name in ("device plugin accelerators are exclusive", "DRA devices are exclusive", "host device access outside the resource framework is refused"):
+        assert checks[name]["ok"] is True and checks[name]["kind"] == "api", checks[name]
+    assert "Insufficient nvidia.com/gpu" in checks["device plugin accelerators are exclusive"]["detail"]
+    runtime = [c for c in r["checks"] if c["kind"] == "runtime"]
+    assert len(runtime) == 3 and all(c["ok"] is None and "do not run" in c["detail"] for c in runtime)
+    assert [n["refused"] for n in r["negative"]] == [True, True, True]
+    assert "PodSecurity" in r["negative"][2]["outcome"]
+    assert r["observations"]["device_plugin"]["free_before"] == 8
+
+
+@pytest.mark.fault
+def test_fails_when_dra_class_is_installed_but_nothing_is_published(ansible_module, breaker):
+    with breaker.stopped("fake-dra-driver"):
+        res = ansible_module("accelerator_isolation_probe", run_id="it-iso-noslice", observe_seconds=2)
+    assert res["verdict"] == "fail"
+    assert res["reason"] == "DRA devices are exclusive: DeviceClass gpu.nvidia.com is installed but driver gpu.nvidia.com publishes no device"
+
+
+@pytest.mark.fault
+def test_fails_when_no_accelerator_is_mediated(ansible_module):
+    res = ansible_module("accelerator_isolation_probe", run_id="it-iso-none", resource_name="example.com/none", device_class="none.example.com")
+    assert res["verdict"] == "fail"
+    assert res["reason"].startswith("no accelerator is exposed through a device plugin (example.com/none) or DRA (DeviceClass none.example.com)")

@@ -7,6 +7,8 @@ end of the session unless AIC_KEEP_CLUSTER=1.  Tests break it on purpose through
         ...
     with breaker.deleted("resource.k8s.io/v1", "DeviceClass", "gpu.nvidia.com"):  # an object removed, restored afterwards
         ...
+    with breaker.labelled("refcluster-gpu-2", {"nvidia.com/cuda.driver-version.full": "570.1.1"}):  # node labels changed
+        ...
 """
 
 from __future__ import annotations
@@ -39,6 +41,37 @@ class Breaker:
         finally:
             harness.start(comps[component], comps)
             harness.wait_ready(comps[component])
+            if comps[component].run.get("manifests"):
+                harness.wire(comps[component])
+
+    @contextlib.contextmanager
+    def labelled(self, node: str, labels: dict[str, str | None]):
+        """Set (or remove, with None) node labels; restore the old values afterwards."""
+        live = self.client.get("v1", "Node", node)
+        old = {k: (live["metadata"].get("labels") or {}).get(k) for k in labels}
+        self.client.patch("v1", "Node", node, {"metadata": {"labels": labels}})
+        try:
+            yield
+        finally:
+            self.client.patch("v1", "Node", node, {"metadata": {"labels": old}})
+
+    @contextlib.contextmanager
+    def allocatable(self, node: str, resources: dict[str, str]):
+        """Change a fake node's capacity/allocatable (what a device plugin would advertise); restore afterwards."""
+        live = self.client.get("v1", "Node", node)
+        old_cap, old_alloc = dict(live["status"]["capacity"]), dict(live["status"]["allocatable"])
+        patch = {"status": {"capacity": resources, "allocatable": resources}}
+        self.client.patch("v1", "Node", node, patch, subresource="status")
+        try:
+            yield
+        finally:
+            self.client.patch(
+                "v1",
+                "Node",
+                node,
+                {"status": {"capacity": {k: old_cap.get(k) for k in resources}, "allocatable": {k: old_alloc.get(k) for k in resources}}},
+                subresource="status",
+            )
 
     @contextlib.contextmanager
     def deleted(self, api_version: str, kind: str, name: str, namespace: str | None = None):

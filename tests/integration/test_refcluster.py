@@ -112,3 +112,31 @@ def test_up_repairs_a_half_dead_cluster(refcluster, k8s):
     assert harness._orphans() == []
     nodes = [n["metadata"]["name"] for n in k8s.list("v1", "Node")["items"]]
     assert len(nodes) == 3
+
+
+def test_webhook_wiring_is_declarative_and_unwired_on_stop(k8s):
+    """An optional component with a manifests entry: wired after ready, unwired before stop."""
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
+    from tests.refcluster.config import load_components
+
+    comps = load_components()
+    comp = comps["test-webhook"]
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"generateName": "wired-", "namespace": "default", "labels": {"refcluster.ai-conformance.io/deny": "true"}},
+    }
+    harness.start(comp, comps)
+    harness.wait_ready(comp)
+    assert harness.wire(comp) == ["ValidatingWebhookConfiguration/refcluster-test-webhook"]
+    try:
+        with pytest.raises(ClusterError) as e:
+            k8s.create(cm)
+        assert "denied by the refcluster test webhook" in e.value.message
+        unlabelled = k8s.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "plain-", "namespace": "default"}})
+        k8s.delete("v1", "ConfigMap", unlabelled["metadata"]["name"], "default")
+    finally:
+        harness.stop("test-webhook")
+    assert k8s.get("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "refcluster-test-webhook") is None
+    created = k8s.create(cm)  # the dead webhook no longer blocks anything
+    k8s.delete("v1", "ConfigMap", created["metadata"]["name"], "default")

@@ -12,6 +12,7 @@ removes the state dir.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -84,7 +85,59 @@ def running(name: str) -> int | None:
 def _context() -> dict[str, Any]:
     comps = load_components()
     assets = {n: str(c.bin_dir / "assets") for n, c in comps.items() if c.build}
-    return {"state": str(STATE), "pki": str(PKI), "ports": ports(), "assets": assets, "repo": str(REPO)}
+    ca = PKI / "ca.crt"
+    ca_bundle = base64.b64encode(ca.read_bytes()).decode() if ca.is_file() else ""
+    return {"state": str(STATE), "pki": str(PKI), "ports": ports(), "assets": assets, "repo": str(REPO), "ca_bundle": ca_bundle}
+
+
+# Objects that make the apiserver call a component: removed before the component stops, so a dead
+# component never blocks creates (failurePolicy: Fail) or discovery (an unavailable APIService).
+UNWIRE_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService")
+
+
+def _manifests(comp: Component) -> list[dict[str, Any]]:
+    """The component's declared manifests, with {placeholders} filled in (ca_bundle, ports, pki...)."""
+    import yaml
+
+    ctx = _context()
+    docs: list[dict[str, Any]] = []
+    for rel in comp.run.get("manifests", []):
+        text = (REPO / rel).read_text()
+        for key, value in (("{ca_bundle}", ctx["ca_bundle"]), ("{pki}", ctx["pki"]), ("{state}", ctx["state"])):
+            text = text.replace(key, value)
+        for name, port in ctx["ports"].items():
+            text = text.replace("{ports[%s]}" % name, str(port))
+        docs.extend(d for d in yaml.safe_load_all(text) if d)
+    return docs
+
+
+def wire(comp: Component) -> list[str]:
+    """Create or replace the component's manifests (webhooks, APIServices, CRDs) after it is ready."""
+    c = _client()
+    done = []
+    for obj in _manifests(comp):
+        md = obj["metadata"]
+        live = c.get(obj["apiVersion"], obj["kind"], md["name"], md.get("namespace"))
+        if live is None:
+            c.create(obj)
+        else:
+            obj["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+            c.request(
+                "PUT", c.path(obj["apiVersion"], obj["kind"], md.get("namespace"), md["name"]), body=obj, what="replace %s %s" % (obj["kind"], md["name"])
+            )
+        done.append("%s/%s" % (obj["kind"], md["name"]))
+    return done
+
+
+def unwire(comp: Component) -> list[str]:
+    if not comp.run.get("manifests") or running("kube-apiserver") is None:
+        return []
+    c = _client()
+    gone = []
+    for obj in _manifests(comp):
+        if obj["kind"] in UNWIRE_KINDS and c.delete(obj["apiVersion"], obj["kind"], obj["metadata"]["name"]):
+            gone.append("%s/%s" % (obj["kind"], obj["metadata"]["name"]))
+    return gone
 
 
 def _expand(value: Any, ctx: dict[str, Any]) -> Any:
@@ -176,6 +229,12 @@ def wait_ready(comp: Component, timeout_s: float = READY_TIMEOUT_S) -> float:
 
 
 def stop(name: str, grace_s: float = 10) -> bool:
+    comp = load_components().get(name)
+    if comp is not None and comp.run:
+        try:
+            unwire(comp)
+        except Exception as exc:  # the process must still be stopped
+            print("warning: could not unwire %s: %s" % (name, exc), file=sys.stderr)
     pid = running(name)
     if pid is None:
         _pidfile(name).unlink(missing_ok=True)
@@ -211,7 +270,7 @@ def _orphans() -> list[int]:
 
 # -- ordering ------------------------------------------------------------------------------------
 def run_order(comps: dict[str, Component], only: list[str] | None = None) -> list[Component]:
-    todo = {n: c for n, c in comps.items() if c.run and (only is None or n in only)}
+    todo = {n: c for n, c in comps.items() if c.run and (n in only if only is not None else not c.run.get("optional"))}
     order: list[Component] = []
     placed: set[str] = set()
     while todo:
@@ -310,7 +369,7 @@ def bootstrap() -> None:
 def down(quiet: bool = False) -> dict[str, Any]:
     comps = load_components()
     stopped = []
-    for c in reversed(run_order(comps)):
+    for c in reversed(run_order(comps, [n for n, c in comps.items() if c.run])):  # optional ones too
         if stop(c.name):
             stopped.append(c.name)
     orphans = _orphans()
@@ -349,6 +408,8 @@ def up(only: list[str] | None = None) -> dict[str, Any]:
         for c in run_order(comps, only):
             start(c, comps)
             timings[c.name] = round(wait_ready(c), 2)
+            if c.run.get("manifests"):
+                wire(c)
             if c.name == "kwok":
                 bootstrap()
     except Exception:
@@ -364,7 +425,8 @@ def up(only: list[str] | None = None) -> dict[str, Any]:
 def rss_mib() -> dict[str, float]:
     """Resident memory of each running component (and its children), MiB."""
     out = {}
-    for c in run_order(load_components()):
+    comps = load_components()
+    for c in run_order(comps, [n for n, c in comps.items() if c.run]):
         pid = running(c.name)
         if pid:
             total = 0
@@ -403,6 +465,8 @@ def main(argv: list[str]) -> int:
             for name in argv[1:]:
                 start(comps[name], comps)
                 wait_ready(comps[name])
+                if comps[name].run.get("manifests"):
+                    wire(comps[name])
         else:
             print("usage: python -m tests.refcluster.cluster up|down|status|build [component...]|stop NAME|start NAME", file=sys.stderr)
             return 2

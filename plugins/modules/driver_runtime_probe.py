@@ -1,0 +1,302 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: driver_runtime_probe
+short_description: Verify accelerator drivers are reported, consistent and enforceable (requirement driver_runtime_management)
+version_added: 0.1.0
+author:
+  - ai_conformance.kubernetes contributors (@ai-conformance)
+description:
+  - Reads the driver version of every accelerator node from the DRA C(driverVersion) device
+    attribute (the mechanism the checklist asks for) and from the node label
+    C(nvidia.com/cuda.driver-version.full) set by GPU feature discovery.
+  - Fails when an accelerator node reports no version, when label and DRA disagree, when a node
+    pool runs several driver versions, when a version is below O(min_driver_version), or when the
+    GPU operator's ClusterPolicy exists and is not ready.
+  - "Negative case: a workload that demands a driver newer than any installed one is refused (a DRA
+    claim with a CEL C(driverVersion) selector stays unallocated; a pod selecting a newer driver
+    label stays Unschedulable), while one matching the installed version is admitted."
+  - Where containers run, C(nvidia-smi) inside a pod must report the version the node advertises.
+extends_documentation_fragment:
+  - ai_conformance.kubernetes.auth
+  - ai_conformance.kubernetes.auth.PROBE
+options:
+  resource_name:
+    description: Extended resource name of the device plugin path.
+    type: str
+    default: nvidia.com/gpu
+  device_class:
+    description: DeviceClass of the DRA path.
+    type: str
+    default: gpu.nvidia.com
+  driver:
+    description: DRA driver publishing the devices.
+    type: str
+    default: gpu.nvidia.com
+  min_driver_version:
+    description: Lowest driver version the platform supports; empty skips this check.
+    type: str
+    default: ""
+  observe_seconds:
+    description: How long each refused case is watched.
+    type: int
+    default: 8
+  runtime_checks:
+    description: Container-level check; V(auto) runs it where the node's runtime is not kwok's.
+    type: str
+    choices: [auto, always, never]
+    default: auto
+  probe_image:
+    description: Image with C(nvidia-smi) for the container-level check.
+    type: str
+    default: nvcr.io/nvidia/cuda:12.9.1-base-ubuntu24.04
+requirements:
+  - kubernetes >= 24.2.0
+"""
+
+EXAMPLES = r"""
+- name: Verify drivers, requiring at least the 570 branch
+  ai_conformance.kubernetes.driver_runtime_probe:
+    min_driver_version: "570.0.0"
+  register: drivers
+"""
+
+RETURN = r"""
+verdict:
+  description: One of pass, fail, skip, not_applicable, error.
+  returned: always
+  type: str
+  sample: pass
+reason:
+  description: One sentence explaining the verdict.
+  returned: always
+  type: str
+  sample: driver versions consistent on refcluster-gpu-1; unmatched and contended claims stayed unallocated; device released and handed over
+result:
+  description: The probe result contract (docs/design.md).
+  returned: always
+  type: dict
+  contains:
+    requirement:
+      description: Requirement id.
+      type: str
+      returned: always
+      sample: driver_runtime_management
+    verdict:
+      description: Same as the top-level verdict.
+      type: str
+      returned: always
+      sample: pass
+    reason:
+      description: Same as the top-level reason.
+      type: str
+      returned: always
+      sample: driver versions consistent
+    observations:
+      description: Structured facts the verdict was computed from (allocation, device attributes, scheduler messages, timings, cleanup).
+      type: dict
+      returned: always
+      sample: {versions: {gpu-1: {label: 580.159.4, dra: [580.159.4], pool: NVIDIA-H100-80GB-HBM3}}}
+    checks:
+      description: Each sub-check with ok true, false, or null when undecidable, and whether it is decided from the API or needs a runtime.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{name: one driver version per node pool, ok: true, detail: 1 version in 1 pool, kind: api}]
+    steps:
+      description: Replayable actions and what came out.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{action: kubectl get resourceslices, result: driverVersion 580.159.4 on 16 devices, ok: true}]
+    negative:
+      description: The forbidden cases attempted and whether each was refused.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{case: claim demanding driver newer than 9999.0.0, refused: true, outcome: "Unschedulable: cannot allocate all claims"}]
+    owner:
+      description: Owning layer.
+      type: str
+      returned: always
+      sample: platform
+    run_id:
+      description: Run id on every created object.
+      type: str
+      returned: always
+      sample: r2611231030-ab12
+    started:
+      description: UTC start time.
+      type: str
+      returned: always
+      sample: "2026-11-23T10:30:00Z"
+    duration_s:
+      description: Seconds the probe took.
+      type: float
+      returned: always
+      sample: 21.4
+"""
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dra
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import drivers as drv
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
+
+EXTRA = {
+    "resource_name": {"type": "str", "default": "nvidia.com/gpu"},
+    "device_class": {"type": "str", "default": "gpu.nvidia.com"},
+    "driver": {"type": "str", "default": "gpu.nvidia.com"},
+    "min_driver_version": {"type": "str", "default": ""},
+    "observe_seconds": {"type": "int", "default": 8},
+    "runtime_checks": {"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
+    "probe_image": {"type": "str", "default": "nvcr.io/nvidia/cuda:12.9.1-base-ubuntu24.04"},
+}
+NAMES = ("every accelerator node reports its driver version", "node label and DRA attributes agree", "one driver version per node pool")
+
+
+def decided(o):
+    return wl.is_bound(o) or wl.is_unschedulable(o)
+
+
+def vtuple(v):
+    return tuple(int(x) for x in v.split(".") if x.isdigit())
+
+
+class DriverProbe(Probe):
+    requirement = "driver_runtime_management"
+
+    def run(self, client, ctx, result):
+        p = self.params
+        nodes = client.list("v1", "Node")["items"]
+        dra_on = client.served(dra.API, "ResourceSlice")
+        slices = client.list(dra.API, "ResourceSlice")["items"] if dra_on else []
+        by_node = drv.versions_by_node(nodes, slices, p["driver"], p["resource_name"])
+        result.observations["versions"] = {n: {"label": e["label"], "dra": sorted(e["dra"]), "pool": e["pool"]} for n, e in sorted(by_node.items())}
+        if not by_node:
+            result.decide(Verdict.NOT_APPLICABLE, "the cluster has no accelerator nodes (no %s allocatable, no %s devices)" % (p["resource_name"], p["driver"]))
+            return
+        found = drv.problems(by_node)
+        for name in NAMES:
+            bad = [d for n, d in found if n == name]
+            result.check(name, not bad, "; ".join(bad) if bad else "%d accelerator node(s)" % len(by_node))
+        all_versions = sorted({v for e in by_node.values() for v in (set(e["dra"]) | ({e["label"]} if e["label"] else set()))})
+        result.step("kubectl get resourceslices,nodes (driverVersion, %s)" % drv.DRIVER_LABEL, "versions %s" % all_versions)
+        if p["min_driver_version"]:
+            low = [v for v in all_versions if vtuple(v) < vtuple(drv.normalize(p["min_driver_version"]))]
+            result.check(
+                "drivers at or above the supported minimum",
+                not low,
+                "below %s: %s" % (p["min_driver_version"], low) if low else "all >= %s" % p["min_driver_version"],
+            )
+        self.managed(client, result)
+        ns = ctx.ensure_namespace(p["namespace"])
+        dra_nodes = [n for n, e in sorted(by_node.items()) if e["dra"]]
+        label_nodes = [n for n, e in sorted(by_node.items()) if e["label"]]
+        if dra_nodes and client.get(dra.API, "DeviceClass", p["device_class"]) is not None:
+            self.dra_enforced(client, ctx, result, ns, sorted(by_node[dra_nodes[0]]["dra"])[0])
+        if label_nodes:
+            raw = next((n["metadata"]["labels"][drv.DRIVER_LABEL] for n in nodes if n["metadata"]["name"] == label_nodes[0]), "")
+            self.label_enforced(client, ctx, result, ns, raw)
+        self.runtime(client, ctx, result, ns, by_node, nodes)
+        result.decide_from_checks(
+            "driver %s on %d accelerator node(s), reported consistently%s; a workload demanding a newer driver was refused"
+            % (", ".join(all_versions), len(by_node), " through DRA" if dra_nodes else "")
+        )
+
+    def managed(self, client, result):
+        if not client.served("nvidia.com/v1", "ClusterPolicy"):
+            result.check("driver lifecycle managed by the GPU operator", None, "no ClusterPolicy API: drivers are managed outside the cluster")
+            return
+        pols = client.list("nvidia.com/v1", "ClusterPolicy")["items"]
+        states = {x["metadata"]["name"]: x.get("status", {}).get("state") for x in pols}
+        result.observations["cluster_policies"] = states
+        result.check(
+            "driver lifecycle managed by the GPU operator", bool(states) and all(s == "ready" for s in states.values()), "ClusterPolicy state %s" % states
+        )
+
+    def dra_enforced(self, client, ctx, result, ns, version):
+        p = self.params
+        attr = "device.attributes['%s'].driverVersion" % p["driver"]
+        cases = (("ok", "!%s.isLessThan(semver('%s'))" % (attr, version), True), ("newer", "%s.isGreaterThan(semver('9999.0.0'))" % attr, False))
+        for name, cel, admit in cases:
+            req = {"name": "accel", "exactly": {"deviceClassName": p["device_class"], "selectors": [{"cel": {"expression": cel}}]}}
+            ctx.create(
+                {
+                    "apiVersion": dra.API,
+                    "kind": "ResourceClaim",
+                    "metadata": {"name": "drv-%s" % name, "namespace": ns},
+                    "spec": {"devices": {"requests": [req]}},
+                }
+            )
+            ctx.create(wl.pod("drv-%s" % name, ns, claims=[{"name": "accel", "resourceClaimName": "drv-%s" % name}]))
+            first = client.wait_for("v1", "Pod", "drv-%s" % name, decided, ns, p["timeout"], "be decided by the scheduler")
+            if admit:
+                result.check(
+                    "claim requiring the installed driver is allocated",
+                    wl.is_bound(first),
+                    "%s: %s" % (cel, "bound" if wl.is_bound(first) else wl.unschedulable_message(first)),
+                )
+            else:
+                held, last = client.holds("v1", "Pod", "drv-newer", wl.is_bound, ns, p["observe_seconds"])
+                unalloc = not dra.is_allocated(client.get(dra.API, "ResourceClaim", "drv-newer", ns))
+                result.negative_case(
+                    "DRA claim demanding a driver newer than 9999.0.0",
+                    held and unalloc and wl.is_unschedulable(first),
+                    "claim unallocated=%s; %s" % (unalloc, wl.unschedulable_message(last or first)),
+                )
+
+    def label_enforced(self, client, ctx, result, ns, raw):
+        p = self.params
+        ok = wl.pod("lbl-ok", ns, limits={p["resource_name"]: "1"}, node_selector={drv.DRIVER_LABEL: raw})
+        ctx.create(ok)
+        first = client.wait_for("v1", "Pod", "lbl-ok", decided, ns, p["timeout"], "be decided by the scheduler")
+        result.check(
+            "pod selecting the installed driver label is scheduled",
+            wl.is_bound(first),
+            "nodeSelector %s=%s: %s" % (drv.DRIVER_LABEL, raw, "bound" if wl.is_bound(first) else wl.unschedulable_message(first)),
+        )
+        ctx.create(wl.pod("lbl-newer", ns, limits={p["resource_name"]: "1"}, node_selector={drv.DRIVER_LABEL_MAJOR: "9999"}))
+        first = client.wait_for("v1", "Pod", "lbl-newer", decided, ns, p["timeout"], "be decided by the scheduler")
+        held, last = client.holds("v1", "Pod", "lbl-newer", wl.is_bound, ns, p["observe_seconds"])
+        result.negative_case("pod selecting driver major version 9999", held and wl.is_unschedulable(first), wl.unschedulable_message(last or first))
+
+    def runtime(self, client, ctx, result, ns, by_node, nodes):
+        p = self.params
+        name = sorted(by_node)[0]
+        node = next((n for n in nodes if n["metadata"]["name"] == name), {})
+        rt = node.get("status", {}).get("nodeInfo", {}).get("containerRuntimeVersion", "")
+        check = "container runtime exposes the advertised driver"
+        if p["runtime_checks"] == "never" or (p["runtime_checks"] == "auto" and (not rt or rt.startswith("kwok"))):
+            result.check(check, None, "skipped: containers do not run on %s (runtime %r)" % (name, rt), kind="runtime")
+            return
+        ctx.create(
+            wl.pod(
+                "smi",
+                ns,
+                image=p["probe_image"],
+                command=["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                limits={p["resource_name"]: "1"},
+                node_selector={"kubernetes.io/hostname": name},
+            )
+        )
+        client.wait_for("v1", "Pod", "smi", lambda o: (o or {}).get("status", {}).get("phase") in ("Succeeded", "Failed"), ns, p["timeout"], "finish")
+        log = client.request("GET", "/api/v1/namespaces/%s/pods/smi/log" % ns, what="read the nvidia-smi log")
+        seen = {drv.normalize(x.strip()) for x in str(log.get("raw", "")).splitlines() if x.strip()}
+        want = set(by_node[name]["dra"]) | ({by_node[name]["label"]} if by_node[name]["label"] else set())
+        result.check(check, bool(seen) and seen == want, "nvidia-smi in a pod: %s, advertised: %s" % (sorted(seen), sorted(want)), kind="runtime")
+
+
+def main():
+    DriverProbe(EXTRA).main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,304 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: gpu_sharing_probe
+short_description: Prove a GPU sharing strategy works (requirement gpu_sharing)
+version_added: 0.1.0
+author:
+  - ai_conformance.kubernetes contributors (@ai-conformance)
+description:
+  - "V(dra_shared_claim): one ResourceClaim used by two pods. Both must be bound to the node of the
+    one allocated device and listed in the claim's C(reservedFor). Negative: a separate claim
+    selecting that same device stays unallocated, so sharing happens only through the shared claim."
+  - "V(time_slicing): on a node whose GPU feature discovery labels advertise C(nvidia.com/gpu.replicas)
+    above 1, more pods than physical GPUs each get one C(nvidia.com/gpu) (oversubscription), and one
+    pod beyond what the node advertises is refused."
+  - "V(mig): a pod requesting one MIG slice resource (C(nvidia.com/mig-*)) is bound, and a pod
+    requesting more slices than any node has is refused."
+  - V(auto) picks what the cluster shows, in that order, and fails when it shows no sharing strategy.
+extends_documentation_fragment:
+  - ai_conformance.kubernetes.auth
+  - ai_conformance.kubernetes.auth.PROBE
+options:
+  strategy:
+    description: Sharing strategy the platform declares.
+    type: str
+    choices: [auto, dra_shared_claim, time_slicing, mig]
+    default: auto
+  device_class:
+    description: DeviceClass for the DRA shared claim.
+    type: str
+    default: gpu.nvidia.com
+  driver:
+    description: DRA driver publishing the devices.
+    type: str
+    default: gpu.nvidia.com
+  resource_name:
+    description: Extended resource name of time-sliced GPUs.
+    type: str
+    default: nvidia.com/gpu
+  max_pods:
+    description: Most pods the time-slicing check creates.
+    type: int
+    default: 32
+  observe_seconds:
+    description: How long each refused case is watched.
+    type: int
+    default: 8
+requirements:
+  - kubernetes >= 24.2.0
+"""
+
+EXAMPLES = r"""
+- name: Probe GPU sharing with whatever the cluster offers
+  ai_conformance.kubernetes.gpu_sharing_probe:
+  register: sharing
+
+- name: Probe time-slicing explicitly
+  ai_conformance.kubernetes.gpu_sharing_probe:
+    strategy: time_slicing
+  register: sharing
+"""
+
+RETURN = r"""
+verdict:
+  description: One of pass, fail, skip, not_applicable, error.
+  returned: always
+  type: str
+  sample: pass
+reason:
+  description: One sentence explaining the verdict.
+  returned: always
+  type: str
+  sample: shared claim on refcluster-gpu-1; unmatched and contended claims stayed unallocated; device released and handed over
+result:
+  description: The probe result contract (docs/design.md).
+  returned: always
+  type: dict
+  contains:
+    requirement:
+      description: Requirement id.
+      type: str
+      returned: always
+      sample: gpu_sharing
+    verdict:
+      description: Same as the top-level verdict.
+      type: str
+      returned: always
+      sample: pass
+    reason:
+      description: Same as the top-level reason.
+      type: str
+      returned: always
+      sample: shared claim
+    observations:
+      description: Structured facts the verdict was computed from (allocation, device attributes, scheduler messages, timings, cleanup).
+      type: dict
+      returned: always
+      sample: {strategy: dra_shared_claim, device: [gpu-1, gpu-0]}
+    checks:
+      description: Each sub-check with ok true, false, or null when undecidable, and whether it is decided from the API or needs a runtime.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{name: both pods reserved on one claim, ok: true, detail: 2 uids, kind: api}]
+    steps:
+      description: Replayable actions and what came out.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{action: create claim shared + pods a and b, result: both bound to gpu-1, ok: true}]
+    negative:
+      description: The forbidden cases attempted and whether each was refused.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{case: separate claim for the shared device, refused: true, outcome: "Unschedulable: cannot allocate all claims"}]
+    owner:
+      description: Owning layer.
+      type: str
+      returned: always
+      sample: platform
+    run_id:
+      description: Run id on every created object.
+      type: str
+      returned: always
+      sample: r2611231030-ab12
+    started:
+      description: UTC start time.
+      type: str
+      returned: always
+      sample: "2026-11-23T10:30:00Z"
+    duration_s:
+      description: Seconds the probe took.
+      type: float
+      returned: always
+      sample: 21.4
+"""
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dra
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import isolation as iso
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
+
+EXTRA = {
+    "strategy": {"type": "str", "default": "auto", "choices": ["auto", "dra_shared_claim", "time_slicing", "mig"]},
+    "device_class": {"type": "str", "default": "gpu.nvidia.com"},
+    "driver": {"type": "str", "default": "gpu.nvidia.com"},
+    "resource_name": {"type": "str", "default": "nvidia.com/gpu"},
+    "max_pods": {"type": "int", "default": 32},
+    "observe_seconds": {"type": "int", "default": 8},
+}
+HOSTNAME = "kubernetes.io/hostname"
+
+
+def decided(o):
+    return wl.is_bound(o) or wl.is_unschedulable(o)
+
+
+def time_sliced_nodes(nodes):
+    out = {}
+    for n in nodes:
+        labels = n["metadata"].get("labels", {}) or {}
+        try:
+            replicas, count = int(labels.get("nvidia.com/gpu.replicas", "1")), int(labels.get("nvidia.com/gpu.count", "0"))
+        except ValueError:
+            continue
+        if replicas > 1 and count > 0 and labels.get("nvidia.com/gpu.sharing-strategy", "time-slicing") in ("time-slicing", "mps"):
+            out[n["metadata"]["name"]] = (count, replicas)
+    return out
+
+
+def mig_resources(nodes):
+    out = {}
+    for n in nodes:
+        for k, v in (n.get("status", {}).get("allocatable") or {}).items():
+            if k.startswith("nvidia.com/mig-") and str(v) not in ("0", ""):
+                out.setdefault(k, {})[n["metadata"]["name"]] = int(v)
+    return out
+
+
+class SharingProbe(Probe):
+    requirement = "gpu_sharing"
+
+    def run(self, client, ctx, result):
+        p = self.params
+        nodes = client.list("v1", "Node")["items"]
+        dra_ok = (
+            client.served(dra.API, "ResourceClaim")
+            and client.get(dra.API, "DeviceClass", p["device_class"]) is not None
+            and bool(dra.published_devices(client.list(dra.API, "ResourceSlice")["items"], p["driver"]))
+        )
+        ts, mig = time_sliced_nodes(nodes), mig_resources(nodes)
+        available = [s for s, on in (("dra_shared_claim", dra_ok), ("time_slicing", bool(ts)), ("mig", bool(mig))) if on]
+        result.observations["strategies_seen"] = available
+        strategy = p["strategy"] if p["strategy"] != "auto" else (available[0] if available else None)
+        if strategy is None:
+            result.decide(
+                Verdict.FAIL,
+                "no GPU sharing strategy is exposed: no DRA device class with devices, no time-sliced nodes (nvidia.com/gpu.replicas > 1), no MIG resources",
+            )
+            return
+        if strategy not in available:
+            result.decide(
+                Verdict.FAIL, "the declared sharing strategy %s is not exposed by the cluster (it shows: %s)" % (strategy, ", ".join(available) or "none")
+            )
+            return
+        result.observations["strategy"] = strategy
+        ns = ctx.ensure_namespace(p["namespace"])
+        getattr(self, strategy)(client, ctx, result, ns, ts, mig)
+
+    def dra_shared_claim(self, client, ctx, result, ns, _ts, _mig):
+        p = self.params
+        req = {"name": "accel", "exactly": {"deviceClassName": p["device_class"]}}
+        ctx.create({"apiVersion": dra.API, "kind": "ResourceClaim", "metadata": {"name": "shared", "namespace": ns}, "spec": {"devices": {"requests": [req]}}})
+        for name in ("user-a", "user-b"):
+            ctx.create(wl.pod(name, ns, claims=[{"name": "accel", "resourceClaimName": "shared"}]))
+        pods = [client.wait_for("v1", "Pod", n, decided, ns, p["timeout"], "be scheduled") for n in ("user-a", "user-b")]
+        claim = client.wait_for(dra.API, "ResourceClaim", "shared", lambda o: len(dra.reserved_uids(o)) == 2, ns, p["timeout"], "be reserved by both pods")
+        results = dra.allocation_results(claim)
+        nodes = {x["spec"].get("nodeName") for x in pods}
+        result.check("both pods bound through one claim", all(wl.is_bound(x) for x in pods) and len(nodes) == 1, "pods on %s" % sorted(n or "-" for n in nodes))
+        result.check("one device shared", len(results) == 1, "allocation %s" % [(r.get("pool"), r.get("device")) for r in results])
+        uids = sorted(x["metadata"]["uid"] for x in pods)
+        result.check("claim reserved for both pods", sorted(dra.reserved_uids(claim)) == uids, "reservedFor %s" % dra.reserved_uids(claim))
+        devices = dra.published_devices(client.list(dra.API, "ResourceSlice")["items"], p["driver"])
+        dev = devices.get((results[0].get("pool"), results[0].get("device"))) if results else None
+        sel = dra.unique_selector(dev, devices, p["driver"]) if dev else None
+        result.observations["device"] = [results[0].get("pool"), results[0].get("device")] if results else None
+        result.step("kubectl -n %s create resourceclaim shared; pods user-a, user-b use it" % ns, "both bound to %s" % sorted(n or "-" for n in nodes))
+        if sel is None:
+            result.negative_case("separate claim for the shared device", None, "the shared device has no unique attribute")
+        else:
+            req2 = {"name": "accel", "exactly": {"deviceClassName": p["device_class"], "selectors": [{"cel": {"expression": sel}}]}}
+            ctx.create(
+                {"apiVersion": dra.API, "kind": "ResourceClaim", "metadata": {"name": "intruder", "namespace": ns}, "spec": {"devices": {"requests": [req2]}}}
+            )
+            ctx.create(wl.pod("intruder", ns, claims=[{"name": "accel", "resourceClaimName": "intruder"}]))
+            first = client.wait_for("v1", "Pod", "intruder", decided, ns, p["timeout"], "be decided by the scheduler")
+            held, last = client.holds("v1", "Pod", "intruder", wl.is_bound, ns, p["observe_seconds"])
+            unalloc = not dra.is_allocated(client.get(dra.API, "ResourceClaim", "intruder", ns))
+            result.negative_case(
+                "separate claim for the shared device (%s)" % sel,
+                held and unalloc and wl.is_unschedulable(first),
+                "claim unallocated=%s; %s" % (unalloc, wl.unschedulable_message(last or first)),
+            )
+        result.decide_from_checks("one DRA device shared by two pods through one claim; a separate claim for that device was refused")
+
+    def time_slicing(self, client, ctx, result, ns, ts, _mig):
+        p = self.params
+        free = iso.free_by_node(client.list("v1", "Node")["items"], client.list("v1", "Pod")["items"], p["resource_name"])
+        node = max(sorted(ts), key=lambda n: free.get(n, 0))
+        count, replicas = ts[node]
+        n = free.get(node, 0)
+        if n <= count or n > p["max_pods"]:
+            result.decide(
+                Verdict.SKIP,
+                "node %s has %d free %s (physical %d x %d replicas): cannot show oversubscription within max_pods %d"
+                % (node, n, p["resource_name"], count, replicas, p["max_pods"]),
+            )
+            return
+        for i in range(n):
+            ctx.create(wl.pod("ts-%d" % i, ns, limits={p["resource_name"]: "1"}, node_selector={HOSTNAME: node}))
+        bound = sum(wl.is_bound(client.wait_for("v1", "Pod", "ts-%d" % i, decided, ns, p["timeout"], "be scheduled")) for i in range(n))
+        result.check(
+            "more pods than physical GPUs each get a GPU", bound == n and bound > count, "%d pods bound on %s with %d physical GPUs" % (bound, node, count)
+        )
+        ctx.create(wl.pod("ts-extra", ns, limits={p["resource_name"]: "1"}, node_selector={HOSTNAME: node}))
+        first = client.wait_for("v1", "Pod", "ts-extra", decided, ns, p["timeout"], "be decided by the scheduler")
+        held, last = client.holds("v1", "Pod", "ts-extra", wl.is_bound, ns, p["observe_seconds"])
+        result.negative_case(
+            "one pod beyond the %d advertised replicas" % (count * replicas), held and wl.is_unschedulable(first), wl.unschedulable_message(last or first)
+        )
+        result.decide_from_checks("%d pods shared %d physical GPUs on %s by time-slicing; one more was refused" % (bound, count, node))
+
+    def mig(self, client, ctx, result, ns, _ts, mig):
+        p = self.params
+        res = sorted(mig)[0]
+        most = max(mig[res].values())
+        ctx.create(wl.pod("mig-one", ns, limits={res: "1"}))
+        pod = client.wait_for("v1", "Pod", "mig-one", decided, ns, p["timeout"], "be scheduled")
+        result.check("a MIG slice is schedulable", wl.is_bound(pod), "%s=1: %s" % (res, "bound" if wl.is_bound(pod) else wl.unschedulable_message(pod)))
+        ctx.create(wl.pod("mig-too-many", ns, limits={res: str(most + 1)}))
+        first = client.wait_for("v1", "Pod", "mig-too-many", decided, ns, p["timeout"], "be decided by the scheduler")
+        held, last = client.holds("v1", "Pod", "mig-too-many", wl.is_bound, ns, p["observe_seconds"])
+        result.negative_case(
+            "%s=%d, more slices than any node has" % (res, most + 1), held and wl.is_unschedulable(first), wl.unschedulable_message(last or first)
+        )
+        result.decide_from_checks("MIG slices %s are schedulable resources and over-requests are refused" % res)
+
+
+def main():
+    SharingProbe(EXTRA).main()
+
+
+if __name__ == "__main__":
+    main()

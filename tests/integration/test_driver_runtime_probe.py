@@ -1,0 +1,37 @@
+"""driver_runtime_probe on the reference cluster, healthy and broken."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.refcluster.fakes import gpus
+
+pytestmark = pytest.mark.integration
+
+
+def test_passes_with_versions_from_dra_and_labels(ansible_module):
+    res = ansible_module("driver_runtime_probe", run_id="it-drv-pass", observe_seconds=3, min_driver_version="570.0.0")
+    r = res["result"]
+    assert res["verdict"] == "pass", r["reason"]
+    want = ".".join(str(int(x)) for x in gpus.recorded_gpu()["driver_version"].split("."))
+    assert r["observations"]["versions"]["refcluster-gpu-1"] == {"label": want, "dra": [want], "pool": "NVIDIA-H100-80GB-HBM3"}
+    assert [n["refused"] for n in r["negative"]] == [True, True]
+    checks = {c["name"]: c for c in r["checks"]}
+    assert checks["claim requiring the installed driver is allocated"]["ok"] is True
+    assert checks["driver lifecycle managed by the GPU operator"]["ok"] is None
+    assert checks["container runtime exposes the advertised driver"]["kind"] == "runtime"
+
+
+@pytest.mark.fault
+def test_fails_when_a_node_runs_another_driver(ansible_module, breaker):
+    with breaker.labelled("refcluster-gpu-2", {"nvidia.com/cuda.driver-version.full": "570.86.10"}):
+        res = ansible_module("driver_runtime_probe", run_id="it-drv-mismatch", observe_seconds=2)
+    assert res["verdict"] == "fail"
+    assert res["reason"].startswith("node label and DRA attributes agree: node refcluster-gpu-2: label 570.86.10, DRA")
+
+
+@pytest.mark.fault
+def test_fails_below_the_supported_minimum(ansible_module):
+    res = ansible_module("driver_runtime_probe", run_id="it-drv-min", observe_seconds=2, min_driver_version="600.0.0")
+    assert res["verdict"] == "fail"
+    assert res["reason"].startswith("drivers at or above the supported minimum: below 600.0.0")

@@ -1,0 +1,43 @@
+"""gpu_sharing_probe on the reference cluster."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_dra_shared_claim_passes(ansible_module):
+    res = ansible_module("gpu_sharing_probe", run_id="it-share-dra", observe_seconds=3)
+    r = res["result"]
+    assert res["verdict"] == "pass", r["reason"]
+    assert r["observations"]["strategy"] == "dra_shared_claim"
+    assert all(c["ok"] for c in r["checks"])
+    assert r["negative"][0]["refused"] is True
+
+
+def test_time_slicing_oversubscribes_and_refuses_beyond_replicas(ansible_module, breaker):
+    with (
+        breaker.labelled("refcluster-gpu-2", {"nvidia.com/gpu.replicas": "2", "nvidia.com/gpu.sharing-strategy": "time-slicing"}),
+        breaker.allocatable("refcluster-gpu-2", {"nvidia.com/gpu": "16"}),
+    ):
+        res = ansible_module("gpu_sharing_probe", run_id="it-share-ts", strategy="time_slicing", observe_seconds=3)
+    r = res["result"]
+    assert res["verdict"] == "pass", r["reason"]
+    assert r["reason"].startswith("16 pods shared 8 physical GPUs on refcluster-gpu-2")
+    assert "Insufficient nvidia.com/gpu" in r["negative"][0]["outcome"]
+
+
+@pytest.mark.fault
+def test_fails_when_the_declared_strategy_is_not_exposed(ansible_module):
+    res = ansible_module("gpu_sharing_probe", run_id="it-share-mig", strategy="mig")
+    assert res["verdict"] == "fail"
+    assert res["reason"] == "the declared sharing strategy mig is not exposed by the cluster (it shows: dra_shared_claim)"
+
+
+@pytest.mark.fault
+def test_fails_when_nothing_can_be_shared(ansible_module, breaker):
+    with breaker.stopped("fake-dra-driver"):
+        res = ansible_module("gpu_sharing_probe", run_id="it-share-none")
+    assert res["verdict"] == "fail"
+    assert res["reason"].startswith("no GPU sharing strategy is exposed")

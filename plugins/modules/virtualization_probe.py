@@ -158,8 +158,8 @@ EXTRA = {
         "it runs no hypervisor layer that would provide vGPU or passthrough devices",
     },
     "resource_name": {"type": "str", "default": "nvidia.com/gpu"},
-    "passthrough_class": {"type": "str", "default": "vfio.gpu.nvidia.com"},
-    "passthrough_driver": {"type": "str", "default": "gpu.nvidia.com"},
+    "passthrough_class": {"type": "str", "default": "vfio.gpu.nvidia.com", "no_log": False},
+    "passthrough_driver": {"type": "str", "default": "gpu.nvidia.com", "no_log": False},
     "observe_seconds": {"type": "int", "default": 8},
 }
 VGPU_LABEL = "nvidia.com/vgpu.present"

@@ -1,0 +1,147 @@
+"""Deploy roles against the reference cluster with a stand-in chart (the real charts cannot be
+downloaded here; their references and versions are data in the roles' defaults)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.refcluster.config import REPO, load_components
+
+pytestmark = pytest.mark.integration
+STUB = str(REPO / "tests/fixtures/charts/gpu-operator")
+
+
+def helm_binary() -> str:
+    return str(load_components()["helm"].bin_dir / "helm")
+
+
+def play(kubeconfig, role, check=False, **extra):
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"))
+    args = dict(extra, deploy_role=role, ansible_python_interpreter=sys.executable)
+    args.setdefault("%s_kubeconfig" % role, kubeconfig)
+    args.setdefault("%s_helm_binary" % role, helm_binary())
+    cmd = [
+        str(Path(sys.executable).with_name("ansible-playbook")),
+        str(REPO / "tests/integration/playbooks/deploy_role.yml"),
+        "-i",
+        "localhost,",
+        "-e",
+        json.dumps(args),
+    ] + (["--check"] if check else [])
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=600, check=False)
+    recap = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", res.stdout)
+    return res, {"ok": int(recap.group(1)), "changed": int(recap.group(2)), "failed": int(recap.group(3))} if recap else None
+
+
+def release_exists(k8s, ns, name):
+    return bool(k8s.list("v1", "Secret", ns, label_selector="owner=helm,name=%s" % name)["items"]) if k8s.get("v1", "Namespace", ns) else False
+
+
+def received_values(k8s, ns, release):
+    return json.loads(k8s.get("v1", "ConfigMap", "%s-received-values" % release, ns)["data"]["values.json"])
+
+
+@pytest.fixture
+def operator_release(k8s, kubeconfig):
+    yield "gpu-operator"
+    play(kubeconfig, "gpu_operator", gpu_operator_state="absent", gpu_operator_chart_path=STUB, gpu_operator_wait=False)
+
+
+def test_gpu_operator_installs_with_overrides_and_is_idempotent(k8s, kubeconfig, operator_release):
+    common = {
+        "gpu_operator_chart_path": STUB,
+        "gpu_operator_wait": False,
+        "gpu_operator_driver_enabled": False,
+        "gpu_operator_image_registry": "mirror.example.internal/nvidia",
+        "gpu_operator_extra_values": {"operator": {"defaultRuntime": "containerd"}},
+    }
+    res, recap = play(kubeconfig, "gpu_operator", **common)
+    assert recap and recap["failed"] == 0, res.stdout[-2000:]
+    assert recap["changed"] == 1
+    vals = received_values(k8s, "gpu-operator", "gpu-operator")
+    assert vals["driver"]["enabled"] is False and vals["devicePlugin"]["enabled"] is True
+    assert vals["devicePlugin"]["repository"] == vals["dcgmExporter"]["repository"] == "mirror.example.internal/nvidia"
+    assert vals["operator"] == {"repository": "mirror.example.internal/nvidia", "defaultRuntime": "containerd"}
+    res, recap = play(kubeconfig, "gpu_operator", **common)
+    assert recap == {"ok": recap["ok"], "changed": 0, "failed": 0}, res.stdout[-2000:]
+
+
+def test_gpu_operator_check_mode_installs_nothing(k8s, kubeconfig):
+    res, recap = play(
+        kubeconfig, "gpu_operator", check=True, gpu_operator_chart_path=STUB, gpu_operator_release="checkmode-op", gpu_operator_namespace="checkmode-ns"
+    )
+    assert recap and recap["failed"] == 0, res.stdout[-2000:]
+    assert not release_exists(k8s, "checkmode-ns", "checkmode-op")
+
+
+def _fake_operator(k8s, stop):
+    """FAKE GPU operator: marks the ClusterPolicy Ready as the real operator does once its operands run."""
+    while not stop.is_set():
+        cp = k8s.get("nvidia.com/v1", "ClusterPolicy", "cluster-policy") if k8s.served("nvidia.com/v1", "ClusterPolicy") else None
+        if cp is not None:
+            k8s.patch(
+                "nvidia.com/v1",
+                "ClusterPolicy",
+                "cluster-policy",
+                {
+                    "status": {
+                        "state": "ready",
+                        "conditions": [
+                            {"type": "Ready", "status": "True", "reason": "Reconciled", "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}
+                        ],
+                    }
+                },
+                subresource="status",
+            )
+            return
+        stop.wait(1)
+
+
+def test_gpu_operator_waits_for_cluster_policy_ready(k8s, kubeconfig, operator_release):
+    stop = threading.Event()
+    t = threading.Thread(target=_fake_operator, args=(k8s, stop), daemon=True)
+    t.start()
+    t0 = time.monotonic()
+    res, recap = play(kubeconfig, "gpu_operator", gpu_operator_chart_path=STUB, gpu_operator_wait_timeout=60)
+    stop.set()
+    assert recap and recap["failed"] == 0, res.stdout[-2000:]
+    assert time.monotonic() - t0 < 60  # the wait ended on the condition, not on its timeout
+
+
+def test_gpu_operator_fails_when_the_policy_never_gets_ready(k8s, kubeconfig, operator_release):
+    res, recap = play(kubeconfig, "gpu_operator", gpu_operator_chart_path=STUB, gpu_operator_wait_timeout=5)
+    assert recap and recap["failed"] == 1
+    assert "Wait for the ClusterPolicy to report Ready" in res.stdout
+
+
+def test_gpu_operator_absent_removes_the_release(k8s, kubeconfig):
+    play(kubeconfig, "gpu_operator", gpu_operator_chart_path=STUB, gpu_operator_wait=False, gpu_operator_release="gone-op")
+    assert release_exists(k8s, "gpu-operator", "gone-op")
+    _res, recap = play(
+        kubeconfig, "gpu_operator", gpu_operator_chart_path=STUB, gpu_operator_wait=False, gpu_operator_release="gone-op", gpu_operator_state="absent"
+    )
+    assert recap and recap["failed"] == 0 and recap["changed"] == 1
+    assert not release_exists(k8s, "gpu-operator", "gone-op")
+
+
+@pytest.mark.parametrize(
+    ("role", "bad"),
+    [
+        ("gpu_operator", {"gpu_operator_state": "maybe"}),
+        ("dra_driver", {"dra_driver_wait_timeout": "soon"}),
+        ("gpu_operator", {"gpu_operator_namespace": "Not_A_Label"}),
+    ],
+)
+def test_bad_input_is_refused_before_anything_changes(k8s, kubeconfig, role, bad):
+    res, recap = play(kubeconfig, role, **bad)
+    assert recap and recap["failed"] == 1 and recap["changed"] == 0
+    assert "argument" in res.stdout.lower() or "must be DNS labels" in res.stdout

@@ -218,6 +218,11 @@ class DriverProbe(Probe):
         pols = client.list("nvidia.com/v1", "ClusterPolicy")["items"]
         states = {x["metadata"]["name"]: x.get("status", {}).get("state") for x in pols}
         result.observations["cluster_policies"] = states
+        if not states:
+            result.check(
+                "driver lifecycle managed by the GPU operator", None, "the ClusterPolicy API exists but no ClusterPolicy: the operator manages nothing"
+            )
+            return
         result.check(
             "driver lifecycle managed by the GPU operator", bool(states) and all(s == "ready" for s in states.values()), "ClusterPolicy state %s" % states
         )

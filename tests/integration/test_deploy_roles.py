@@ -20,6 +20,13 @@ pytestmark = pytest.mark.integration
 STUB = str(REPO / "tests/fixtures/charts/gpu-operator")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _remove_stub_crd(k8s):
+    """Helm never deletes CRDs; the stand-in chart's ClusterPolicy CRD is this module's to remove."""
+    yield
+    k8s.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", "clusterpolicies.nvidia.com")
+
+
 def helm_binary() -> str:
     return str(load_components()["helm"].bin_dir / "helm")
 

@@ -35,3 +35,44 @@ def test_fails_below_the_supported_minimum(ansible_module):
     res = ansible_module("driver_runtime_probe", run_id="it-drv-min", observe_seconds=2, min_driver_version="600.0.0")
     assert res["verdict"] == "fail"
     assert res["reason"].startswith("drivers at or above the supported minimum: below 600.0.0")
+
+
+@pytest.mark.fault
+def test_fails_when_the_gpu_operator_policy_is_not_ready(ansible_module, k8s):
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "clusterpolicies.nvidia.com"},
+        "spec": {
+            "group": "nvidia.com",
+            "scope": "Cluster",
+            "names": {"plural": "clusterpolicies", "singular": "clusterpolicy", "kind": "ClusterPolicy"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                }
+            ],
+        },
+    }
+    name = "clusterpolicies.nvidia.com"
+    if k8s.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", name):  # a leftover, e.g. from a chart
+        k8s.wait_gone("apiextensions.k8s.io/v1", "CustomResourceDefinition", name, timeout_s=60)
+    k8s.create(crd)
+    try:
+        k8s.wait_for(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            "clusterpolicies.nvidia.com",
+            lambda o: any(c["type"] == "Established" and c["status"] == "True" for c in ((o or {}).get("status") or {}).get("conditions") or []),
+        )
+        k8s.create({"apiVersion": "nvidia.com/v1", "kind": "ClusterPolicy", "metadata": {"name": "cluster-policy"}, "spec": {}})
+        k8s.patch("nvidia.com/v1", "ClusterPolicy", "cluster-policy", {"status": {"state": "notReady"}}, subresource="status")
+        res = ansible_module("driver_runtime_probe", run_id="it-drv-notready", observe_seconds=2)
+    finally:
+        k8s.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", "clusterpolicies.nvidia.com")
+    assert res["verdict"] == "fail"
+    assert res["reason"] == "driver lifecycle managed by the GPU operator: ClusterPolicy state {'cluster-policy': 'notReady'}"

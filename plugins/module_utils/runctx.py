@@ -161,9 +161,10 @@ SWEEP_KINDS = (
 )
 
 
-def sweep(client: Client, run_id: str | None = None, kinds: tuple = SWEEP_KINDS) -> list[dict[str, Any]]:
+def sweep(client: Client, run_id: str | None = None, kinds: tuple = SWEEP_KINDS, dry_run: bool = False) -> list[dict[str, Any]]:
     """Delete objects left by interrupted runs: every object labelled managed-by=ai-conformance
-    (and run-id, when given) of the listed kinds.  Kinds the cluster does not serve are skipped."""
+    (and run-id, when given) of the listed kinds.  Kinds the cluster does not serve are skipped.
+    With dry_run, only list them."""
     labels = {MANAGED_BY_LABEL: MANAGED_BY}
     if run_id:
         labels[RUN_ID_LABEL] = validate_run_id(run_id)
@@ -173,7 +174,9 @@ def sweep(client: Client, run_id: str | None = None, kinds: tuple = SWEEP_KINDS)
             continue
         for item in client.list(api_version, kind, label_selector=selector(labels))["items"]:
             md = item["metadata"]
-            if client.delete(api_version, kind, md["name"], md.get("namespace")):
+            if md.get("deletionTimestamp"):
+                continue
+            if dry_run or client.delete(api_version, kind, md["name"], md.get("namespace")):
                 out.append(
                     {
                         "apiVersion": api_version,

@@ -1,0 +1,74 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: cleanup_run
+short_description: Delete what interrupted conformance runs left behind
+version_added: 0.1.0
+author:
+  - ai_conformance.kubernetes contributors (@ai-conformance)
+description:
+  - Probes delete their own objects, also on failure. A run killed mid-way (a cancelled AWX job, a
+    lost connection) can leave some; this module deletes every object labelled
+    C(app.kubernetes.io/managed-by=ai-conformance), or only those of one O(run_id).
+  - Only labelled objects of the kinds the probes create are touched; nothing else is listed or deleted.
+  - In check mode it lists what it would delete.
+extends_documentation_fragment:
+  - ai_conformance.kubernetes.auth
+options:
+  run_id:
+    description: Only objects of this run; empty means every run.
+    type: str
+    default: ""
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+requirements:
+  - kubernetes >= 24.2.0
+"""
+
+EXAMPLES = r"""
+- name: Remove leftovers of every interrupted run
+  ai_conformance.kubernetes.cleanup_run:
+
+- name: Show what one run left, without deleting
+  ai_conformance.kubernetes.cleanup_run:
+    run_id: r2611230101-ab12
+  check_mode: true
+"""
+
+RETURN = r"""
+deleted:
+  description: The objects deleted (in check mode, those that would be).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{apiVersion: v1, kind: Namespace, name: aic-ns-r2611230101-ab12, namespace: null, run_id: r2611230101-ab12}]
+"""
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import auth_argspec, client_or_fail, new_module
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import sweep
+
+
+def main():
+    spec = auth_argspec()
+    spec["run_id"] = {"type": "str", "default": ""}
+    module = new_module(spec)
+    client = client_or_fail(module)
+    try:
+        out = sweep(client, module.params["run_id"] or None, dry_run=module.check_mode)
+    except (ClusterError, ValueError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=bool(out), deleted=out)
+
+
+if __name__ == "__main__":
+    main()

@@ -12,6 +12,8 @@ __metaclass__ = type
 
 from typing import Any
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+
 API = "resource.k8s.io/v1"
 
 
@@ -95,3 +97,39 @@ def check_allocation(claim: dict[str, Any], pod: dict[str, Any], devices: dict[t
     reserved = reserved_uids(claim)
     checks.append(("claim reserved for the pod", uid in reserved, "reservedFor uids %s, pod uid %s" % (reserved, uid)))
     return checks
+
+
+def claim(name: str, namespace: str, device_class: str, cel: str | None = None, all_devices: bool = False) -> dict[str, Any]:
+    """A ResourceClaim with one request ("accel") against ``device_class``."""
+    exactly: dict[str, Any] = {"deviceClassName": device_class}
+    if cel:
+        exactly["selectors"] = [{"cel": {"expression": cel}}]
+    if all_devices:
+        exactly["allocationMode"] = "All"
+    return {
+        "apiVersion": API,
+        "kind": "ResourceClaim",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"devices": {"requests": [{"name": "accel", "exactly": exactly}]}},
+    }
+
+
+def claim_pod_refused(
+    client: Any,
+    ctx: Any,
+    name: str,
+    namespace: str,
+    device_class: str,
+    cel: str | None,
+    timeout_s: float,
+    window_s: float,
+    node_selector: dict[str, str] | None = None,
+) -> tuple[bool, str]:
+    """Create a claim and a pod using it; the claim must stay unallocated and the pod unbound.
+
+    Returns (refused, outcome) for ProbeResult.negative_case."""
+    ctx.create(claim(name, namespace, device_class, cel))
+    ctx.create(wl.pod(name, namespace, claims=[{"name": "accel", "resourceClaimName": name}], node_selector=node_selector))
+    refused, msg, _last = wl.refused_placement(client, name, namespace, timeout_s, window_s)
+    unallocated = not is_allocated(client.get(API, "ResourceClaim", name, namespace))
+    return refused and unallocated, "claim unallocated=%s, pod unbound for %ss; scheduler: %s" % (unallocated, window_s, msg)

@@ -175,10 +175,6 @@ HOSTNAME = "kubernetes.io/hostname"
 COUNT_DEVICES = ["sh", "-c", "ls /dev/nvidia[0-9]* 2>/dev/null | wc -l"]
 
 
-def decided(o):
-    return wl.is_bound(o) or wl.is_unschedulable(o)
-
-
 class IsolationProbe(Probe):
     requirement = "secure_accelerator_access"
 
@@ -222,7 +218,7 @@ class IsolationProbe(Probe):
         sel = {HOSTNAME: node}
         for i in range(n):
             ctx.create(wl.pod("dp-%d" % i, ns, limits={p["resource_name"]: "1"}, node_selector=sel))
-        bound = [client.wait_for("v1", "Pod", "dp-%d" % i, decided, ns, p["timeout"], "be scheduled") for i in range(n)]
+        bound = [client.wait_for("v1", "Pod", "dp-%d" % i, wl.is_decided, ns, p["timeout"], "be scheduled") for i in range(n)]
         ok = all(wl.is_bound(b) for b in bound)
         result.check(
             "every free accelerator can be requested",
@@ -230,10 +226,8 @@ class IsolationProbe(Probe):
             "%d/%d pods with %s=1 bound to %s" % (sum(wl.is_bound(b) for b in bound), n, p["resource_name"], node),
         )
         ctx.create(wl.pod("dp-extra", ns, limits={p["resource_name"]: "1"}, node_selector=sel))
-        first = client.wait_for("v1", "Pod", "dp-extra", decided, ns, p["timeout"], "be decided by the scheduler")
-        held, last = client.holds("v1", "Pod", "dp-extra", wl.is_bound, ns, p["observe_seconds"])
-        msg = wl.unschedulable_message(last or first)
-        refused = held and wl.is_unschedulable(first) and "Insufficient %s" % p["resource_name"] in msg
+        refused, msg, _ = wl.refused_placement(client, "dp-extra", ns, p["timeout"], p["observe_seconds"])
+        refused = refused and "Insufficient %s" % p["resource_name"] in msg
         result.negative_case("one %s more than node %s has free, while %d pods hold them" % (p["resource_name"], node, n), refused, msg)
         result.check("device plugin accelerators are exclusive", refused, msg)
         result.observations["device_plugin"] = {"node": node, "free_before": n, "extra_pod": msg}
@@ -251,10 +245,9 @@ class IsolationProbe(Probe):
             return
         node, count = sorted(idle.items())[0]
         sel = {HOSTNAME: node}
-        all_req = {"name": "accel", "exactly": {"deviceClassName": p["device_class"], "allocationMode": "All"}}
-        ctx.create({"apiVersion": dra.API, "kind": "ResourceClaim", "metadata": {"name": "all", "namespace": ns}, "spec": {"devices": {"requests": [all_req]}}})
+        ctx.create(dra.claim("all", ns, p["device_class"], all_devices=True))
         ctx.create(wl.pod("dra-all", ns, claims=[{"name": "accel", "resourceClaimName": "all"}], node_selector=sel))
-        pod = client.wait_for("v1", "Pod", "dra-all", decided, ns, p["timeout"], "be scheduled")
+        pod = client.wait_for("v1", "Pod", "dra-all", wl.is_decided, ns, p["timeout"], "be scheduled")
         claim = client.get(dra.API, "ResourceClaim", "all", ns)
         got = dra.allocation_results(claim)
         result.check(
@@ -262,19 +255,8 @@ class IsolationProbe(Probe):
             wl.is_bound(pod) and len(got) == count,
             "%d of %d devices on %s allocated; pod %s" % (len(got), count, node, "bound" if wl.is_bound(pod) else wl.unschedulable_message(pod)),
         )
-        one = {"name": "accel", "exactly": {"deviceClassName": p["device_class"]}}
-        ctx.create(
-            {"apiVersion": dra.API, "kind": "ResourceClaim", "metadata": {"name": "one-more", "namespace": ns}, "spec": {"devices": {"requests": [one]}}}
-        )
-        ctx.create(wl.pod("dra-extra", ns, claims=[{"name": "accel", "resourceClaimName": "one-more"}], node_selector=sel))
-        first = client.wait_for("v1", "Pod", "dra-extra", decided, ns, p["timeout"], "be decided by the scheduler")
-        held, last = client.holds("v1", "Pod", "dra-extra", wl.is_bound, ns, p["observe_seconds"])
-        unallocated = not dra.is_allocated(client.get(dra.API, "ResourceClaim", "one-more", ns))
-        refused = held and unallocated and wl.is_unschedulable(first)
-        msg = wl.unschedulable_message(last or first)
-        result.negative_case(
-            "a second claim for a device on %s while all %d are held" % (node, count), refused, "claim unallocated=%s; %s" % (unallocated, msg)
-        )
+        refused, msg = dra.claim_pod_refused(client, ctx, "one-more", ns, p["device_class"], None, p["timeout"], p["observe_seconds"], node_selector=sel)
+        result.negative_case("a second claim for a device on %s while all %d are held" % (node, count), refused, msg)
         result.check("DRA devices are exclusive", refused, msg)
         result.observations["dra"] = {"node": node, "devices": count, "allocated": got, "extra_pod": msg}
 

@@ -171,18 +171,6 @@ EXTRA = {
 }
 
 
-def claim(name, ns, device_class, cel=None):
-    exactly = {"deviceClassName": device_class}
-    if cel:
-        exactly["selectors"] = [{"cel": {"expression": cel}}]
-    return {
-        "apiVersion": dra.API,
-        "kind": "ResourceClaim",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"devices": {"requests": [{"name": "accel", "exactly": exactly}]}},
-    }
-
-
 class DraProbe(Probe):
     requirement = "dra_support"
 
@@ -210,9 +198,9 @@ class DraProbe(Probe):
         ns = ctx.ensure_namespace(p["namespace"])
 
         # 1. Positive: a claim is allocated a published device and its pod lands on that device's node.
-        ctx.create(claim("holder", ns, dclass))
+        ctx.create(dra.claim("holder", ns, dclass))
         ctx.create(wl.pod("holder", ns, claims=[{"name": "accel", "resourceClaimName": "holder"}]))
-        pod = client.wait_for("v1", "Pod", "holder", lambda o: wl.is_bound(o) or wl.is_unschedulable(o), ns, timeout, "be scheduled")
+        pod = client.wait_for("v1", "Pod", "holder", wl.is_decided, ns, timeout, "be scheduled")
         if not wl.is_bound(pod):
             result.check("pod with a claim scheduled", False, wl.unschedulable_message(pod))
             result.decide_from_checks("")
@@ -238,35 +226,17 @@ class DraProbe(Probe):
 
         # 2. Negative: a selector that matches no device is never satisfied.
         cel = "device.attributes['%s'].productName == 'aic-no-such-device-%s'" % (driver, ctx.run_id)
-        ctx.create(claim("nomatch", ns, dclass, cel))
-        ctx.create(wl.pod("nomatch", ns, claims=[{"name": "accel", "resourceClaimName": "nomatch"}]))
-        pending = client.wait_for("v1", "Pod", "nomatch", lambda o: wl.is_bound(o) or wl.is_unschedulable(o), ns, timeout, "be decided by the scheduler")
-        never_bound, last = client.holds("v1", "Pod", "nomatch", wl.is_bound, ns, window)
-        unallocated = not dra.is_allocated(client.get(dra.API, "ResourceClaim", "nomatch", ns))
-        refused = never_bound and unallocated and wl.is_unschedulable(pending)
-        result.negative_case(
-            "claim whose CEL selector matches no device (%s)" % cel,
-            refused,
-            "pod unbound for %ss, claim unallocated=%s, scheduler said %s" % (window, unallocated, wl.unschedulable_message(last or pending)),
-        )
-        result.step("kubectl -n %s create resourceclaim nomatch (selector matches nothing) + pod" % ns, wl.unschedulable_message(last or pending))
+        refused, outcome = dra.claim_pod_refused(client, ctx, "nomatch", ns, dclass, cel, timeout, window)
+        result.negative_case("claim whose CEL selector matches no device (%s)" % cel, refused, outcome)
+        result.step("kubectl -n %s create resourceclaim nomatch (selector matches nothing) + pod" % ns, outcome)
 
         # 3. Negative: the exact device held by "holder" is not handed to a second claim.
         unique = dra.unique_selector(device, devices, driver) if device else None
         if unique is None:
             result.negative_case("second claim for the held device", None, "no attribute identifies the allocated device uniquely")
         else:
-            ctx.create(claim("contender", ns, dclass, unique))
-            ctx.create(wl.pod("contender", ns, claims=[{"name": "accel", "resourceClaimName": "contender"}]))
-            client.wait_for("v1", "Pod", "contender", lambda o: wl.is_bound(o) or wl.is_unschedulable(o), ns, timeout, "be decided by the scheduler")
-            never_bound, last = client.holds("v1", "Pod", "contender", wl.is_bound, ns, window)
-            unallocated = not dra.is_allocated(client.get(dra.API, "ResourceClaim", "contender", ns))
-            result.negative_case(
-                "second claim selecting the held device (%s)" % unique,
-                never_bound and unallocated,
-                "while holder ran: contender unbound for %ss=%s, claim unallocated=%s, scheduler said %s"
-                % (window, never_bound, unallocated, wl.unschedulable_message(last)),
-            )
+            refused, outcome = dra.claim_pod_refused(client, ctx, "contender", ns, dclass, unique, timeout, window)
+            result.negative_case("second claim selecting the held device (%s), while holder runs" % unique, refused, outcome)
 
             # 4. Release: the holder goes, its claim is released, the contender gets the device.
             client.delete("v1", "Pod", "holder", ns)
@@ -300,7 +270,7 @@ class DraProbe(Probe):
                 kind="runtime",
             )
             return
-        ctx.create(claim("smi", ns, self.params["device_class"]))
+        ctx.create(dra.claim("smi", ns, self.params["device_class"]))
         ctx.create(
             wl.pod(
                 "smi",

@@ -162,10 +162,6 @@ EXTRA = {
 NAMES = ("every accelerator node reports its driver version", "node label and DRA attributes agree", "one driver version per node pool")
 
 
-def decided(o):
-    return wl.is_bound(o) or wl.is_unschedulable(o)
-
-
 def vtuple(v):
     return tuple(int(x) for x in v.split(".") if x.isdigit())
 
@@ -230,48 +226,31 @@ class DriverProbe(Probe):
     def dra_enforced(self, client, ctx, result, ns, version):
         p = self.params
         attr = "device.attributes['%s'].driverVersion" % p["driver"]
-        cases = (("ok", "!%s.isLessThan(semver('%s'))" % (attr, version), True), ("newer", "%s.isGreaterThan(semver('9999.0.0'))" % attr, False))
-        for name, cel, admit in cases:
-            req = {"name": "accel", "exactly": {"deviceClassName": p["device_class"], "selectors": [{"cel": {"expression": cel}}]}}
-            ctx.create(
-                {
-                    "apiVersion": dra.API,
-                    "kind": "ResourceClaim",
-                    "metadata": {"name": "drv-%s" % name, "namespace": ns},
-                    "spec": {"devices": {"requests": [req]}},
-                }
-            )
-            ctx.create(wl.pod("drv-%s" % name, ns, claims=[{"name": "accel", "resourceClaimName": "drv-%s" % name}]))
-            first = client.wait_for("v1", "Pod", "drv-%s" % name, decided, ns, p["timeout"], "be decided by the scheduler")
-            if admit:
-                result.check(
-                    "claim requiring the installed driver is allocated",
-                    wl.is_bound(first),
-                    "%s: %s" % (cel, "bound" if wl.is_bound(first) else wl.unschedulable_message(first)),
-                )
-            else:
-                held, last = client.holds("v1", "Pod", "drv-newer", wl.is_bound, ns, p["observe_seconds"])
-                unalloc = not dra.is_allocated(client.get(dra.API, "ResourceClaim", "drv-newer", ns))
-                result.negative_case(
-                    "DRA claim demanding a driver newer than 9999.0.0",
-                    held and unalloc and wl.is_unschedulable(first),
-                    "claim unallocated=%s; %s" % (unalloc, wl.unschedulable_message(last or first)),
-                )
+        ok_cel = "!%s.isLessThan(semver('%s'))" % (attr, version)
+        ctx.create(dra.claim("drv-ok", ns, p["device_class"], ok_cel))
+        ctx.create(wl.pod("drv-ok", ns, claims=[{"name": "accel", "resourceClaimName": "drv-ok"}]))
+        first = client.wait_for("v1", "Pod", "drv-ok", wl.is_decided, ns, p["timeout"], "be decided by the scheduler")
+        result.check(
+            "claim requiring the installed driver is allocated",
+            wl.is_bound(first),
+            "%s: %s" % (ok_cel, "bound" if wl.is_bound(first) else wl.unschedulable_message(first)),
+        )
+        newer = "%s.isGreaterThan(semver('9999.0.0'))" % attr
+        refused, outcome = dra.claim_pod_refused(client, ctx, "drv-newer", ns, p["device_class"], newer, p["timeout"], p["observe_seconds"])
+        result.negative_case("DRA claim demanding a driver newer than 9999.0.0", refused, outcome)
 
     def label_enforced(self, client, ctx, result, ns, raw):
         p = self.params
-        ok = wl.pod("lbl-ok", ns, limits={p["resource_name"]: "1"}, node_selector={drv.DRIVER_LABEL: raw})
-        ctx.create(ok)
-        first = client.wait_for("v1", "Pod", "lbl-ok", decided, ns, p["timeout"], "be decided by the scheduler")
+        ctx.create(wl.pod("lbl-ok", ns, limits={p["resource_name"]: "1"}, node_selector={drv.DRIVER_LABEL: raw}))
+        first = client.wait_for("v1", "Pod", "lbl-ok", wl.is_decided, ns, p["timeout"], "be decided by the scheduler")
         result.check(
             "pod selecting the installed driver label is scheduled",
             wl.is_bound(first),
             "nodeSelector %s=%s: %s" % (drv.DRIVER_LABEL, raw, "bound" if wl.is_bound(first) else wl.unschedulable_message(first)),
         )
         ctx.create(wl.pod("lbl-newer", ns, limits={p["resource_name"]: "1"}, node_selector={drv.DRIVER_LABEL_MAJOR: "9999"}))
-        first = client.wait_for("v1", "Pod", "lbl-newer", decided, ns, p["timeout"], "be decided by the scheduler")
-        held, last = client.holds("v1", "Pod", "lbl-newer", wl.is_bound, ns, p["observe_seconds"])
-        result.negative_case("pod selecting driver major version 9999", held and wl.is_unschedulable(first), wl.unschedulable_message(last or first))
+        refused, msg, _ = wl.refused_placement(client, "lbl-newer", ns, p["timeout"], p["observe_seconds"])
+        result.negative_case("pod selecting driver major version 9999", refused, msg)
 
     def runtime(self, client, ctx, result, ns, by_node, nodes):
         p = self.params

@@ -160,10 +160,6 @@ EXTRA = {
 HOSTNAME = "kubernetes.io/hostname"
 
 
-def decided(o):
-    return wl.is_bound(o) or wl.is_unschedulable(o)
-
-
 def time_sliced_nodes(nodes):
     out = {}
     for n in nodes:
@@ -218,11 +214,10 @@ class SharingProbe(Probe):
 
     def dra_shared_claim(self, client, ctx, result, ns, _ts, _mig):
         p = self.params
-        req = {"name": "accel", "exactly": {"deviceClassName": p["device_class"]}}
-        ctx.create({"apiVersion": dra.API, "kind": "ResourceClaim", "metadata": {"name": "shared", "namespace": ns}, "spec": {"devices": {"requests": [req]}}})
+        ctx.create(dra.claim("shared", ns, p["device_class"]))
         for name in ("user-a", "user-b"):
             ctx.create(wl.pod(name, ns, claims=[{"name": "accel", "resourceClaimName": "shared"}]))
-        pods = [client.wait_for("v1", "Pod", n, decided, ns, p["timeout"], "be scheduled") for n in ("user-a", "user-b")]
+        pods = [client.wait_for("v1", "Pod", n, wl.is_decided, ns, p["timeout"], "be scheduled") for n in ("user-a", "user-b")]
         claim = client.wait_for(dra.API, "ResourceClaim", "shared", lambda o: len(dra.reserved_uids(o)) == 2, ns, p["timeout"], "be reserved by both pods")
         results = dra.allocation_results(claim)
         nodes = {x["spec"].get("nodeName") for x in pods}
@@ -238,19 +233,8 @@ class SharingProbe(Probe):
         if sel is None:
             result.negative_case("separate claim for the shared device", None, "the shared device has no unique attribute")
         else:
-            req2 = {"name": "accel", "exactly": {"deviceClassName": p["device_class"], "selectors": [{"cel": {"expression": sel}}]}}
-            ctx.create(
-                {"apiVersion": dra.API, "kind": "ResourceClaim", "metadata": {"name": "intruder", "namespace": ns}, "spec": {"devices": {"requests": [req2]}}}
-            )
-            ctx.create(wl.pod("intruder", ns, claims=[{"name": "accel", "resourceClaimName": "intruder"}]))
-            first = client.wait_for("v1", "Pod", "intruder", decided, ns, p["timeout"], "be decided by the scheduler")
-            held, last = client.holds("v1", "Pod", "intruder", wl.is_bound, ns, p["observe_seconds"])
-            unalloc = not dra.is_allocated(client.get(dra.API, "ResourceClaim", "intruder", ns))
-            result.negative_case(
-                "separate claim for the shared device (%s)" % sel,
-                held and unalloc and wl.is_unschedulable(first),
-                "claim unallocated=%s; %s" % (unalloc, wl.unschedulable_message(last or first)),
-            )
+            refused, outcome = dra.claim_pod_refused(client, ctx, "intruder", ns, p["device_class"], sel, p["timeout"], p["observe_seconds"])
+            result.negative_case("separate claim for the shared device (%s)" % sel, refused, outcome)
         result.decide_from_checks("one DRA device shared by two pods through one claim; a separate claim for that device was refused")
 
     def time_slicing(self, client, ctx, result, ns, ts, _mig):
@@ -268,16 +252,13 @@ class SharingProbe(Probe):
             return
         for i in range(n):
             ctx.create(wl.pod("ts-%d" % i, ns, limits={p["resource_name"]: "1"}, node_selector={HOSTNAME: node}))
-        bound = sum(wl.is_bound(client.wait_for("v1", "Pod", "ts-%d" % i, decided, ns, p["timeout"], "be scheduled")) for i in range(n))
+        bound = sum(wl.is_bound(client.wait_for("v1", "Pod", "ts-%d" % i, wl.is_decided, ns, p["timeout"], "be scheduled")) for i in range(n))
         result.check(
             "more pods than physical GPUs each get a GPU", bound == n and bound > count, "%d pods bound on %s with %d physical GPUs" % (bound, node, count)
         )
         ctx.create(wl.pod("ts-extra", ns, limits={p["resource_name"]: "1"}, node_selector={HOSTNAME: node}))
-        first = client.wait_for("v1", "Pod", "ts-extra", decided, ns, p["timeout"], "be decided by the scheduler")
-        held, last = client.holds("v1", "Pod", "ts-extra", wl.is_bound, ns, p["observe_seconds"])
-        result.negative_case(
-            "one pod beyond the %d advertised replicas" % (count * replicas), held and wl.is_unschedulable(first), wl.unschedulable_message(last or first)
-        )
+        refused, msg, _ = wl.refused_placement(client, "ts-extra", ns, p["timeout"], p["observe_seconds"])
+        result.negative_case("one pod beyond the %d advertised replicas" % (count * replicas), refused, msg)
         result.decide_from_checks("%d pods shared %d physical GPUs on %s by time-slicing; one more was refused" % (bound, count, node))
 
     def mig(self, client, ctx, result, ns, _ts, mig):
@@ -285,14 +266,11 @@ class SharingProbe(Probe):
         res = sorted(mig)[0]
         most = max(mig[res].values())
         ctx.create(wl.pod("mig-one", ns, limits={res: "1"}))
-        pod = client.wait_for("v1", "Pod", "mig-one", decided, ns, p["timeout"], "be scheduled")
+        pod = client.wait_for("v1", "Pod", "mig-one", wl.is_decided, ns, p["timeout"], "be scheduled")
         result.check("a MIG slice is schedulable", wl.is_bound(pod), "%s=1: %s" % (res, "bound" if wl.is_bound(pod) else wl.unschedulable_message(pod)))
         ctx.create(wl.pod("mig-too-many", ns, limits={res: str(most + 1)}))
-        first = client.wait_for("v1", "Pod", "mig-too-many", decided, ns, p["timeout"], "be decided by the scheduler")
-        held, last = client.holds("v1", "Pod", "mig-too-many", wl.is_bound, ns, p["observe_seconds"])
-        result.negative_case(
-            "%s=%d, more slices than any node has" % (res, most + 1), held and wl.is_unschedulable(first), wl.unschedulable_message(last or first)
-        )
+        refused, msg, _ = wl.refused_placement(client, "mig-too-many", ns, p["timeout"], p["observe_seconds"])
+        result.negative_case("%s=%d, more slices than any node has" % (res, most + 1), refused, msg)
         result.decide_from_checks("MIG slices %s are schedulable resources and over-requests are refused" % res)
 
 

@@ -165,10 +165,6 @@ EXTRA = {
 VGPU_LABEL = "nvidia.com/vgpu.present"
 
 
-def decided(o):
-    return wl.is_bound(o) or wl.is_unschedulable(o)
-
-
 class VirtualizationProbe(Probe):
     requirement = "virtualized_accelerator"
 
@@ -202,7 +198,7 @@ class VirtualizationProbe(Probe):
                 result.decide(Verdict.FAIL, "vGPU is declared but no node is labelled %s=true with allocatable %s" % (VGPU_LABEL, p["resource_name"]))
                 return
             ctx.create(wl.pod("vgpu-one", ns, limits={p["resource_name"]: "1"}, node_selector={VGPU_LABEL: "true"}))
-            pod = client.wait_for("v1", "Pod", "vgpu-one", decided, ns, p["timeout"], "be scheduled")
+            pod = client.wait_for("v1", "Pod", "vgpu-one", wl.is_decided, ns, p["timeout"], "be scheduled")
             result.check(
                 "a vGPU is schedulable like a physical GPU",
                 wl.is_bound(pod),
@@ -210,13 +206,8 @@ class VirtualizationProbe(Probe):
             )
             too_many = max(vgpu.values()) + 1
             ctx.create(wl.pod("vgpu-too-many", ns, limits={p["resource_name"]: str(too_many)}, node_selector={VGPU_LABEL: "true"}))
-            first = client.wait_for("v1", "Pod", "vgpu-too-many", decided, ns, p["timeout"], "be decided by the scheduler")
-            held, last = client.holds("v1", "Pod", "vgpu-too-many", wl.is_bound, ns, p["observe_seconds"])
-            result.negative_case(
-                "%s=%d, more vGPUs than any node advertises" % (p["resource_name"], too_many),
-                held and wl.is_unschedulable(first),
-                wl.unschedulable_message(last or first),
-            )
+            refused, msg, _ = wl.refused_placement(client, "vgpu-too-many", ns, p["timeout"], p["observe_seconds"])
+            result.negative_case("%s=%d, more vGPUs than any node advertises" % (p["resource_name"], too_many), refused, msg)
             result.decide_from_checks("vGPUs are exposed as %s on %d node(s), schedulable and accounted like physical GPUs" % (p["resource_name"], len(vgpu)))
             return
         devices = dra.published_devices(client.list(dra.API, "ResourceSlice")["items"], p["passthrough_driver"]) if vfio else {}
@@ -228,10 +219,9 @@ class VirtualizationProbe(Probe):
                 % (p["passthrough_class"], "is missing" if not vfio else "has no vfio device published by %s" % p["passthrough_driver"]),
             )
             return
-        req = {"name": "accel", "exactly": {"deviceClassName": p["passthrough_class"]}}
-        ctx.create({"apiVersion": dra.API, "kind": "ResourceClaim", "metadata": {"name": "vfio", "namespace": ns}, "spec": {"devices": {"requests": [req]}}})
+        ctx.create(dra.claim("vfio", ns, p["passthrough_class"]))
         ctx.create(wl.pod("vfio", ns, claims=[{"name": "accel", "resourceClaimName": "vfio"}]))
-        pod = client.wait_for("v1", "Pod", "vfio", decided, ns, p["timeout"], "be scheduled")
+        pod = client.wait_for("v1", "Pod", "vfio", wl.is_decided, ns, p["timeout"], "be scheduled")
         claim = client.get(dra.API, "ResourceClaim", "vfio", ns)
         for name, ok, detail in (
             dra.check_allocation(claim, pod, devices, p["passthrough_driver"])
@@ -242,17 +232,11 @@ class VirtualizationProbe(Probe):
         got = dra.allocation_results(claim)
         dev = devices.get((got[0].get("pool"), got[0].get("device"))) if got else None
         sel = dra.unique_selector(dev, devices, p["passthrough_driver"]) if dev else None
-        if sel:
-            req2 = {"name": "accel", "exactly": {"deviceClassName": p["passthrough_class"], "selectors": [{"cel": {"expression": sel}}]}}
-            ctx.create(
-                {"apiVersion": dra.API, "kind": "ResourceClaim", "metadata": {"name": "vfio-2", "namespace": ns}, "spec": {"devices": {"requests": [req2]}}}
-            )
-            ctx.create(wl.pod("vfio-2", ns, claims=[{"name": "accel", "resourceClaimName": "vfio-2"}]))
-            first = client.wait_for("v1", "Pod", "vfio-2", decided, ns, p["timeout"], "be decided by the scheduler")
-            held, last = client.holds("v1", "Pod", "vfio-2", wl.is_bound, ns, p["observe_seconds"])
-            result.negative_case(
-                "second claim for the passthrough device (%s)" % sel, held and wl.is_unschedulable(first), wl.unschedulable_message(last or first)
-            )
+        if sel is None:
+            result.negative_case("second claim for the passthrough device", None, "the allocated device has no unique attribute")
+        else:
+            refused, outcome = dra.claim_pod_refused(client, ctx, "vfio-2", ns, p["passthrough_class"], sel, p["timeout"], p["observe_seconds"])
+            result.negative_case("second claim for the passthrough device (%s)" % sel, refused, outcome)
         result.decide_from_checks("passthrough devices are exposed through DRA class %s and allocated exclusively" % p["passthrough_class"])
 
 

@@ -10,16 +10,21 @@ cluster RSS < 4 GiB.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 from tests.refcluster import cluster
+from tests.refcluster.ansible_run import run_module
 from tests.refcluster.config import REPO, kubeconfig_path, load_components
 
 TARGETS = {"warm_start_s": 30.0, "cluster_rss_mib": 4096.0}
-PROBES = {"dra_probe": {"observe_seconds": 8}}
+PROBES = {
+    "dra_probe": {"observe_seconds": 8},
+    "accelerator_isolation_probe": {"observe_seconds": 8},
+    "driver_runtime_probe": {"observe_seconds": 8},
+    "gpu_sharing_probe": {"observe_seconds": 8},
+    "virtualization_probe": {},
+}
 
 
 def build_seconds() -> dict[str, float | None]:
@@ -33,33 +38,7 @@ def build_seconds() -> dict[str, float | None]:
 
 def run_probe(name: str, args: dict) -> dict:
     args = dict(args, kubeconfig=str(kubeconfig_path()), run_id="bench-%s" % name.replace("_", "-"))
-    env = {"ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
-    import os
-
-    t0 = time.monotonic()
-    res = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("ansible")),
-            "localhost",
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            "ansible_python_interpreter=%s" % sys.executable,
-            "-m",
-            "ai_conformance.kubernetes.%s" % name,
-            "-a",
-            json.dumps(args),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=str(REPO),
-        env=dict(os.environ, **env),
-        check=False,
-    )
-    wall = time.monotonic() - t0
-    host = json.loads(res.stdout[res.stdout.index("{") :])["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    host, wall = run_module(name, args)
     return {"verdict": host.get("verdict"), "probe_duration_s": host.get("result", {}).get("duration_s"), "wall_s": round(wall, 1)}
 
 

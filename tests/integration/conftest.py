@@ -118,40 +118,10 @@ def breaker(k8s):
 @pytest.fixture(scope="session")
 def ansible_module(kubeconfig):
     """ansible_module(name, **args) -> the module's JSON result, run through real ansible (AnsiballZ)."""
-    import json
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from tests.refcluster.config import REPO
+    from tests.refcluster.ansible_run import run_module
 
     def run(name: str, check: bool = False, **args: Any) -> dict[str, Any]:
         args.setdefault("kubeconfig", kubeconfig)
-        env = dict(
-            os.environ,
-            ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-            ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-            ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"),
-            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        )
-        cmd = [
-            str(Path(sys.executable).with_name("ansible")),
-            "localhost",
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            "ansible_python_interpreter=%s" % sys.executable,
-            "-m",
-            "ai_conformance.kubernetes.%s" % name,
-            "-a",
-            json.dumps(args),
-        ]
-        if check:
-            cmd.append("--check")
-        out = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=900, check=False)
-        doc = json.loads(out.stdout[out.stdout.index("{") :])
-        return doc["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        return run_module(name, args, check=check)[0]
 
     return run

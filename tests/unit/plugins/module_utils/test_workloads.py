@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+
+UNSCHED = {
+    "spec": {},
+    "status": {
+        "conditions": [
+            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}
+        ]
+    },
+}
+BOUND = {"spec": {"nodeName": "n1"}, "status": {"conditions": [{"type": "PodScheduled", "status": "True"}]}}
+
+
+class Watcher:
+    """Client stand-in: wait_for returns the first state, holds reports the window's outcome."""
+
+    def __init__(self, first, held, last):
+        self.first, self.held, self.last = first, held, last
+        self.asked = []
+
+    def wait_for(self, api, kind, name, predicate, ns, timeout, what):
+        assert predicate(self.first)
+        self.asked.append(("wait_for", name, timeout))
+        return self.first
+
+    def holds(self, api, kind, name, forbidden, ns, seconds):
+        self.asked.append(("holds", name, seconds))
+        return self.held, self.last
+
+
+def test_refused_when_unschedulable_and_never_bound():
+    c = Watcher(UNSCHED, True, UNSCHED)
+    refused, msg, _ = wl.refused_placement(c, "extra", "ns", 30, 8)
+    assert refused and msg == "Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+    assert c.asked == [("wait_for", "extra", 30), ("holds", "extra", 8)]
+
+
+def test_not_refused_when_bound_later_in_the_window():
+    refused, _, last = wl.refused_placement(Watcher(UNSCHED, False, BOUND), "extra", "ns", 30, 8)
+    assert not refused and wl.is_bound(last)
+
+
+def test_not_refused_when_bound_at_once():
+    refused, _msg, _ = wl.refused_placement(Watcher(BOUND, True, None), "extra", "ns", 30, 8)
+    assert not refused
+
+
+def test_pod_manifest_is_unprivileged():
+    p = wl.pod("x", "ns", limits={"nvidia.com/gpu": "1"}, claims=[{"name": "a", "resourceClaimName": "c"}])
+    c = p["spec"]["containers"][0]
+    assert c["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    assert c["resources"] == {"limits": {"nvidia.com/gpu": "1"}, "claims": [{"name": "a"}]}
+    assert p["spec"]["resourceClaims"] == [{"name": "a", "resourceClaimName": "c"}]

@@ -172,3 +172,22 @@ def test_missing_metadata_is_one_clear_error(tmp_path):
     assert res.returncode != 0
     assert "evidence metadata incomplete" in res.stdout and "platformName" in res.stdout and "vendorName" in res.stdout
     assert not any(tmp_path.rglob("PRODUCT.yaml"))
+
+
+@pytest.mark.parametrize(("extra", "text"), [({"conformance_version": "v1.99"}, "got v1.99"), ({"conformance_mode": "yolo"}, "got yolo")])
+def test_conformance_refuses_unknown_version_or_mode_before_touching_the_cluster(tmp_path, extra, text):
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    cmd = [
+        str(Path(sys.executable).with_name("ansible-playbook")),
+        str(REPO / "conformance.yml"),
+        "-i",
+        str(REPO / "inventories/local"),
+        "-e",
+        "ansible_python_interpreter=%s" % sys.executable,
+        "-e",
+        json.dumps(dict(extra, conformance_kubeconfig=str(tmp_path / "none"))),
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, check=False)
+    assert res.returncode != 0
+    assert text in res.stdout
+    assert "Gather the cluster facts" not in res.stdout

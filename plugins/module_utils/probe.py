@@ -14,6 +14,7 @@ from __future__ import absolute_import, annotations, division, print_function
 __metaclass__ = type
 
 import copy
+import traceback
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -124,6 +125,12 @@ class Probe:
             # that is never a pass, and never silently a fail either.
             result.decide(Verdict.ERROR, exc.message)
             result.observations.setdefault("error_kind", exc.kind)
+        except Exception as exc:  # pylint: disable=broad-except
+            # A defect in the probe itself must not stop the other probes of the play: it becomes
+            # an error verdict, with the traceback kept for the bug report.
+            result.decide(Verdict.ERROR, "internal error in the %s probe: %s: %s" % (self.requirement, exc.__class__.__name__, exc))
+            result.observations["error_kind"] = "internal"
+            result.observations["traceback"] = traceback.format_exc()
         if result.verdict == Verdict.ERROR and result.reason == "the probe did not finish":
             result.reason = "the probe ended without deciding a verdict"
         return result.stop().to_dict()

@@ -38,3 +38,23 @@ def test_bad_run_id_is_rejected_in_one_line(run_module):
 def test_check_mode_skips_without_touching_the_cluster(run_module, tmp_path):
     res = run_module(dra_probe.main, {"kubeconfig": str(tmp_path / "none"), "run_id": "u2"}, check_mode=True)
     assert res.result["verdict"] == "skip" and res.result["reason"].startswith("check mode")
+
+
+def test_a_defect_in_a_probe_is_an_error_verdict_not_a_failed_task(run_module, monkeypatch):
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import probe as probe_mod
+
+    class Boom:
+        source = "fake"
+
+    monkeypatch.setattr(probe_mod, "get_client", lambda params: Boom())
+    monkeypatch.setattr(probe_mod, "check_reachable", lambda c: {})
+
+    def broken_run(self, client, ctx, result):
+        raise KeyError("status")
+
+    monkeypatch.setattr(dra_probe.DraProbe, "run", broken_run)
+    res = run_module(dra_probe.main, {"run_id": "u3"})
+    assert not res.failed
+    r = res.result["result"]
+    assert r["verdict"] == "error" and r["reason"] == "internal error in the dra_support probe: KeyError: 'status'"
+    assert "Traceback" in r["observations"]["traceback"]

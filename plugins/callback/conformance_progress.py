@@ -33,6 +33,17 @@ options:
         key: reason_width
 """
 
+EXAMPLES = r"""
+# ansible.cfg
+# [defaults]
+# callbacks_enabled = ai_conformance.kubernetes.conformance_progress
+# [callback_conformance_progress]
+# reason_width = 0
+#
+# or for one run:
+# ANSIBLE_CALLBACKS_ENABLED=ai_conformance.kubernetes.conformance_progress ansible-playbook conformance.yml
+"""
+
 from ansible.plugins.callback import CallbackBase
 
 ORDER = ("pass", "fail", "error", "skip", "not_applicable")

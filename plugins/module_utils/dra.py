@@ -130,6 +130,6 @@ def claim_pod_refused(
     Returns (refused, outcome) for ProbeResult.negative_case."""
     ctx.create(claim(name, namespace, device_class, cel))
     ctx.create(wl.pod(name, namespace, claims=[{"name": "accel", "resourceClaimName": name}], node_selector=node_selector))
-    refused, msg, _last = wl.refused_placement(client, name, namespace, timeout_s, window_s)
+    refused, msg = wl.refused_placement(client, name, namespace, timeout_s, window_s)
     unallocated = not is_allocated(client.get(API, "ResourceClaim", name, namespace))
     return refused and unallocated, "claim unallocated=%s, pod unbound for %ss; scheduler: %s" % (unallocated, window_s, msg)

@@ -85,11 +85,11 @@ def is_decided(p: dict[str, Any] | None) -> bool:
     return is_bound(p) or is_unschedulable(p)
 
 
-def refused_placement(client: Any, name: str, namespace: str, timeout_s: float, window_s: float) -> tuple[bool, str, dict[str, Any] | None]:
+def refused_placement(client: Any, name: str, namespace: str, timeout_s: float, window_s: float) -> tuple[bool, str]:
     """The negative case every scheduling probe needs: the pod ``name`` must be reported
     Unschedulable by the scheduler and then stay unbound for the whole observation window.
 
-    Returns (refused, the scheduler's message, last pod state seen)."""
+    Returns (refused, the scheduler's message)."""
     first = client.wait_for("v1", "Pod", name, is_decided, namespace, timeout_s, "be decided by the scheduler")
     held, last = client.holds("v1", "Pod", name, is_bound, namespace, window_s)
-    return held and is_unschedulable(first), unschedulable_message(last or first), last or first
+    return held and is_unschedulable(first), unschedulable_message(last or first)

@@ -226,7 +226,7 @@ class IsolationProbe(Probe):
             "%d/%d pods with %s=1 bound to %s" % (sum(wl.is_bound(b) for b in bound), n, p["resource_name"], node),
         )
         ctx.create(wl.pod("dp-extra", ns, limits={p["resource_name"]: "1"}, node_selector=sel))
-        refused, msg, _ = wl.refused_placement(client, "dp-extra", ns, p["timeout"], p["observe_seconds"])
+        refused, msg = wl.refused_placement(client, "dp-extra", ns, p["timeout"], p["observe_seconds"])
         refused = refused and "Insufficient %s" % p["resource_name"] in msg
         result.negative_case("one %s more than node %s has free, while %d pods hold them" % (p["resource_name"], node, n), refused, msg)
         result.check("device plugin accelerators are exclusive", refused, msg)

@@ -249,7 +249,7 @@ class DriverProbe(Probe):
             "nodeSelector %s=%s: %s" % (drv.DRIVER_LABEL, raw, "bound" if wl.is_bound(first) else wl.unschedulable_message(first)),
         )
         ctx.create(wl.pod("lbl-newer", ns, limits={p["resource_name"]: "1"}, node_selector={drv.DRIVER_LABEL_MAJOR: "9999"}))
-        refused, msg, _ = wl.refused_placement(client, "lbl-newer", ns, p["timeout"], p["observe_seconds"])
+        refused, msg = wl.refused_placement(client, "lbl-newer", ns, p["timeout"], p["observe_seconds"])
         result.negative_case("pod selecting driver major version 9999", refused, msg)
 
     def runtime(self, client, ctx, result, ns, by_node, nodes):

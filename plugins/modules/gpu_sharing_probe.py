@@ -257,7 +257,7 @@ class SharingProbe(Probe):
             "more pods than physical GPUs each get a GPU", bound == n and bound > count, "%d pods bound on %s with %d physical GPUs" % (bound, node, count)
         )
         ctx.create(wl.pod("ts-extra", ns, limits={p["resource_name"]: "1"}, node_selector={HOSTNAME: node}))
-        refused, msg, _ = wl.refused_placement(client, "ts-extra", ns, p["timeout"], p["observe_seconds"])
+        refused, msg = wl.refused_placement(client, "ts-extra", ns, p["timeout"], p["observe_seconds"])
         result.negative_case("one pod beyond the %d advertised replicas" % (count * replicas), refused, msg)
         result.decide_from_checks("%d pods shared %d physical GPUs on %s by time-slicing; one more was refused" % (bound, count, node))
 
@@ -269,7 +269,7 @@ class SharingProbe(Probe):
         pod = client.wait_for("v1", "Pod", "mig-one", wl.is_decided, ns, p["timeout"], "be scheduled")
         result.check("a MIG slice is schedulable", wl.is_bound(pod), "%s=1: %s" % (res, "bound" if wl.is_bound(pod) else wl.unschedulable_message(pod)))
         ctx.create(wl.pod("mig-too-many", ns, limits={res: str(most + 1)}))
-        refused, msg, _ = wl.refused_placement(client, "mig-too-many", ns, p["timeout"], p["observe_seconds"])
+        refused, msg = wl.refused_placement(client, "mig-too-many", ns, p["timeout"], p["observe_seconds"])
         result.negative_case("%s=%d, more slices than any node has" % (res, most + 1), refused, msg)
         result.decide_from_checks("MIG slices %s are schedulable resources and over-requests are refused" % res)
 

@@ -43,7 +43,7 @@ def test_final_table_orders_by_severity_and_shows_the_awx_summary():
     cb.record({"result": {"requirement": "virtualized_accelerator", "verdict": "not_applicable", "reason": "no hypervisor"}})
     cb._display.lines.clear()
     cb.v2_playbook_on_stats(Stats())
-    text = [m for m, _ in cb._display.lines]
+    text = [line[0] for line in cb._display.lines]
     rows = [t.split()[0] for t in text if t.startswith("  ") and "%" not in t][:3]
     assert rows == ["gpu_sharing", "gang_scheduling", "virtualized_accelerator"]
     assert "  pass 1, fail 1, error 0, skip 0, not_applicable 1" in text

@@ -92,4 +92,7 @@ def refused_placement(client: Any, name: str, namespace: str, timeout_s: float, 
     Returns (refused, the scheduler's message)."""
     first = client.wait_for("v1", "Pod", name, is_decided, namespace, timeout_s, "be decided by the scheduler")
     held, last = client.holds("v1", "Pod", name, is_bound, namespace, window_s)
-    return held and is_unschedulable(first), unschedulable_message(last or first)
+    final = last or first
+    if is_bound(final):
+        return False, "bound to node %s" % final["spec"]["nodeName"]
+    return held and is_unschedulable(first), unschedulable_message(final)

@@ -208,8 +208,10 @@ class DriverProbe(Probe):
         )
 
     def managed(self, client, result):
+        toolkit = "container toolkit configured by the GPU operator"
         if not client.served("nvidia.com/v1", "ClusterPolicy"):
             result.check("driver lifecycle managed by the GPU operator", None, "no ClusterPolicy API: drivers are managed outside the cluster")
+            result.check(toolkit, None, "no ClusterPolicy API: the container runtime is configured outside the cluster")
             return
         pols = client.list("nvidia.com/v1", "ClusterPolicy")["items"]
         states = {x["metadata"]["name"]: x.get("status", {}).get("state") for x in pols}
@@ -222,6 +224,13 @@ class DriverProbe(Probe):
         result.check(
             "driver lifecycle managed by the GPU operator", bool(states) and all(s == "ready" for s in states.values()), "ClusterPolicy state %s" % states
         )
+        kits = {x["metadata"]["name"]: (x.get("spec", {}).get("toolkit") or {}) for x in pols}
+        result.observations["container_toolkit"] = {n: {"enabled": k.get("enabled"), "version": k.get("version")} for n, k in kits.items()}
+        off = [n for n, k in kits.items() if k.get("enabled") is False]
+        if off:  # preinstalled on the host image (common on managed clouds): not the operator's to manage
+            result.check(toolkit, None, "toolkit disabled in ClusterPolicy %s: the runtime configuration is managed outside the operator" % off)
+        else:
+            result.check(toolkit, True, "toolkit %s" % result.observations["container_toolkit"])
 
     def dra_enforced(self, client, ctx, result, ns, version):
         p = self.params

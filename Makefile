@@ -75,7 +75,7 @@ integration: install cluster-build ## integration and fault tests on the referen
 test: sanity lint unit integration ## everything CI checks
 
 demo: cluster-up ## the main job on the local reference cluster
-	$(BIN)/ansible-playbook conformance.yml -i inventories/local
+	ANSIBLE_CALLBACKS_ENABLED=ai_conformance.kubernetes.conformance_progress $(BIN)/ansible-playbook conformance.yml -i inventories/local
 
 bench: install cluster-build ## cluster start time, memory, probe durations -> .build/bench/results.json
 	$(BIN)/python -m tests.bench.run

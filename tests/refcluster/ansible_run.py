@@ -15,6 +15,8 @@ from tests.refcluster.config import REPO
 
 def run_module(name: str, args: dict[str, Any], check: bool = False, timeout_s: int = 900) -> tuple[dict[str, Any], float]:
     """The module's result (as the json callback reports it) and the wall time in seconds."""
+    # The json stdout callback's document is decoded alone, so anything printed after it (a
+    # progress callback a user enabled) does not matter.
     env = dict(
         os.environ,
         ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
@@ -41,5 +43,5 @@ def run_module(name: str, args: dict[str, Any], check: bool = False, timeout_s: 
     t0 = time.monotonic()
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=timeout_s, check=False)
     wall = time.monotonic() - t0
-    doc = json.loads(out.stdout[out.stdout.index("{") :])
+    doc, _end = json.JSONDecoder().raw_decode(out.stdout[out.stdout.index("{") :])
     return doc["plays"][0]["tasks"][0]["hosts"]["localhost"], wall

@@ -335,15 +335,6 @@ class Client:
             what="create %s %s" % (obj["kind"], _qual(md.get("namespace"), md.get("name") or md.get("generateName"))),
         )
 
-    def replace_status(self, obj: dict[str, Any]) -> dict[str, Any]:
-        md = obj["metadata"]
-        return self.request(
-            "PUT",
-            self.path(obj["apiVersion"], obj["kind"], md.get("namespace"), md["name"], "status"),
-            body=obj,
-            what="update status of %s %s" % (obj["kind"], _qual(md.get("namespace"), md["name"])),
-        )
-
     def patch(
         self, api_version: str, kind: str, name: str, patch: Any, namespace: str | None = None, patch_type: str = "merge", subresource: str | None = None
     ) -> dict[str, Any]:
@@ -373,12 +364,6 @@ class Client:
                 return False
             raise
 
-    def events_for(self, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
-        sel = "involvedObject.kind=%s,involvedObject.name=%s" % (kind, name)
-        items = self.list("v1", "Event", namespace, field_selector=sel)["items"]
-        return sorted(items, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
-
-    # -- watches -----------------------------------------------------------------------------
     def watch(
         self,
         api_version: str,
@@ -535,7 +520,3 @@ def check_reachable(c: Client) -> dict[str, Any]:
 
 def selector(labels: dict[str, str]) -> str:
     return ",".join("%s=%s" % (k, v) for k, v in sorted(labels.items()))
-
-
-def urlquery(params: dict[str, Any]) -> str:
-    return urlencode({k: v for k, v in params.items() if v is not None})

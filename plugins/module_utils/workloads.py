@@ -66,10 +66,6 @@ def is_bound(p: dict[str, Any] | None) -> bool:
     return bool((p or {}).get("spec", {}).get("nodeName"))
 
 
-def is_running(p: dict[str, Any] | None) -> bool:
-    return (p or {}).get("status", {}).get("phase") == "Running"
-
-
 def is_unschedulable(p: dict[str, Any] | None) -> bool:
     c = condition(p, "PodScheduled")
     return bool(c) and c.get("status") == "False" and c.get("reason") == "Unschedulable"
@@ -96,3 +92,24 @@ def refused_placement(client: Any, name: str, namespace: str, timeout_s: float, 
     if is_bound(final):
         return False, "bound to node %s" % final["spec"]["nodeName"]
     return held and is_unschedulable(first), unschedulable_message(final)
+
+
+def runtime_skip_reason(mode: str, node: dict[str, Any] | None) -> str | None:
+    """Why container-level checks cannot run on ``node`` (None: run them).
+
+    mode is a probe's runtime_checks option: never, always, or auto (run where the node's
+    container runtime is a real one, not kwok's simulation)."""
+    runtime = ((node or {}).get("status", {}).get("nodeInfo", {}) or {}).get("containerRuntimeVersion", "")
+    name = (node or {}).get("metadata", {}).get("name", "?")
+    if mode == "never":
+        return "skipped: runtime_checks is never"
+    if mode == "auto" and (not runtime or runtime.startswith("kwok")):
+        return "skipped: containers do not run on node %s (runtime %r); decided from the API only" % (name, runtime)
+    return None
+
+
+def run_to_completion(client: Any, name: str, namespace: str, timeout_s: float) -> tuple[str, str]:
+    """Wait for a run-once pod to finish; return (phase, its log)."""
+    done = client.wait_for("v1", "Pod", name, lambda o: (o or {}).get("status", {}).get("phase") in ("Succeeded", "Failed"), namespace, timeout_s, "finish")
+    log = client.request("GET", "/api/v1/namespaces/%s/pods/%s/log" % (namespace, name), what="read the log of pod %s" % name)
+    return done["status"]["phase"], str(log.get("raw", "")) if isinstance(log, dict) else str(log)

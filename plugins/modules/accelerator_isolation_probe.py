@@ -278,35 +278,37 @@ class IsolationProbe(Probe):
     def runtime(self, client, ctx, result, ns, nodes, free):
         p = self.params
         gpu_nodes = [n for n in nodes if n["metadata"]["name"] in free] or nodes
-        runtime = (gpu_nodes[0].get("status", {}).get("nodeInfo", {}) if gpu_nodes else {}).get("containerRuntimeVersion", "")
         names = (
             "pod without request sees no accelerator",
             "NVIDIA_VISIBLE_DEVICES=all without request sees no accelerator",
             "pod with one accelerator sees exactly one",
         )
-        if p["runtime_checks"] == "never" or (p["runtime_checks"] == "auto" and (not runtime or runtime.startswith("kwok"))):
+        skip = wl.runtime_skip_reason(p["runtime_checks"], gpu_nodes[0] if gpu_nodes else None)
+        if skip:
             for name in names:
-                result.check(name, None, "skipped: containers do not run on these nodes (runtime %r)" % runtime, kind="runtime")
+                result.check(name, None, skip, kind="runtime")
             return
         node = gpu_nodes[0]["metadata"]["name"]
+        if free:
+            one = wl.pod("rt-one", ns, image=p["probe_image"], command=COUNT_DEVICES, limits={p["resource_name"]: "1"})
+        else:  # DRA only: one device through a claim
+            ctx.create(dra.claim("rt-one", ns, p["device_class"]))
+            one = wl.pod("rt-one", ns, image=p["probe_image"], command=COUNT_DEVICES, claims=[{"name": "accel", "resourceClaimName": "rt-one"}])
         specs = {
             "rt-none": wl.pod("rt-none", ns, image=p["probe_image"], command=COUNT_DEVICES, node_selector={HOSTNAME: node}),
             "rt-env": wl.pod(
                 "rt-env", ns, image=p["probe_image"], command=COUNT_DEVICES, node_selector={HOSTNAME: node}, env={"NVIDIA_VISIBLE_DEVICES": "all"}
             ),
-            "rt-one": wl.pod("rt-one", ns, image=p["probe_image"], command=COUNT_DEVICES, limits={p["resource_name"]: "1"})
-            if free
-            else wl.pod("rt-one", ns, image=p["probe_image"], command=COUNT_DEVICES),
+            "rt-one": one,
         }
         for obj in specs.values():
             ctx.create(obj)
         seen = {}
         for name in specs:
-            done = client.wait_for("v1", "Pod", name, lambda o: (o or {}).get("status", {}).get("phase") in ("Succeeded", "Failed"), ns, p["timeout"], "finish")
-            log = client.request("GET", "/api/v1/namespaces/%s/pods/%s/log" % (ns, name), what="read the log of %s" % name)
-            text = str(log.get("raw", "")).strip()
+            phase, log = wl.run_to_completion(client, name, ns, p["timeout"])
+            text = log.strip()
             seen[name] = int(text) if text.isdigit() else None
-            result.step("kubectl -n %s logs %s (ls /dev/nvidia[0-9]* | wc -l)" % (ns, name), "%s, phase %s" % (text, done["status"].get("phase")))
+            result.step("kubectl -n %s logs %s (ls /dev/nvidia[0-9]* | wc -l)" % (ns, name), "%s, phase %s" % (text, phase))
         result.observations["runtime"] = seen
         result.check(names[0], seen["rt-none"] == 0, "saw %s devices" % seen["rt-none"], kind="runtime")
         result.check(names[1], seen["rt-env"] == 0, "saw %s devices" % seen["rt-env"], kind="runtime")

@@ -222,7 +222,7 @@ class DraProbe(Probe):
             "kubectl -n %s create resourceclaim holder + pod holder" % ns,
             "allocated %s/%s, pod bound to %s" % (first.get("pool"), first.get("device"), pod["spec"]["nodeName"]),
         )
-        self.runtime_check(client, ctx, result, ns, pod, device)
+        self.runtime_check(client, ctx, result, ns, pod, devices)
 
         # 2. Negative: a selector that matches no device is never satisfied.
         cel = "device.attributes['%s'].productName == 'aic-no-such-device-%s'" % (driver, ctx.run_id)
@@ -258,17 +258,11 @@ class DraProbe(Probe):
             "the device was released and handed over" % (first.get("pool"), first.get("device"), pod["spec"]["nodeName"])
         )
 
-    def runtime_check(self, client, ctx, result, ns, pod, device):
-        mode = self.params["runtime_checks"]
-        node = client.get("v1", "Node", pod["spec"]["nodeName"]) or {}
-        runtime = node.get("status", {}).get("nodeInfo", {}).get("containerRuntimeVersion", "")
-        if mode == "never" or (mode == "auto" and (runtime.startswith("kwok") or not runtime)):
-            result.check(
-                "container sees exactly the allocated GPU",
-                None,
-                "skipped: node %s runs no containers (runtime %r); decided from the API only" % (pod["spec"]["nodeName"], runtime),
-                kind="runtime",
-            )
+    def runtime_check(self, client, ctx, result, ns, pod, devices):
+        check = "container sees exactly the allocated GPU"
+        skip = wl.runtime_skip_reason(self.params["runtime_checks"], client.get("v1", "Node", pod["spec"]["nodeName"]))
+        if skip:
+            result.check(check, None, skip, kind="runtime")
             return
         ctx.create(dra.claim("smi", ns, self.params["device_class"]))
         ctx.create(
@@ -280,17 +274,12 @@ class DraProbe(Probe):
                 claims=[{"name": "accel", "resourceClaimName": "smi"}],
             )
         )
-        done = client.wait_for(
-            "v1", "Pod", "smi", lambda o: (o or {}).get("status", {}).get("phase") in ("Succeeded", "Failed"), ns, self.params["timeout"], "finish"
-        )
-        c = client.get(dra.API, "ResourceClaim", "smi", ns)
-        r = dra.allocation_results(c)
-        devs = dra.published_devices(client.list(dra.API, "ResourceSlice")["items"], self.params["driver"])
-        want = sorted(str(devs.get((x.get("pool"), x.get("device")), {}).get("attributes", {}).get("uuid")) for x in r)
-        log = client.request("GET", "/api/v1/namespaces/%s/pods/smi/log" % ns, what="read the nvidia-smi pod log")
-        seen = sorted(line.strip() for line in str(log.get("raw", "")).splitlines() if line.strip().startswith("GPU-"))
-        result.observations["runtime_check"] = {"phase": done.get("status", {}).get("phase"), "visible_uuids": seen, "allocated_uuids": want}
-        result.check("container sees exactly the allocated GPU", seen == want and bool(seen), "visible %s, allocated %s" % (seen, want), kind="runtime")
+        phase, log = wl.run_to_completion(client, "smi", ns, self.params["timeout"])
+        results = dra.allocation_results(client.get(dra.API, "ResourceClaim", "smi", ns))
+        want = sorted(str(devices.get((x.get("pool"), x.get("device")), {}).get("attributes", {}).get("uuid")) for x in results)
+        seen = sorted(line.strip() for line in log.splitlines() if line.strip().startswith("GPU-"))
+        result.observations["runtime_check"] = {"phase": phase, "visible_uuids": seen, "allocated_uuids": want}
+        result.check(check, seen == want and bool(seen), "visible %s, allocated %s" % (seen, want), kind="runtime")
 
 
 def main():

@@ -264,11 +264,10 @@ class DriverProbe(Probe):
     def runtime(self, client, ctx, result, ns, by_node, nodes):
         p = self.params
         name = sorted(by_node)[0]
-        node = next((n for n in nodes if n["metadata"]["name"] == name), {})
-        rt = node.get("status", {}).get("nodeInfo", {}).get("containerRuntimeVersion", "")
         check = "container runtime exposes the advertised driver"
-        if p["runtime_checks"] == "never" or (p["runtime_checks"] == "auto" and (not rt or rt.startswith("kwok"))):
-            result.check(check, None, "skipped: containers do not run on %s (runtime %r)" % (name, rt), kind="runtime")
+        skip = wl.runtime_skip_reason(p["runtime_checks"], next((n for n in nodes if n["metadata"]["name"] == name), None))
+        if skip:
+            result.check(check, None, skip, kind="runtime")
             return
         ctx.create(
             wl.pod(
@@ -280,9 +279,8 @@ class DriverProbe(Probe):
                 node_selector={"kubernetes.io/hostname": name},
             )
         )
-        client.wait_for("v1", "Pod", "smi", lambda o: (o or {}).get("status", {}).get("phase") in ("Succeeded", "Failed"), ns, p["timeout"], "finish")
-        log = client.request("GET", "/api/v1/namespaces/%s/pods/smi/log" % ns, what="read the nvidia-smi log")
-        seen = {drv.normalize(x.strip()) for x in str(log.get("raw", "")).splitlines() if x.strip()}
+        _phase, log = wl.run_to_completion(client, "smi", ns, p["timeout"])
+        seen = {drv.normalize(x.strip()) for x in log.splitlines() if x.strip()}
         want = set(by_node[name]["dra"]) | ({by_node[name]["label"]} if by_node[name]["label"] else set())
         result.check(check, bool(seen) and seen == want, "nvidia-smi in a pod: %s, advertised: %s" % (sorted(seen), sorted(want)), kind="runtime")
 

@@ -53,3 +53,29 @@ def test_pod_manifest_is_unprivileged():
     assert c["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
     assert c["resources"] == {"limits": {"nvidia.com/gpu": "1"}, "claims": [{"name": "a"}]}
     assert p["spec"]["resourceClaims"] == [{"name": "a", "resourceClaimName": "c"}]
+
+
+def node(runtime):
+    return {"metadata": {"name": "n1"}, "status": {"nodeInfo": {"containerRuntimeVersion": runtime}}}
+
+
+def test_runtime_checks_run_only_where_containers_run():
+    assert wl.runtime_skip_reason("auto", node("containerd://2.1.0")) is None
+    assert wl.runtime_skip_reason("always", node("kwok://fake")) is None
+    assert wl.runtime_skip_reason("auto", node("kwok://fake")).startswith("skipped: containers do not run on node n1")
+    assert wl.runtime_skip_reason("auto", None).startswith("skipped: containers do not run")
+    assert wl.runtime_skip_reason("never", node("containerd://2.1.0")) == "skipped: runtime_checks is never"
+
+
+class Finisher:
+    def wait_for(self, api, kind, name, predicate, ns, timeout, what):
+        assert not predicate({"status": {"phase": "Running"}}) and predicate({"status": {"phase": "Succeeded"}})
+        return {"status": {"phase": "Succeeded"}}
+
+    def request(self, method, path, what=""):
+        assert (method, path) == ("GET", "/api/v1/namespaces/ns/pods/smi/log")
+        return {"raw": "GPU-a764fc88-d7a8-ffd6-863f-cdb649c54382\n"}
+
+
+def test_run_to_completion_returns_phase_and_log():
+    assert wl.run_to_completion(Finisher(), "smi", "ns", 60) == ("Succeeded", "GPU-a764fc88-d7a8-ffd6-863f-cdb649c54382\n")

@@ -81,6 +81,23 @@ def _ldflags(comp: Component) -> str:
     return " ".join(flags)
 
 
+def _seed_go_sum(src: Path, ref: str, logf: Path, env: dict[str, str]) -> None:
+    """Start the tools module's go.sum from the upstream module's own go.sum.
+
+    Upstream already recorded (and its CI verified) these hashes; seeding them means a dependency
+    that the checksum database does not know (Kueue's pre-release scheduler-library) is still
+    verified, against upstream's hash, instead of being skipped with GONOSUMDB.
+    """
+    out = subprocess.run(["go", "mod", "download", "-json", ref], cwd=str(src), env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        with logf.open("a") as fh:
+            fh.write(out.stdout + out.stderr)
+        raise BuildError("go mod download %s failed: %s" % (ref, (out.stdout + out.stderr).strip().splitlines()[-1:]))
+    upstream = Path(json.loads(out.stdout)["Dir"]) / "go.sum"
+    if upstream.is_file():
+        (src / "go.sum").write_text(upstream.read_text())
+
+
 def spec_hash(comp: Component) -> str:
     return hashlib.sha256(json.dumps(comp.build, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -119,6 +136,7 @@ def build(comp: Component, log=print) -> float:
             edits += ["-exclude=%s" % e for e in b.get("exclude", [])]
             if edits:
                 _run(["go", "mod", "edit"] + edits, src, logf, env)
+            _seed_go_sum(src, "%s@%s" % (b["module"], b["version"]), logf, env)
             wanted = ["%s@%s" % (b["module"], b["version"])] + list(b.get("require", []))
             wanted += ["%s@%s" % (p, b["version"]) for p in sorted(set(b["binaries"].values())) if p != b["module"] and p.startswith(b["module"] + "/")]
             _run(["go", "get"] + wanted, src, logf, env)

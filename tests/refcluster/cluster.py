@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -95,20 +96,90 @@ def _context() -> dict[str, Any]:
 UNWIRE_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService")
 
 
-def _manifests(comp: Component) -> list[dict[str, Any]]:
-    """The component's declared manifests, with {placeholders} filled in (ca_bundle, ports, pki...)."""
+def _fill(text: str, ctx: dict[str, Any]) -> str:
+    """Fill {ca_bundle} {pki} {state} {ports[x]} {assets[x]} in a file that is not a format string."""
+    for key, value in (("{ca_bundle}", ctx["ca_bundle"]), ("{pki}", ctx["pki"]), ("{state}", ctx["state"])):
+        text = text.replace(key, value)
+    for name, port in ctx["ports"].items():
+        text = text.replace("{ports[%s]}" % name, str(port))
+    for name, path in ctx["assets"].items():
+        text = text.replace("{assets[%s]}" % name, path)
+    return text
+
+
+def _to_url(doc: dict[str, Any], base: str, ca_bundle: str) -> dict[str, Any]:
+    """Point an upstream webhook configuration (or CRD conversion) that names an in-cluster Service
+    at the local process instead: service{path} -> url base+path, with the harness CA."""
+    hooks = doc.get("webhooks") if doc.get("kind") in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration") else None
+    for hook in hooks or []:
+        svc = (hook.get("clientConfig") or {}).get("service")
+        if svc is not None:
+            hook["clientConfig"] = {"url": base.rstrip("/") + (svc.get("path") or "/"), "caBundle": ca_bundle}
+    return doc
+
+
+def _docs(paths: list[str], comp: Component) -> list[dict[str, Any]]:
     import yaml
 
     ctx = _context()
     docs: list[dict[str, Any]] = []
-    for rel in comp.run.get("manifests", []):
-        text = (REPO / rel).read_text()
-        for key, value in (("{ca_bundle}", ctx["ca_bundle"]), ("{pki}", ctx["pki"]), ("{state}", ctx["state"])):
-            text = text.replace(key, value)
-        for name, port in ctx["ports"].items():
-            text = text.replace("{ports[%s]}" % name, str(port))
-        docs.extend(d for d in yaml.safe_load_all(text) if d)
+    base = _expand(comp.run.get("webhook_url", ""), ctx)
+    for rel in paths:
+        text = _fill((REPO / _fill(rel, ctx)).read_text(), ctx)
+        for d in yaml.safe_load_all(text):
+            if d:
+                docs.append(_to_url(d, base, ctx["ca_bundle"]) if base else d)
     return docs
+
+
+def _manifests(comp: Component) -> list[dict[str, Any]]:
+    """The component's declared manifests, with {placeholders} filled in (ca_bundle, ports, pki...)."""
+    return _docs(comp.run.get("manifests", []), comp)
+
+
+def install_crds(comp: Component) -> list[str]:
+    """Apply the component's CRDs (and other prerequisites) before it starts, wait until Established."""
+    c = _client()
+    done = []
+    for obj in _docs(comp.run.get("crds", []), comp):
+        _apply(c, obj)
+        if obj["kind"] == "CustomResourceDefinition":
+            c.wait_for(
+                obj["apiVersion"],
+                obj["kind"],
+                obj["metadata"]["name"],
+                lambda o: any(x["type"] == "Established" and x["status"] == "True" for x in ((o or {}).get("status") or {}).get("conditions") or []),
+                timeout_s=60,
+                what="be Established",
+            )
+        done.append("%s/%s" % (obj["kind"], obj["metadata"]["name"]))
+    return done
+
+
+def render_files(comp: Component) -> None:
+    """Write the component's config files (run.render: {dest: template}) with placeholders filled,
+    and copy files to the fixed host paths some upstream binaries insist on (run.host_files)."""
+    ctx = _context()
+    for dest, src in (comp.run.get("render") or {}).items():
+        out = Path(_fill(dest, ctx))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(_fill((REPO / src).read_text(), ctx))
+    for dest, src in (comp.run.get("host_files") or {}).items():
+        try:
+            Path(dest).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(_fill(src, ctx), dest)
+        except OSError as exc:
+            raise HarnessError("component %s needs %s (a path compiled into the upstream binary) and it cannot be written: %s" % (comp.name, dest, exc))
+
+
+def _apply(c: Any, obj: dict[str, Any]) -> None:
+    md = obj["metadata"]
+    live = c.get(obj["apiVersion"], obj["kind"], md["name"], md.get("namespace"))
+    if live is None:
+        c.create(obj)
+    else:
+        obj["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+        c.request("PUT", c.path(obj["apiVersion"], obj["kind"], md.get("namespace"), md["name"]), body=obj, what="replace %s %s" % (obj["kind"], md["name"]))
 
 
 def wire(comp: Component) -> list[str]:
@@ -116,16 +187,8 @@ def wire(comp: Component) -> list[str]:
     c = _client()
     done = []
     for obj in _manifests(comp):
-        md = obj["metadata"]
-        live = c.get(obj["apiVersion"], obj["kind"], md["name"], md.get("namespace"))
-        if live is None:
-            c.create(obj)
-        else:
-            obj["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-            c.request(
-                "PUT", c.path(obj["apiVersion"], obj["kind"], md.get("namespace"), md["name"]), body=obj, what="replace %s %s" % (obj["kind"], md["name"])
-            )
-        done.append("%s/%s" % (obj["kind"], md["name"]))
+        _apply(c, obj)
+        done.append("%s/%s" % (obj["kind"], obj["metadata"]["name"]))
     return done
 
 
@@ -166,6 +229,9 @@ def _command(comp: Component, comps: dict[str, Component], ctx: dict[str, Any]) 
 
 
 def start(comp: Component, comps: dict[str, Component]) -> int:
+    if comp.run.get("crds"):
+        install_crds(comp)
+    render_files(comp)
     ctx = _context()
     cmd = _command(comp, comps, ctx)
     ready_file = _expand(comp.run.get("ready", {}), ctx).get("file")

@@ -72,8 +72,15 @@ current-context: refcluster-%s
 def make_pki(d: Path, server: str) -> None:
     """Create CA, serving and client certificates plus one kubeconfig per client in ``d``."""
     d.mkdir(parents=True, exist_ok=True)
-    if (d / "complete").is_file():
-        return
+    if not (d / "complete").is_file():
+        _make(d, server)
+    # The webhook pair under controller-runtime's file names, for webhook servers that take a cert dir.
+    (d / "webhook-tls").mkdir(exist_ok=True)
+    for src, dst in (("webhook.crt", "tls.crt"), ("webhook.key", "tls.key")):
+        (d / "webhook-tls" / dst).write_bytes((d / src).read_bytes())
+
+
+def _make(d: Path, server: str) -> None:
     _openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "3650", "-subj", "/CN=refcluster-ca"], d)
     san = "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1"
     _cert(d, "apiserver", "/CN=kube-apiserver", "subjectAltName=%s\nextendedKeyUsage=serverAuth\n" % san)

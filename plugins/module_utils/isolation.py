@@ -14,7 +14,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import d
 TERMINAL = ("Succeeded", "Failed")
 
 
-def _qty(v: Any) -> int:
+def qty(v: Any) -> int:
     try:
         return int(str(v))
     except ValueError:
@@ -26,7 +26,7 @@ def requested(p: dict[str, Any], resource: str) -> int:
     total = 0
     for c in p.get("spec", {}).get("containers", []) or []:
         res = c.get("resources", {}) or {}
-        total += _qty((res.get("limits") or {}).get(resource, (res.get("requests") or {}).get(resource, 0)))
+        total += qty((res.get("limits") or {}).get(resource, (res.get("requests") or {}).get(resource, 0)))
     return total
 
 
@@ -39,7 +39,7 @@ def free_by_node(nodes: list[dict[str, Any]], pods: list[dict[str, Any]], resour
             used[node] = used.get(node, 0) + requested(p, resource)
     out = {}
     for n in nodes:
-        alloc = _qty((n.get("status", {}).get("allocatable") or {}).get(resource, 0))
+        alloc = qty((n.get("status", {}).get("allocatable") or {}).get(resource, 0))
         if alloc > 0 and not n.get("spec", {}).get("unschedulable"):
             out[n["metadata"]["name"]] = alloc - used.get(n["metadata"]["name"], 0)
     return out

@@ -26,6 +26,7 @@ def pod(
     annotations: dict[str, str] | None = None,
     restart_policy: str = "Never",
     node_selector: dict[str, str] | None = None,
+    tolerations: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A minimal, unprivileged pod.  ``claims``: [{name, resourceClaimName|resourceClaimTemplateName}]."""
     container: dict[str, Any] = {
@@ -49,6 +50,8 @@ def pod(
         spec["schedulerName"] = scheduler_name
     if node_selector:
         spec["nodeSelector"] = dict(node_selector)
+    if tolerations:
+        spec["tolerations"] = [dict(t) for t in tolerations]
     md: dict[str, Any] = {"name": name, "namespace": namespace, "labels": dict(labels or {})}
     if annotations:
         md["annotations"] = dict(annotations)

@@ -62,6 +62,21 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _marked(pid: int, markers: tuple[str, ...]) -> bool:
+    """Is this one of our processes?  Its command line names the state dir, or (for binaries
+    configured only through the environment, like Karpenter) its environment carries the marker."""
+    if any(m in _cmdline(pid) for m in markers):
+        return True
+    try:
+        env = Path("/proc/%d/environ" % pid).read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return ("%s=%s" % (MARKER_ENV, STATE)).encode() in env
+
+
+MARKER_ENV = "AIC_REFCLUSTER_STATE"
+
+
 def _recorded(name: str) -> dict[str, Any] | None:
     p = _pidfile(name)
     if not p.is_file():
@@ -78,7 +93,7 @@ def running(name: str) -> int | None:
     if not rec:
         return None
     pid = int(rec["pid"])
-    if _alive(pid) and rec["marker"] in _cmdline(pid):
+    if _alive(pid) and _marked(pid, (rec["marker"],)):
         return pid
     return None
 
@@ -241,6 +256,7 @@ def start(comp: Component, comps: dict[str, Component]) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update({k: str(v) for k, v in _expand(comp.run.get("env", {}), ctx).items()})
+    env[MARKER_ENV] = str(STATE)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / ".build" / "collections")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     with (logs / ("%s.log" % comp.name)).open("ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(REPO), env=env, start_new_session=True)
@@ -329,7 +345,7 @@ def _orphans() -> list[int]:
             known.add(pid)
     out = []
     for d in Path("/proc").iterdir():
-        if d.name.isdigit() and int(d.name) not in known and any(m in _cmdline(int(d.name)) for m in markers):
+        if d.name.isdigit() and int(d.name) not in known and _marked(int(d.name), markers):
             out.append(int(d.name))
     return out
 

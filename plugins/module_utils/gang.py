@@ -18,6 +18,7 @@ __metaclass__ = type
 from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
 
 # The Workload API's PodGroup: beta (v1beta1) in 1.37, alpha (v1alpha3) before; newest served wins.
 NATIVE_APIS = ("scheduling.k8s.io/v1", "scheduling.k8s.io/v1beta1", "scheduling.k8s.io/v1alpha3")
@@ -26,6 +27,10 @@ VOLCANO_API = "scheduling.volcano.sh/v1beta1"
 KAI_API = "scheduling.run.ai/v2alpha2"
 
 GROUP_LABEL = "gang.ai-conformance.io/group"
+
+
+class GangNotWorking(Exception):
+    """The gang scheduler is installed but does not work (a finding: the probe fails with it)."""
 
 
 def _cond(obj: dict[str, Any] | None, ctype: str) -> dict[str, Any]:
@@ -175,9 +180,17 @@ class Kueue(Backend):
             }
         )
         ctx.create({"apiVersion": self.api, "kind": "LocalQueue", "metadata": {"name": "gang", "namespace": ns}, "spec": {"clusterQueue": cq}})
-        live = client.wait_for(
-            self.api, "ClusterQueue", cq, lambda o: _cond(o, "Active").get("status") == "True", None, self.params["timeout"], "become Active"
-        )
+        try:
+            live = client.wait_for(
+                self.api, "ClusterQueue", cq, lambda o: _cond(o, "Active").get("status") == "True", None, self.params["timeout"], "become Active"
+            )
+        except ClusterError as exc:
+            if exc.kind != "timeout":
+                raise
+            raise GangNotWorking(
+                "ClusterQueue %s never became Active within %ss (%s): Kueue's controller is not reconciling"
+                % (cq, self.params["timeout"], _cond_text(_cond(client.get(self.api, "ClusterQueue", cq), "Active")) or "no Active condition")
+            )
         return {"cluster_queue": cq, "local_queue": "%s/gang" % ns, "quota": {res: quota}, "cluster_queue_active": _cond_text(_cond(live, "Active"))}
 
     def single_pod(self, ctx: Any, ns: str, name: str, gpus: int, node: str | None = None) -> str:

@@ -198,7 +198,11 @@ class GangProbe(Probe):
             result.decide(Verdict.SKIP, "the cluster has %d free %s; a group of %d needs %d" % (total, p["resource_name"], size, size))
             return
         ns = ctx.ensure_namespace(p["namespace"])
-        result.observations.update(backend.prepare(client, ctx, ns, total))
+        try:
+            result.observations.update(backend.prepare(client, ctx, ns, total))
+        except gang.GangNotWorking as exc:
+            result.decide(Verdict.FAIL, str(exc))
+            return
 
         # Positive: a group that fits is placed whole and its group object counts every member.
         names = backend.group(ctx, ns, "gang-fit", size, 1)

@@ -45,6 +45,44 @@ class Breaker:
                 harness.wire(comps[component])
 
     @contextlib.contextmanager
+    def reconfigured(self, component: str, drop_args: list[str]):
+        """Restart a component without some of its declared arguments; restore it afterwards."""
+        comps = load_components()
+        changed = copy.deepcopy(comps[component])
+        missing = [a for a in drop_args if a not in changed.run["args"]]
+        if missing:
+            raise AssertionError("%s has no argument %s: nothing to break" % (component, missing))
+        changed.run["args"] = [a for a in changed.run["args"] if a not in drop_args]
+        harness.stop(component)
+        harness.start(changed, comps)
+        harness.wait_ready(changed)
+        try:
+            yield
+        finally:
+            harness.stop(component)
+            harness.start(comps[component], comps)
+            harness.wait_ready(comps[component])
+
+    @contextlib.contextmanager
+    def patched(self, api_version: str, kind: str, name: str, patch: dict[str, Any], namespace: str | None = None):
+        """Merge-patch an object; put back the values the patch touched afterwards."""
+        live = self.client.get(api_version, kind, name, namespace)
+        if live is None:
+            raise AssertionError("%s %s does not exist: nothing to break" % (kind, name))
+
+        def old(p, obj):
+            return {
+                k: (old(v, (obj or {}).get(k)) if isinstance(v, dict) and isinstance((obj or {}).get(k), dict) else (obj or {}).get(k)) for k, v in p.items()
+            }
+
+        restore = old(patch, live)
+        self.client.patch(api_version, kind, name, patch, namespace)
+        try:
+            yield
+        finally:
+            self.client.patch(api_version, kind, name, restore, namespace)
+
+    @contextlib.contextmanager
     def labelled(self, node: str, labels: dict[str, str | None]):
         """Set (or remove, with None) node labels; restore the old values afterwards."""
         live = self.client.get("v1", "Node", node)

@@ -58,3 +58,20 @@ def test_a_defect_in_a_probe_is_an_error_verdict_not_a_failed_task(run_module, m
     r = res.result["result"]
     assert r["verdict"] == "error" and r["reason"] == "internal error in the dra_support probe: KeyError: 'status'"
     assert "Traceback" in r["observations"]["traceback"]
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "msg"),
+    [
+        ("gang_probe", {"group_size": 1}, "group_size must be at least 2"),
+        ("gang_probe", {"observe_seconds": 0}, "observe_seconds must be at least 1"),
+        ("autoscaler_probe", {"scale_up_timeout": 0}, "scale_up_timeout must be at least 1"),
+        ("gang_probe", {"scheduler": "slurm"}, "value of scheduler must be one of"),
+    ],
+)
+def test_scheduling_probes_reject_bad_input_in_one_line(run_module, tmp_path, module, args, msg):
+    import importlib
+
+    mod = importlib.import_module("ansible_collections.ai_conformance.kubernetes.plugins.modules.%s" % module)
+    res = run_module(mod.main, dict(args, kubeconfig=str(tmp_path / "none")))
+    assert res.failed and msg in res.result["msg"] and "\n" not in res.result["msg"]

@@ -253,7 +253,7 @@ class GangProbe(Probe):
 
     def bound_count(self, client, ns, group):
         pods = client.list("v1", "Pod", ns, label_selector="%s=%s" % (gang.GROUP_LABEL, group))["items"]
-        return [x for x in pods if wl.is_bound(x)], pods
+        return [x for x in pods if wl.is_bound(x)]
 
     def negative(self, client, ctx, result, backend, ns, size):
         p = self.params
@@ -276,7 +276,7 @@ class GangProbe(Probe):
                 "could not set up the case: blockers not placed (%s)" % "; ".join(wl.unschedulable_message(x) for x in placed if not wl.is_bound(x)),
             )
             return
-        result.step("blocker pods take %d GPUs on %s" % (sum(g for _, g in plan), ", ".join(n for n, _ in plan)), "%d GPU(s) left free" % (size - 1))
+        result.step("blocker pods take %d GPUs on %s" % (sum(g for _node, g in plan), ", ".join(n for n, _gpus in plan)), "%d GPU(s) left free" % (size - 1))
 
         names = backend.group(ctx, ns, "gang-wait", size, 1)
         # Wait for the scheduler to have seen the whole group (or give up quietly), then watch.
@@ -286,8 +286,8 @@ class GangProbe(Probe):
             except ClusterError as exc:
                 if exc.kind != "timeout":
                     raise
-        held, _ = client.holds("v1", "Pod", names[0], wl.is_bound, ns, p["observe_seconds"])
-        early, _ = self.bound_count(client, ns, "gang-wait")
+        held, _last = client.holds("v1", "Pod", names[0], wl.is_bound, ns, p["observe_seconds"])
+        early = self.bound_count(client, ns, "gang-wait")
         why = backend.refusal(client, ns, "gang-wait")
         result.observations["refusal"] = why
         backend.single_pod(ctx, ns, "control", 1)
@@ -297,7 +297,7 @@ class GangProbe(Probe):
             wl.is_bound(control),
             "control pod bound to %s" % control["spec"]["nodeName"] if wl.is_bound(control) else wl.unschedulable_message(control),
         )
-        late, _ = self.bound_count(client, ns, "gang-wait")
+        late = self.bound_count(client, ns, "gang-wait")
         partial = sorted(x["metadata"]["name"] for x in early + late)
         refused = held and not early and not late
         outcome = (

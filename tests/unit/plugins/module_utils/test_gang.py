@@ -16,7 +16,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import g
 )
 def test_blockers_leave_exactly_the_requested_free_gpus(free, leave, plan):
     assert gang.blocker_plan(free, leave) == plan
-    assert sum(free.values()) - sum(g for _, g in plan) == leave
+    assert sum(free.values()) - sum(g for _node, g in plan) == leave
 
 
 class FakeClient:

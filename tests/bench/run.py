@@ -24,6 +24,8 @@ PROBES = {
     "driver_runtime_probe": {"observe_seconds": 8},
     "gpu_sharing_probe": {"observe_seconds": 8},
     "virtualization_probe": {},
+    "gang_probe": {"observe_seconds": 10},
+    "autoscaler_probe": {"observe_seconds": 15},
 }
 
 

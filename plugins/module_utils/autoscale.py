@@ -58,7 +58,9 @@ def cluster_autoscaler_status(client: Any) -> dict[str, Any] | None:
     return items[0] if items else None
 
 
-def events_for(client: Any, namespace: str, kind: str, name: str) -> list[str]:
+def events_for(client: Any, namespace: str | None, kind: str, name: str) -> list[str]:
+    """Events on one object, oldest first, as "reason: message" (namespace None: any namespace,
+    for cluster-scoped objects such as Nodes)."""
     items = client.list("v1", "Event", namespace, field_selector="involvedObject.kind=%s,involvedObject.name=%s" % (kind, name))["items"]
     items.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
     return ["%s: %s" % (e.get("reason", ""), (e.get("message") or "").strip()) for e in items]

@@ -9,6 +9,7 @@ __metaclass__ = type
 
 from typing import Any
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import isolation as iso
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import Client
 
 # Extended resource names that denote accelerators (device plugins of the major vendors).
@@ -74,20 +75,13 @@ def node_facts(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _qty(v: Any) -> int:
-    try:
-        return int(str(v))
-    except ValueError:
-        return 0
-
-
 def gather_nodes(client: Client) -> dict[str, Any]:
     nodes = [node_facts(n) for n in client.list("v1", "Node")["items"]]
     totals: dict[str, int] = {}
     for n in nodes:
         for k, v in n["accelerator_allocatable"].items():
-            totals[k] = totals.get(k, 0) + _qty(v)
-    acc_nodes = [n["name"] for n in nodes if any(_qty(v) > 0 for v in n["accelerator_capacity"].values())]
+            totals[k] = totals.get(k, 0) + iso.qty(v)
+    acc_nodes = [n["name"] for n in nodes if any(iso.qty(v) > 0 for v in n["accelerator_capacity"].values())]
     return {
         "nodes": nodes,
         "accelerator_totals": totals,

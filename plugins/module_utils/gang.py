@@ -88,22 +88,32 @@ class Backend:
         """The group's own account of why it is not placed."""
         raise NotImplementedError
 
+    # Whether the group object reports a refusal (refused_signal); otherwise it is only observed.
+    reports_refusal = False
+
     def refused_signal(self, obj: dict[str, Any] | None) -> bool:
         """True once the group object reports that it could not be placed."""
         return False
+
+    def wait_refused(self, client: Any, ns: str, group: str, timeout_s: float) -> None:
+        """Give the scheduler time to consider the whole group before the observation window
+        starts, where the group object reports a refusal; a group that never says so is simply
+        observed."""
+        if not self.reports_refusal:
+            return
+        try:
+            client.wait_for(self.api, self.kind, group, self.refused_signal, ns, timeout_s, "report that it cannot be placed")
+        except ClusterError as exc:
+            if exc.kind != "timeout":
+                raise
 
     def release(self, client: Any, ns: str, names: list[str]) -> None:
         """Make the group's pods deletable (a scheduler may hold them with a finalizer)."""
 
 
 def release_and_delete(backend: Backend, client: Any, ctx: Any, ns: str, names: list[str]) -> None:
-    """Delete pods of a group together, then wait for all (Kueue frees a group's pods only once
-    every member is going)."""
     backend.release(client, ns, names)
-    for n in names:
-        ctx.delete({"apiVersion": "v1", "kind": "Pod", "name": n, "namespace": ns})
-    for n in names:
-        client.wait_gone("v1", "Pod", n, ns, ctx.cleanup_timeout_s)
+    wl.delete_together(client, ctx, ns, names)
 
 
 class Native(Backend):
@@ -144,6 +154,8 @@ class Native(Backend):
         cond = _cond(pg, "PodGroupInitiallyScheduled")
         ok = len(joined) == len(pods) and cond.get("status") == "True"
         return ok, "%d/%d pods reference PodGroup %s; %s" % (len(joined), len(pods), group, _cond_text(cond) or "no PodGroupInitiallyScheduled condition")
+
+    reports_refusal = True
 
     def refused_signal(self, obj: dict[str, Any] | None) -> bool:
         return _cond(obj, "PodGroupInitiallyScheduled").get("status") == "False"
@@ -271,6 +283,8 @@ class Volcano(Backend):
         counted = int(st.get("running", 0) or 0) + int(st.get("succeeded", 0) or 0)
         ok = counted == len(pods) and st.get("phase") in ("Running", "Completed")
         return ok, "PodGroup %s phase %s counts %d running/succeeded of %d" % (group, st.get("phase"), counted, len(pods))
+
+    reports_refusal = True
 
     def refused_signal(self, obj: dict[str, Any] | None) -> bool:
         return _cond(obj, "Unschedulable").get("status") == "True"

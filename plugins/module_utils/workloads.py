@@ -7,7 +7,10 @@ from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
+import time
 from typing import Any
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
 
 # A pause-like command: probes never need the container to do work unless a runtime check asks.
 DEFAULT_IMAGE = "registry.k8s.io/pause:3.10"
@@ -95,6 +98,30 @@ def refused_placement(client: Any, name: str, namespace: str, timeout_s: float, 
     if is_bound(final):
         return False, "bound to node %s" % final["spec"]["nodeName"]
     return held and is_unschedulable(first), unschedulable_message(final)
+
+
+def wait_all_bound(client: Any, namespace: str, names: list[str], timeout_s: float) -> list[dict[str, Any]]:
+    """Wait until every named pod is bound, all within one deadline.  A pod still unbound at the
+    deadline comes back as last seen (an unplaced pod is a finding for the caller, not an error)."""
+    out = []
+    deadline = time.monotonic() + timeout_s
+    for n in names:
+        try:
+            out.append(client.wait_for("v1", "Pod", n, is_bound, namespace, max(1.0, deadline - time.monotonic()), "be bound"))
+        except ClusterError as exc:
+            if exc.kind != "timeout":
+                raise
+            out.append(client.get("v1", "Pod", n, namespace) or {"metadata": {"name": n, "uid": ""}})
+    return out
+
+
+def delete_together(client: Any, ctx: Any, namespace: str, names: list[str]) -> None:
+    """Request deletion of all the run's pods first, then wait for each (a controller may free one
+    pod only once its siblings are going too, as Kueue does for a pod group)."""
+    for n in names:
+        ctx.delete({"apiVersion": "v1", "kind": "Pod", "name": n, "namespace": namespace})
+    for n in names:
+        client.wait_gone("v1", "Pod", n, namespace, ctx.cleanup_timeout_s)
 
 
 def runtime_skip_reason(mode: str, node: dict[str, Any] | None) -> str | None:

@@ -202,9 +202,7 @@ class AutoscalerProbe(Probe):
         """(provider, node selector, tolerations) or a decided result."""
         p = self.params
         pools = asc.karpenter_pools(client) if p["provider"] in ("auto", "karpenter") else []
-        ca = asc.cluster_autoscaler_status(client) if p["provider"] in ("auto", "cluster_autoscaler") else None
         result.observations["karpenter_pools"] = [x["metadata"]["name"] for x in pools]
-        result.observations["cluster_autoscaler_status"] = "%s/%s" % (ca["metadata"]["namespace"], ca["metadata"]["name"]) if ca else None
         if pools:
             pool, why = asc.pick_pool(pools, p["node_pool"], p["resource_name"])
             if pool is None:
@@ -228,6 +226,8 @@ class AutoscalerProbe(Probe):
             sel = p["node_selector"] or {asc.KARPENTER_POOL_LABEL: name}
             tol = p["tolerations"] if p["tolerations"] is not None else asc.tolerations_for(pool)
             return "karpenter", sel, tol
+        ca = asc.cluster_autoscaler_status(client) if p["provider"] in ("auto", "cluster_autoscaler") else None
+        result.observations["cluster_autoscaler_status"] = "%s/%s" % (ca["metadata"]["namespace"], ca["metadata"]["name"]) if ca else None
         if ca is not None:
             if not p["node_selector"]:
                 result.decide(Verdict.ERROR, "the Cluster Autoscaler is present: set node_selector to the labels of its GPU node group")
@@ -279,22 +279,14 @@ class AutoscalerProbe(Probe):
         t0 = time.monotonic()
         for n in names:
             ctx.create(wl.pod(n, ns, limits={res: str(p["gpus_per_pod"])}, node_selector=sel, tolerations=tol))
-        placed = []
-        deadline = t0 + p["scale_up_timeout"]
-        for n in names:
-            try:
-                placed.append(client.wait_for("v1", "Pod", n, wl.is_bound, ns, max(1.0, deadline - time.monotonic()), "be bound"))
-            except ClusterError as exc:
-                if exc.kind != "timeout":
-                    raise
-                placed.append(client.get("v1", "Pod", n, ns) or {})
+        placed = wl.wait_all_bound(client, ns, names, p["scale_up_timeout"])
         up_s = round(time.monotonic() - t0, 1)
         bound = [x for x in placed if wl.is_bound(x)]
         joined = sorted({x["spec"]["nodeName"] for x in bound} - baseline)
         result.observations.update({"scale_up_s": up_s if joined else None, "joined_nodes": joined})
         if len(bound) < count:
             waiting = [x for x in placed if not wl.is_bound(x)]
-            why = "; ".join(asc.events_for(client, ns, "Pod", waiting[0]["metadata"]["name"])[-3:]) if waiting and waiting[0] else ""
+            why = "; ".join(asc.events_for(client, ns, "Pod", waiting[0]["metadata"]["name"])[-3:]) if waiting else ""
             result.check(
                 "a node joined and runs the workload",
                 False,
@@ -309,10 +301,7 @@ class AutoscalerProbe(Probe):
         )
 
         # Scale-down: the nodes that joined for the workload leave once it is gone.
-        for n in names:
-            ctx.delete({"apiVersion": "v1", "kind": "Pod", "name": n, "namespace": ns})
-        for n in names:
-            client.wait_gone("v1", "Pod", n, ns, ctx.cleanup_timeout_s)
+        wl.delete_together(client, ctx, ns, names)
         if not joined:
             result.check("joined nodes are removed after the workload leaves", None, "no node joined, nothing to scale down")
         else:
@@ -328,7 +317,7 @@ class AutoscalerProbe(Probe):
             down_s = round(time.monotonic() - t1, 1)
             result.observations["scale_down_s"] = down_s if len(gone) == len(joined) else None
             left = sorted(set(joined) - set(gone))
-            events = [e for node in left for e in asc.events_for(client, "default", "Node", node)[-2:]]
+            events = [e for node in left for e in asc.events_for(client, None, "Node", node)[-2:]]
             result.check(
                 "joined nodes are removed after the workload leaves",
                 not left,

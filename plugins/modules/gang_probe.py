@@ -147,12 +147,9 @@ result:
       sample: 21.4
 """
 
-import time
-
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gang
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import isolation as iso
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
 
@@ -218,9 +215,13 @@ class GangProbe(Probe):
             bool(ok),
         )
         gang.release_and_delete(backend, client, ctx, ns, names)
+        passed = (
+            "%s placed a group of %d whole and counted its members; a group that could not fit stayed at 0 bound while a single pod fit, then started whole"
+            % (backend.name, size)
+        )
         if not bound:
             result.negative_case("group of %d with %d GPU(s) free" % (size, size - 1), None, "not attempted: no member of a group that fits was placed")
-            result.decide_from_checks("unreachable")
+            result.decide_from_checks(passed)  # fails on the check above
             return
 
         try:
@@ -228,10 +229,7 @@ class GangProbe(Probe):
         finally:
             waiting = [x["metadata"]["name"] for x in client.list("v1", "Pod", ns, label_selector="%s=gang-wait" % gang.GROUP_LABEL)["items"]]
             gang.release_and_delete(backend, client, ctx, ns, waiting)
-        result.decide_from_checks(
-            "%s placed a group of %d whole and counted its members; a group that could not fit stayed at 0 bound while a single pod fit, then started whole"
-            % (backend.name, size)
-        )
+        result.decide_from_checks(passed)
 
     def free(self, client):
         nodes = client.list("v1", "Node")["items"]
@@ -239,17 +237,7 @@ class GangProbe(Probe):
         return {n: f for n, f in iso.free_by_node(nodes, pods, self.params["resource_name"]).items() if f > 0}
 
     def wait_bound(self, client, ns, names):
-        """Wait until every pod is bound, all within one timeout; unbound ones come back as they are."""
-        out = []
-        deadline = time.monotonic() + self.params["timeout"]
-        for n in names:
-            try:
-                out.append(client.wait_for("v1", "Pod", n, wl.is_bound, ns, max(1.0, deadline - time.monotonic()), "be bound"))
-            except ClusterError as exc:  # a member that never binds is the finding, not an error
-                if exc.kind != "timeout":
-                    raise
-                out.append(client.get("v1", "Pod", n, ns) or {"metadata": {"name": n, "uid": ""}})
-        return out
+        return wl.wait_all_bound(client, ns, names, self.params["timeout"])
 
     def bound_count(self, client, ns, group):
         pods = client.list("v1", "Pod", ns, label_selector="%s=%s" % (gang.GROUP_LABEL, group))["items"]
@@ -279,13 +267,7 @@ class GangProbe(Probe):
         result.step("blocker pods take %d GPUs on %s" % (sum(g for _node, g in plan), ", ".join(n for n, _gpus in plan)), "%d GPU(s) left free" % (size - 1))
 
         names = backend.group(ctx, ns, "gang-wait", size, 1)
-        # Wait for the scheduler to have seen the whole group (or give up quietly), then watch.
-        if backend.kind == "PodGroup" and backend.name in ("native", "volcano"):
-            try:
-                client.wait_for(backend.api, "PodGroup", "gang-wait", backend.refused_signal, ns, p["timeout"], "report that it cannot be placed")
-            except ClusterError as exc:
-                if exc.kind != "timeout":
-                    raise
+        backend.wait_refused(client, ns, "gang-wait", p["timeout"])
         held, _last = client.holds("v1", "Pod", names[0], wl.is_bound, ns, p["observe_seconds"])
         early = self.bound_count(client, ns, "gang-wait")
         why = backend.refusal(client, ns, "gang-wait")

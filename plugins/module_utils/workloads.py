@@ -87,6 +87,28 @@ def is_decided(p: dict[str, Any] | None) -> bool:
     return is_bound(p) or is_unschedulable(p)
 
 
+# How long a pod the scheduler first reported Unschedulable still gets to bind before a positive
+# case counts it as unplaced.  The scheduler retries with back-off (1 s, doubling to 10 s), and a
+# first refusal can be transient: two pods sharing one ResourceClaim race to allocate it, and the
+# loser is reported Unschedulable until the claim's allocation is visible to it.
+RETRY_GRACE_S = 25.0
+
+
+def wait_placed(client: Any, name: str, namespace: str, timeout_s: float, grace_s: float = RETRY_GRACE_S) -> dict[str, Any]:
+    """Wait for the scheduler's decision on a pod the caller expects to be placed.  A pod reported
+    Unschedulable gets ``grace_s`` more to bind through the scheduler's retries; the pod comes
+    back as last seen either way (unplaced is a finding for the caller, not an error)."""
+    first = client.wait_for("v1", "Pod", name, is_decided, namespace, timeout_s, "be scheduled")
+    if is_bound(first):
+        return first
+    try:
+        return client.wait_for("v1", "Pod", name, is_bound, namespace, grace_s, "be bound")
+    except ClusterError as exc:
+        if exc.kind != "timeout":
+            raise
+    return client.get("v1", "Pod", name, namespace) or first
+
+
 def refused_placement(client: Any, name: str, namespace: str, timeout_s: float, window_s: float) -> tuple[bool, str]:
     """The negative case every scheduling probe needs: the pod ``name`` must be reported
     Unschedulable by the scheduler and then stay unbound for the whole observation window.

@@ -218,7 +218,7 @@ class IsolationProbe(Probe):
         sel = {HOSTNAME: node}
         for i in range(n):
             ctx.create(wl.pod("dp-%d" % i, ns, limits={p["resource_name"]: "1"}, node_selector=sel))
-        bound = [client.wait_for("v1", "Pod", "dp-%d" % i, wl.is_decided, ns, p["timeout"], "be scheduled") for i in range(n)]
+        bound = [wl.wait_placed(client, "dp-%d" % i, ns, p["timeout"]) for i in range(n)]
         ok = all(wl.is_bound(b) for b in bound)
         result.check(
             "every free accelerator can be requested",
@@ -247,7 +247,7 @@ class IsolationProbe(Probe):
         sel = {HOSTNAME: node}
         ctx.create(dra.claim("all", ns, p["device_class"], all_devices=True))
         ctx.create(wl.pod("dra-all", ns, claims=[{"name": "accel", "resourceClaimName": "all"}], node_selector=sel))
-        pod = client.wait_for("v1", "Pod", "dra-all", wl.is_decided, ns, p["timeout"], "be scheduled")
+        pod = wl.wait_placed(client, "dra-all", ns, p["timeout"])
         claim = client.get(dra.API, "ResourceClaim", "all", ns)
         got = dra.allocation_results(claim)
         result.check(

@@ -200,7 +200,7 @@ class DraProbe(Probe):
         # 1. Positive: a claim is allocated a published device and its pod lands on that device's node.
         ctx.create(dra.claim("holder", ns, dclass))
         ctx.create(wl.pod("holder", ns, claims=[{"name": "accel", "resourceClaimName": "holder"}]))
-        pod = client.wait_for("v1", "Pod", "holder", wl.is_decided, ns, timeout, "be scheduled")
+        pod = wl.wait_placed(client, "holder", ns, timeout)
         if not wl.is_bound(pod):
             result.check("pod with a claim scheduled", False, wl.unschedulable_message(pod))
             result.decide_from_checks("")

@@ -238,7 +238,7 @@ class DriverProbe(Probe):
         ok_cel = "!%s.isLessThan(semver('%s'))" % (attr, version)
         ctx.create(dra.claim("drv-ok", ns, p["device_class"], ok_cel))
         ctx.create(wl.pod("drv-ok", ns, claims=[{"name": "accel", "resourceClaimName": "drv-ok"}]))
-        first = client.wait_for("v1", "Pod", "drv-ok", wl.is_decided, ns, p["timeout"], "be decided by the scheduler")
+        first = wl.wait_placed(client, "drv-ok", ns, p["timeout"])
         result.check(
             "claim requiring the installed driver is allocated",
             wl.is_bound(first),
@@ -251,7 +251,7 @@ class DriverProbe(Probe):
     def label_enforced(self, client, ctx, result, ns, raw):
         p = self.params
         ctx.create(wl.pod("lbl-ok", ns, limits={p["resource_name"]: "1"}, node_selector={drv.DRIVER_LABEL: raw}))
-        first = client.wait_for("v1", "Pod", "lbl-ok", wl.is_decided, ns, p["timeout"], "be decided by the scheduler")
+        first = wl.wait_placed(client, "lbl-ok", ns, p["timeout"])
         result.check(
             "pod selecting the installed driver label is scheduled",
             wl.is_bound(first),

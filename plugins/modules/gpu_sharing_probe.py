@@ -217,8 +217,10 @@ class SharingProbe(Probe):
         ctx.create(dra.claim("shared", ns, p["device_class"]))
         for name in ("user-a", "user-b"):
             ctx.create(wl.pod(name, ns, claims=[{"name": "accel", "resourceClaimName": "shared"}]))
-        pods = [client.wait_for("v1", "Pod", n, wl.is_decided, ns, p["timeout"], "be scheduled") for n in ("user-a", "user-b")]
-        claim = client.wait_for(dra.API, "ResourceClaim", "shared", lambda o: len(dra.reserved_uids(o)) == 2, ns, p["timeout"], "be reserved by both pods")
+        pods = [wl.wait_placed(client, n, ns, p["timeout"]) for n in ("user-a", "user-b")]
+        claim = client.get(dra.API, "ResourceClaim", "shared", ns)
+        if all(wl.is_bound(x) for x in pods):
+            claim = client.wait_for(dra.API, "ResourceClaim", "shared", lambda o: len(dra.reserved_uids(o)) == 2, ns, p["timeout"], "be reserved by both pods")
         results = dra.allocation_results(claim)
         nodes = {x["spec"].get("nodeName") for x in pods}
         result.check("both pods bound through one claim", all(wl.is_bound(x) for x in pods) and len(nodes) == 1, "pods on %s" % sorted(n or "-" for n in nodes))
@@ -252,7 +254,7 @@ class SharingProbe(Probe):
             return
         for i in range(n):
             ctx.create(wl.pod("ts-%d" % i, ns, limits={p["resource_name"]: "1"}, node_selector={HOSTNAME: node}))
-        bound = sum(wl.is_bound(client.wait_for("v1", "Pod", "ts-%d" % i, wl.is_decided, ns, p["timeout"], "be scheduled")) for i in range(n))
+        bound = sum(wl.is_bound(wl.wait_placed(client, "ts-%d" % i, ns, p["timeout"])) for i in range(n))
         result.check(
             "more pods than physical GPUs each get a GPU", bound == n and bound > count, "%d pods bound on %s with %d physical GPUs" % (bound, node, count)
         )
@@ -266,7 +268,7 @@ class SharingProbe(Probe):
         res = sorted(mig)[0]
         most = max(mig[res].values())
         ctx.create(wl.pod("mig-one", ns, limits={res: "1"}))
-        pod = client.wait_for("v1", "Pod", "mig-one", wl.is_decided, ns, p["timeout"], "be scheduled")
+        pod = wl.wait_placed(client, "mig-one", ns, p["timeout"])
         result.check("a MIG slice is schedulable", wl.is_bound(pod), "%s=1: %s" % (res, "bound" if wl.is_bound(pod) else wl.unschedulable_message(pod)))
         ctx.create(wl.pod("mig-too-many", ns, limits={res: str(most + 1)}))
         refused, msg = wl.refused_placement(client, "mig-too-many", ns, p["timeout"], p["observe_seconds"])

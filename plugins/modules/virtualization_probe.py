@@ -198,7 +198,7 @@ class VirtualizationProbe(Probe):
                 result.decide(Verdict.FAIL, "vGPU is declared but no node is labelled %s=true with allocatable %s" % (VGPU_LABEL, p["resource_name"]))
                 return
             ctx.create(wl.pod("vgpu-one", ns, limits={p["resource_name"]: "1"}, node_selector={VGPU_LABEL: "true"}))
-            pod = client.wait_for("v1", "Pod", "vgpu-one", wl.is_decided, ns, p["timeout"], "be scheduled")
+            pod = wl.wait_placed(client, "vgpu-one", ns, p["timeout"])
             result.check(
                 "a vGPU is schedulable like a physical GPU",
                 wl.is_bound(pod),
@@ -221,7 +221,7 @@ class VirtualizationProbe(Probe):
             return
         ctx.create(dra.claim("vfio", ns, p["passthrough_class"]))
         ctx.create(wl.pod("vfio", ns, claims=[{"name": "accel", "resourceClaimName": "vfio"}]))
-        pod = client.wait_for("v1", "Pod", "vfio", wl.is_decided, ns, p["timeout"], "be scheduled")
+        pod = wl.wait_placed(client, "vfio", ns, p["timeout"])
         claim = client.get(dra.API, "ResourceClaim", "vfio", ns)
         for name, ok, detail in (
             dra.check_allocation(claim, pod, devices, p["passthrough_driver"])

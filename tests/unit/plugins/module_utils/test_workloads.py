@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
 
 UNSCHED = {
     "spec": {},
@@ -79,3 +80,41 @@ class Finisher:
 
 def test_run_to_completion_returns_phase_and_log():
     assert wl.run_to_completion(Finisher(), "smi", "ns", 60) == ("Succeeded", "GPU-a764fc88-d7a8-ffd6-863f-cdb649c54382\n")
+
+
+class Sequence:
+    """Client stand-in that plays a pod's states in order, one per poll, honouring timeouts in polls."""
+
+    def __init__(self, states):
+        self.states = list(states)
+        self.waits = []
+
+    def wait_for(self, api, kind, name, predicate, ns, timeout, what):
+        self.waits.append(what)
+        while self.states:
+            s = self.states.pop(0)
+            if predicate(s):
+                self.last = s
+                return s
+            self.last = s
+        raise ClusterError("%s did not %s" % (name, what), "timeout")
+
+    def get(self, api, kind, name, ns):
+        return self.last
+
+
+def test_placed_pod_refused_once_then_bound_by_a_retry_counts_as_bound():
+    c = Sequence([UNSCHED, UNSCHED, BOUND])
+    assert wl.is_bound(wl.wait_placed(c, "user-a", "ns", 30))
+    assert c.waits == ["be scheduled", "be bound"]
+
+
+def test_placed_pod_never_bound_comes_back_unschedulable():
+    c = Sequence([{"spec": {}}, UNSCHED, UNSCHED])
+    pod = wl.wait_placed(c, "user-a", "ns", 30)
+    assert not wl.is_bound(pod) and wl.unschedulable_message(pod).startswith("Unschedulable: 0/3")
+
+
+def test_placed_pod_bound_at_once_needs_no_grace():
+    c = Sequence([BOUND])
+    assert wl.is_bound(wl.wait_placed(c, "p", "ns", 30)) and c.waits == ["be scheduled"]

@@ -45,23 +45,28 @@ class Breaker:
                 harness.wire(comps[component])
 
     @contextlib.contextmanager
-    def reconfigured(self, component: str, drop_args: list[str]):
-        """Restart a component without some of its declared arguments; restore it afterwards."""
+    def reconfigured(self, component: str, drop_args: list[str], add_args: list[str] | None = None):
+        """Restart a component without some of its declared arguments (and with ``add_args``);
+        restore it afterwards."""
         comps = load_components()
         changed = copy.deepcopy(comps[component])
         missing = [a for a in drop_args if a not in changed.run["args"]]
         if missing:
             raise AssertionError("%s has no argument %s: nothing to break" % (component, missing))
-        changed.run["args"] = [a for a in changed.run["args"] if a not in drop_args]
+        changed.run["args"] = [a for a in changed.run["args"] if a not in drop_args] + list(add_args or [])
         harness.stop(component)
         harness.start(changed, comps)
         harness.wait_ready(changed)
+        if changed.run.get("manifests"):
+            harness.wire(changed)
         try:
             yield
         finally:
             harness.stop(component)
             harness.start(comps[component], comps)
             harness.wait_ready(comps[component])
+            if comps[component].run.get("manifests"):
+                harness.wire(comps[component])
 
     @contextlib.contextmanager
     def patched(self, api_version: str, kind: str, name: str, patch: dict[str, Any], namespace: str | None = None):

@@ -29,7 +29,7 @@ from typing import Any
 
 from tests.refcluster import build as builder
 from tests.refcluster import pki
-from tests.refcluster.config import PKI, REPO, STATE, Component, ensure_collection_path, kubeconfig_path, load_components, ports
+from tests.refcluster.config import PKI, REPO, STATE, Component, ensure_collection_path, host_ip, kubeconfig_path, load_components, ports
 
 READY_TIMEOUT_S = 90
 
@@ -103,7 +103,7 @@ def _context() -> dict[str, Any]:
     assets = {n: str(c.bin_dir / "assets") for n, c in comps.items() if c.build}
     ca = PKI / "ca.crt"
     ca_bundle = base64.b64encode(ca.read_bytes()).decode() if ca.is_file() else ""
-    return {"state": str(STATE), "pki": str(PKI), "ports": ports(), "assets": assets, "repo": str(REPO), "ca_bundle": ca_bundle}
+    return {"state": str(STATE), "pki": str(PKI), "ports": ports(), "assets": assets, "repo": str(REPO), "ca_bundle": ca_bundle, "host_ip": host_ip()}
 
 
 # Objects that make the apiserver call a component: removed before the component stops, so a dead
@@ -112,8 +112,8 @@ UNWIRE_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"
 
 
 def _fill(text: str, ctx: dict[str, Any]) -> str:
-    """Fill {ca_bundle} {pki} {state} {ports[x]} {assets[x]} in a file that is not a format string."""
-    for key, value in (("{ca_bundle}", ctx["ca_bundle"]), ("{pki}", ctx["pki"]), ("{state}", ctx["state"])):
+    """Fill {ca_bundle} {pki} {state} {host_ip} {ports[x]} {assets[x]} in a file that is not a format string."""
+    for key, value in (("{ca_bundle}", ctx["ca_bundle"]), ("{pki}", ctx["pki"]), ("{state}", ctx["state"]), ("{host_ip}", ctx["host_ip"])):
         text = text.replace(key, value)
     for name, port in ctx["ports"].items():
         text = text.replace("{ports[%s]}" % name, str(port))
@@ -192,6 +192,8 @@ def _apply(c: Any, obj: dict[str, Any]) -> None:
     live = c.get(obj["apiVersion"], obj["kind"], md["name"], md.get("namespace"))
     if live is None:
         c.create(obj)
+    elif obj["kind"] == "Pod":
+        return  # a pod's spec is immutable; the one standing for a restarted process is still right
     else:
         obj["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
         c.request("PUT", c.path(obj["apiVersion"], obj["kind"], md.get("namespace"), md["name"]), body=obj, what="replace %s %s" % (obj["kind"], md["name"]))
@@ -204,6 +206,29 @@ def wire(comp: Component) -> list[str]:
     for obj in _manifests(comp):
         _apply(c, obj)
         done.append("%s/%s" % (obj["kind"], obj["metadata"]["name"]))
+    for obj in _manifests(comp):
+        if obj["kind"] == "Pod":
+            # The pod that stands for the process: Ready (kwok) before its Service is used.
+            c.wait_for(
+                "v1",
+                "Pod",
+                obj["metadata"]["name"],
+                lambda o: any(x["type"] == "Ready" and x["status"] == "True" for x in ((o or {}).get("status") or {}).get("conditions") or []),
+                obj["metadata"].get("namespace"),
+                timeout_s=60,
+                what="become Ready",
+            )
+        if obj["kind"] == "APIService":
+            # The aggregator checks the backend before it routes to it: wait until it does, so a
+            # caller never sees the 503 of a just-registered API.
+            c.wait_for(
+                obj["apiVersion"],
+                "APIService",
+                obj["metadata"]["name"],
+                lambda o: any(x["type"] == "Available" and x["status"] == "True" for x in ((o or {}).get("status") or {}).get("conditions") or []),
+                timeout_s=60,
+                what="become Available",
+            )
     return done
 
 
@@ -434,7 +459,8 @@ def bootstrap() -> None:
     from tests.refcluster.fakes import gpus
 
     c = _client()
-    for node in gpus.node_manifests():
+    nodes = gpus.node_manifests() + [gpus.host_node_manifest(host_ip())]
+    for node in nodes:
         if c.get("v1", "Node", node["metadata"]["name"]) is None:
             c.create(node)
 
@@ -444,7 +470,7 @@ def bootstrap() -> None:
         taints = [t["key"] for t in (o or {}).get("spec", {}).get("taints", []) or []]
         return ready and not any(k.startswith("node.kubernetes.io/") for k in taints)
 
-    for node in gpus.node_manifests():
+    for node in nodes:
         c.wait_for("v1", "Node", node["metadata"]["name"], schedulable, timeout_s=90, what="become Ready and untainted")
 
 

@@ -40,6 +40,29 @@ def load_components() -> dict[str, Component]:
     return {name: Component(name, spec.get("build") or {}, spec.get("run") or {}) for name, spec in raw["components"].items()}
 
 
+def host_ip() -> str:
+    """This machine's primary non-loopback IPv4 address (AIC_HOST_IP overrides).
+
+    Local processes that stand in for pods listen here: Kubernetes refuses loopback addresses in
+    EndpointSlices, and the pods of the host node (kwok, host network) get this address as pod IP,
+    so Services, the apiserver's service proxy and Prometheus discovery reach the processes."""
+    import socket
+
+    if os.environ.get("AIC_HOST_IP"):
+        return os.environ["AIC_HOST_IP"]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(("192.0.2.1", 9))  # no packet is sent: this only asks the kernel for the route's source
+        ip = s.getsockname()[0]
+    except OSError:
+        ip = ""
+    finally:
+        s.close()
+    if not ip or ip.startswith("127."):
+        raise RuntimeError("no non-loopback IPv4 address on this machine: set AIC_HOST_IP to one the processes can listen on")
+    return ip
+
+
 def ports() -> dict[str, int]:
     return {k: int(v) for k, v in load_raw()["ports"].items()}
 

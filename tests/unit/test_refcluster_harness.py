@@ -62,3 +62,35 @@ def test_dependency_cycle_is_reported():
     comps = {"a": Component("a", run={"after": ["b"]}), "b": Component("b", run={"after": ["a"]})}
     with pytest.raises(cluster.HarnessError, match="dependency cycle among: a, b"):
         cluster.run_order(comps)
+
+
+def test_fake_dcgm_exporter_attributes_dra_and_device_plugin_gpus_without_overlap():
+    from tests.refcluster.fakes import dcgm_exporter as fx
+    from tests.refcluster.fakes import gpus as gpumod
+
+    inv = {"n1": gpumod.inventory()["refcluster-gpu-1"]}
+
+    def pod(name, uid, gpus, ts):
+        lim = {"nvidia.com/gpu": str(gpus)} if gpus else {}
+        return {
+            "metadata": {"name": name, "namespace": "ns", "uid": uid, "creationTimestamp": ts},
+            "spec": {"nodeName": "n1", "containers": [{"name": "main", "resources": {"limits": lim}}]},
+            "status": {"phase": "Running"},
+        }
+
+    pods = [pod("dp", "u1", 2, "2026-01-01T00:00:02Z"), pod("dra", "u2", 0, "2026-01-01T00:00:01Z"), pod("cpu", "u3", 0, "2026-01-01T00:00:00Z")]
+    claim = {
+        "metadata": {"name": "c", "namespace": "ns"},
+        "status": {
+            "allocation": {"devices": {"results": [{"driver": "gpu.nvidia.com", "pool": "n1", "device": "gpu-0"}]}},
+            "reservedFor": [{"resource": "pods", "uid": "u2", "name": "dra"}],
+        },
+    }
+    held = fx.attribution(pods, [claim], inv)
+    assert held[("n1", 0)][0]["pod"] == "dra" and held[("n1", 0)][0]["dra_claim_name"] == "c"
+    assert [held[("n1", m)][0]["pod"] for m in (1, 2)] == ["dp", "dp"]  # the device plugin skips the DRA-held GPU
+    assert all(h["pod"] != "cpu" for hs in held.values() for h in hs)
+    text = fx.render(inv, held, {"u1": 80.0}, {}, fx.recorded_readings(), True)
+    assert "# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %)." in text
+    line = next(x for x in text.splitlines() if x.startswith("DCGM_FI_DEV_GPU_UTIL{") and 'pod="dp"' in x)
+    assert line.endswith(" 80") and 'Hostname="n1"' in line and 'modelName="NVIDIA H100 80GB HBM3"' in line

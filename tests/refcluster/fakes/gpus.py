@@ -188,3 +188,34 @@ def node_manifests(pools: dict[str, Any] | None = None) -> list[dict[str, Any]]:
                 }
             )
     return nodes
+
+
+HOST_NODE = "refcluster-host"
+HOST_TAINT = "refcluster.ai-conformance.io/host-processes"
+
+
+def host_node_manifest(ip: str) -> dict[str, Any]:
+    """The node that stands for this machine: pods bound to it with host networking are the local
+    processes (Prometheus, the DCGM exporter, the metrics example service); kwok gives them the
+    node's InternalIP, which is this machine's address, so Services and scrapes reach the
+    processes.  Tainted so that no other pod lands on it."""
+    labels = {
+        "kubernetes.io/hostname": HOST_NODE,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "type": "kwok",
+        "refcluster.ai-conformance.io/pool": "host",
+    }
+    cap = {"cpu": "2", "memory": "24Gi", "pods": "110", "ephemeral-storage": "100Gi"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": HOST_NODE, "labels": labels, "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}},
+        "spec": {"taints": [{"key": HOST_TAINT, "value": "true", "effect": "NoSchedule"}]},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": HOST_NODE}],
+            "capacity": dict(cap),
+            "allocatable": dict(cap),
+            "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux", "kubeletVersion": "fake", "containerRuntimeVersion": "kwok://fake"},
+        },
+    }

@@ -146,9 +146,59 @@ def test_gpu_operator_absent_removes_the_release(k8s, kubeconfig):
         ("gpu_operator", {"gpu_operator_state": "maybe"}),
         ("dra_driver", {"dra_driver_wait_timeout": "soon"}),
         ("gpu_operator", {"gpu_operator_namespace": "Not_A_Label"}),
+        ("prometheus_adapter", {"prometheus_adapter_prometheus_url": "prometheus:9090"}),
+        ("monitoring", {"monitoring_scrape_interval": "often"}),
+        ("monitoring", {"monitoring_grafana_enabled": "perhaps"}),
     ],
 )
 def test_bad_input_is_refused_before_anything_changes(k8s, kubeconfig, role, bad):
     res, recap = play(kubeconfig, role, **bad)
     assert recap and recap["failed"] == 1 and recap["changed"] == 0
     assert "argument" in res.stdout.lower() or "must be DNS labels" in res.stdout
+
+
+ADAPTER_STUB = str(REPO / "tests/fixtures/charts/prometheus-adapter")
+MONITORING_STUB = str(REPO / "tests/fixtures/charts/kube-prometheus-stack")
+
+
+def test_prometheus_adapter_installs_the_gpu_rule_and_waits_for_the_custom_metrics_api(k8s, kubeconfig):
+    common = {
+        "prometheus_adapter_chart_path": ADAPTER_STUB,
+        "prometheus_adapter_release": "it-adapter",
+        "prometheus_adapter_namespace": "it-adapter",
+        "prometheus_adapter_prometheus_url": "http://prometheus-k8s.monitoring.svc",
+        "prometheus_adapter_image_repository": "mirror.example.internal/prometheus-adapter",
+    }
+    try:
+        # The wait is real: the reference cluster's own adapter backs v1beta1.custom.metrics.k8s.io.
+        res, recap = play(kubeconfig, "prometheus_adapter", **common)
+        assert recap and recap["failed"] == 0 and recap["changed"] == 1, res.stdout[-2000:]
+        vals = received_values(k8s, "it-adapter", "it-adapter")
+        assert vals["prometheus"] == {"url": "http://prometheus-k8s.monitoring.svc", "port": 9090}
+        assert vals["rules"]["default"] is False and vals["image"] == {"repository": "mirror.example.internal/prometheus-adapter"}
+        rule = vals["rules"]["custom"][0]
+        # The same rule the reference cluster's adapter runs, which hpa_probe passes with.
+        import yaml
+
+        ref = yaml.safe_load((REPO / "tests/refcluster/manifests/prometheus-adapter-config.yaml").read_text())["rules"][0]
+        assert rule == ref
+        res, recap = play(kubeconfig, "prometheus_adapter", **common)
+        assert recap == {"ok": recap["ok"], "changed": 0, "failed": 0}, res.stdout[-2000:]
+    finally:
+        play(kubeconfig, "prometheus_adapter", prometheus_adapter_state="absent", **common)
+
+
+def test_monitoring_selects_monitors_everywhere_and_check_mode_installs_nothing(k8s, kubeconfig):
+    common = {"monitoring_chart_path": MONITORING_STUB, "monitoring_release": "it-kps", "monitoring_namespace": "it-kps", "monitoring_wait": False}
+    res, recap = play(kubeconfig, "monitoring", check=True, **common)
+    assert recap and recap["failed"] == 0, res.stdout[-2000:]
+    assert not release_exists(k8s, "it-kps", "it-kps")
+    try:
+        res, recap = play(kubeconfig, "monitoring", monitoring_image_registry="mirror.example.internal", **common)
+        assert recap and recap["failed"] == 0 and recap["changed"] == 1, res.stdout[-2000:]
+        vals = received_values(k8s, "it-kps", "it-kps")
+        spec = vals["prometheus"]["prometheusSpec"]
+        assert spec["podMonitorSelectorNilUsesHelmValues"] is False and spec["podMonitorNamespaceSelector"] == {}
+        assert vals["grafana"]["enabled"] is False and vals["global"] == {"imageRegistry": "mirror.example.internal"}
+    finally:
+        play(kubeconfig, "monitoring", monitoring_state="absent", **common)

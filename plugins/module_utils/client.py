@@ -412,8 +412,28 @@ class Client:
         """Wait, through a watch, until predicate(obj) is true; obj is None once deleted.
 
         Returns the object (or None) that satisfied the predicate.  Raises ClusterError(kind="timeout")
-        with the last seen state when the deadline passes.  No sleep loop: it lists once to get a
-        resourceVersion, then watches from it, re-listing only when the server ends the watch."""
+        when the deadline passes (``wait_until`` returns the last seen state instead)."""
+        ok, last = self.wait_until(api_version, kind, name, predicate, namespace, timeout_s)
+        if ok:
+            return last
+        raise ClusterError(
+            "timed out after %ss waiting for %s %s%s" % (int(timeout_s), kind, _qual(namespace, name), " to %s" % what if what else ""), "timeout"
+        )
+
+    def wait_until(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        predicate: Callable[[dict[str, Any] | None], bool],
+        namespace: str | None = None,
+        timeout_s: float = 60,
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """Like ``wait_for``, for callers to whom a timeout is a finding, not an error:
+        (True, the object) once predicate(obj) holds, else (False, the last state seen).
+
+        No sleep loop: it lists once to get a resourceVersion, then watches from it, re-listing
+        only when the server ends the watch."""
         deadline = time.monotonic() + timeout_s
         field_selector = "metadata.name=%s" % name
         last: dict[str, Any] | None = None
@@ -421,7 +441,7 @@ class Client:
             doc = self.list(api_version, kind, namespace, field_selector=field_selector)
             last = doc["items"][0] if doc["items"] else None
             if predicate(last):
-                return last
+                return True, last
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -434,14 +454,12 @@ class Client:
                 obj = ev.get("object")
                 last = None if etype == "DELETED" else obj
                 if predicate(last):
-                    return last
+                    return True, last
                 if time.monotonic() >= deadline:
                     break
             if time.monotonic() >= deadline:
                 break
-        raise ClusterError(
-            "timed out after %ss waiting for %s %s%s" % (int(timeout_s), kind, _qual(namespace, name), " to %s" % what if what else ""), "timeout"
-        )
+        return False, last
 
     def holds(
         self,
@@ -457,34 +475,8 @@ class Client:
         Returns (held, last_seen).  held is False as soon as the forbidden state is observed (for
         example: a gang member got bound, a claim that must stay unallocated got a device).  This
         is how negative cases are proven: by observation over a window, not by one snapshot."""
-        deadline = time.monotonic() + seconds
-        field_selector = "metadata.name=%s" % name
-        doc = self.list(api_version, kind, namespace, field_selector=field_selector)
-        last = doc["items"][0] if doc["items"] else None
-        if forbidden(last):
-            return False, last
-        rv = doc["resourceVersion"]
-        while time.monotonic() < deadline:
-            for ev in self.watch(api_version, kind, namespace, rv, field_selector=field_selector, timeout_s=max(1.0, deadline - time.monotonic())):
-                if ev.get("type") in ("ERROR",):
-                    break
-                if ev.get("type") == "BOOKMARK":
-                    rv = ev.get("object", {}).get("metadata", {}).get("resourceVersion", rv)
-                    continue
-                last = None if ev.get("type") == "DELETED" else ev.get("object")
-                rv = (last or {}).get("metadata", {}).get("resourceVersion", rv)
-                if forbidden(last):
-                    return False, last
-                if time.monotonic() >= deadline:
-                    break
-            else:
-                continue
-            doc = self.list(api_version, kind, namespace, field_selector=field_selector)
-            last = doc["items"][0] if doc["items"] else None
-            if forbidden(last):
-                return False, last
-            rv = doc["resourceVersion"]
-        return True, last
+        seen, last = self.wait_until(api_version, kind, name, forbidden, namespace, seconds)
+        return not seen, last
 
     def wait_gone(self, api_version: str, kind: str, name: str, namespace: str | None = None, timeout_s: float = 60) -> None:
         self.wait_for(api_version, kind, name, lambda o: o is None, namespace, timeout_s, what="be deleted")

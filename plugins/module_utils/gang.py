@@ -18,7 +18,6 @@ __metaclass__ = type
 from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
 
 # The Workload API's PodGroup: beta (v1beta1) in 1.37, alpha (v1alpha3) before; newest served wins.
 NATIVE_APIS = ("scheduling.k8s.io/v1", "scheduling.k8s.io/v1beta1", "scheduling.k8s.io/v1alpha3")
@@ -101,11 +100,7 @@ class Backend:
         observed."""
         if not self.reports_refusal:
             return
-        try:
-            client.wait_for(self.api, self.kind, group, self.refused_signal, ns, timeout_s, "report that it cannot be placed")
-        except ClusterError as exc:
-            if exc.kind != "timeout":
-                raise
+        client.wait_until(self.api, self.kind, group, self.refused_signal, ns, timeout_s)
 
     def release(self, client: Any, ns: str, names: list[str]) -> None:
         """Make the group's pods deletable (a scheduler may hold them with a finalizer)."""
@@ -192,16 +187,11 @@ class Kueue(Backend):
             }
         )
         ctx.create({"apiVersion": self.api, "kind": "LocalQueue", "metadata": {"name": "gang", "namespace": ns}, "spec": {"clusterQueue": cq}})
-        try:
-            live = client.wait_for(
-                self.api, "ClusterQueue", cq, lambda o: _cond(o, "Active").get("status") == "True", None, self.params["timeout"], "become Active"
-            )
-        except ClusterError as exc:
-            if exc.kind != "timeout":
-                raise
+        active, live = client.wait_until(self.api, "ClusterQueue", cq, lambda o: _cond(o, "Active").get("status") == "True", None, self.params["timeout"])
+        if not active:
             raise GangNotWorking(
                 "ClusterQueue %s never became Active within %ss (%s): Kueue's controller is not reconciling"
-                % (cq, self.params["timeout"], _cond_text(_cond(client.get(self.api, "ClusterQueue", cq), "Active")) or "no Active condition")
+                % (cq, self.params["timeout"], _cond_text(_cond(live, "Active")) or "no Active condition")
             )
         return {"cluster_queue": cq, "local_queue": "%s/gang" % ns, "quota": {res: quota}, "cluster_queue_active": _cond_text(_cond(live, "Active"))}
 

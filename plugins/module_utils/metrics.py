@@ -9,6 +9,7 @@ from __future__ import absolute_import, annotations, division, print_function
 
 import json
 import re
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +22,13 @@ __metaclass__ = type
 # (app.kubernetes.io/name=prometheus / app=prometheus), GKE managed collection (app=managed-prometheus...).
 PROMETHEUS_LABELS = (("app.kubernetes.io/name", "prometheus"), ("operated-prometheus", "true"), ("app", "prometheus"))
 PROMETHEUS_PORTS = ("web", "http-web", "http", "prometheus")
+# Options of every module that reads Prometheus (documented by doc_fragments/prometheus.py).
+PROMETHEUS_ARGSPEC: dict[str, dict[str, Any]] = {
+    "prometheus_url": {"type": "str"},
+    "prometheus_service": {"type": "str"},
+    "prometheus_token": {"type": "str", "no_log": True},
+    "prometheus_validate_certs": {"type": "bool", "default": True},
+}
 
 
 class Prometheus:
@@ -114,6 +122,33 @@ def parse_service_ref(ref: str) -> tuple[str, str, str | None]:
     if not m:
         raise ValueError("prometheus_service must look like namespace/name or namespace/name:port, got %r" % ref)
     return m.group(1), m.group(3), m.group(6)
+
+
+def prometheus_param_error(params: dict[str, Any]) -> str | None:
+    """One readable line for bad Prometheus options, or None."""
+    if params.get("prometheus_url") and params.get("prometheus_service"):
+        return "set prometheus_url or prometheus_service, not both"
+    if params.get("prometheus_url") and not re.match(r"^https?://", params["prometheus_url"]):
+        return "prometheus_url must be an http(s) URL, got %r" % params["prometheus_url"]
+    if params.get("prometheus_service"):
+        try:
+            parse_service_ref(params["prometheus_service"])
+        except ValueError as exc:
+            return str(exc)
+    return None
+
+
+def poll(check: Any, timeout_s: float, interval_s: float = 2.0) -> tuple[Any, float]:
+    """Call ``check()`` until it returns something truthy or ``timeout_s`` passes; returns (the
+    last value, seconds waited).  Prometheus has no watch: scrape results can only be polled, at
+    a fraction of a scrape interval."""
+    t0 = time.monotonic()
+    while True:
+        value = check()
+        waited = time.monotonic() - t0
+        if value or waited >= timeout_s:
+            return value, round(waited, 1)
+        time.sleep(min(interval_s, max(0.0, timeout_s - waited)))
 
 
 def discover(client: Any, params: dict[str, Any]) -> tuple[Prometheus | None, str]:
@@ -218,6 +253,14 @@ def pick_node_label(series: list[dict[str, Any]], node_names: set[str], wanted: 
         if n > hits:
             best, hits = name, n
     return best
+
+
+def gpus_reporting(series: list[dict[str, Any]], node_label: str | None, nodes: dict[str, int]) -> dict[str, int]:
+    """node -> distinct GPU UUIDs among these series that name the node."""
+    out = {}
+    for node in sorted(nodes):
+        out[node] = len({s["metric"].get("UUID") for s in series if node_label and s["metric"].get(node_label) == node and s["metric"].get("UUID")})
+    return out
 
 
 def out_of_range(series_by_field: dict[str, list[dict[str, Any]]]) -> list[str]:

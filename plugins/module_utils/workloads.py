@@ -10,8 +10,6 @@ __metaclass__ = type
 import time
 from typing import Any
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
-
 # A pause-like command: probes never need the container to do work unless a runtime check asks.
 DEFAULT_IMAGE = "registry.k8s.io/pause:3.10"
 
@@ -101,12 +99,7 @@ def wait_placed(client: Any, name: str, namespace: str, timeout_s: float, grace_
     first = client.wait_for("v1", "Pod", name, is_decided, namespace, timeout_s, "be scheduled")
     if is_bound(first):
         return first
-    try:
-        return client.wait_for("v1", "Pod", name, is_bound, namespace, grace_s, "be bound")
-    except ClusterError as exc:
-        if exc.kind != "timeout":
-            raise
-    return client.get("v1", "Pod", name, namespace) or first
+    return client.wait_until("v1", "Pod", name, is_bound, namespace, grace_s)[1] or first
 
 
 def refused_placement(client: Any, name: str, namespace: str, timeout_s: float, window_s: float) -> tuple[bool, str]:
@@ -128,12 +121,8 @@ def wait_all_bound(client: Any, namespace: str, names: list[str], timeout_s: flo
     out = []
     deadline = time.monotonic() + timeout_s
     for n in names:
-        try:
-            out.append(client.wait_for("v1", "Pod", n, is_bound, namespace, max(1.0, deadline - time.monotonic()), "be bound"))
-        except ClusterError as exc:
-            if exc.kind != "timeout":
-                raise
-            out.append(client.get("v1", "Pod", n, namespace) or {"metadata": {"name": n, "uid": ""}})
+        last = client.wait_until("v1", "Pod", n, is_bound, namespace, max(1.0, deadline - time.monotonic()))[1]
+        out.append(last or {"metadata": {"name": n, "uid": ""}})
     return out
 
 

@@ -27,6 +27,7 @@ description:
 extends_documentation_fragment:
   - ai_conformance.kubernetes.auth
   - ai_conformance.kubernetes.auth.PROBE
+  - ai_conformance.kubernetes.prometheus
 options:
   query:
     description: A PromQL query to run instead of the probe; the samples come back in RV(series).
@@ -36,19 +37,6 @@ options:
     type: str
     choices: [auto, prometheus, exporter]
     default: auto
-  prometheus_url:
-    description: Base URL of the Prometheus HTTP API, reached directly from the controller.
-    type: str
-  prometheus_service:
-    description: C(namespace/name[:port]) of the Prometheus Service, reached through the API server proxy.
-    type: str
-  prometheus_token:
-    description: Bearer token for O(prometheus_url).
-    type: str
-  prometheus_validate_certs:
-    description: Verify the TLS certificate of O(prometheus_url).
-    type: bool
-    default: true
   exporter_service:
     description:
       - C(namespace/name[:port]) of the DCGM exporter Service.
@@ -200,23 +188,22 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client i
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe, client_or_fail
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
 
-EXTRA = {
-    "query": {"type": "str"},
-    "source": {"type": "str", "default": "auto", "choices": ["auto", "prometheus", "exporter"]},
-    "prometheus_url": {"type": "str"},
-    "prometheus_service": {"type": "str"},
-    "prometheus_token": {"type": "str", "no_log": True},
-    "prometheus_validate_certs": {"type": "bool", "default": True},
-    "exporter_service": {"type": "str"},
-    "fields": {"type": "list", "elements": "str", "default": list(mx.DCGM_FIELDS)},
-    "node_label": {"type": "str", "default": "auto"},
-    "resource_name": {"type": "str", "default": "nvidia.com/gpu"},
-    "driver": {"type": "str", "default": "gpu.nvidia.com"},
-    "max_age_seconds": {"type": "int", "default": 120},
-    "attribution": {"type": "bool", "default": True},
-    "node_selector": {"type": "dict"},
-    "tolerations": {"type": "list", "elements": "dict"},
-}
+EXTRA = dict(mx.PROMETHEUS_ARGSPEC)
+EXTRA.update(
+    {
+        "query": {"type": "str"},
+        "source": {"type": "str", "default": "auto", "choices": ["auto", "prometheus", "exporter"]},
+        "exporter_service": {"type": "str"},
+        "fields": {"type": "list", "elements": "str", "default": list(mx.DCGM_FIELDS)},
+        "node_label": {"type": "str", "default": "auto"},
+        "resource_name": {"type": "str", "default": "nvidia.com/gpu"},
+        "driver": {"type": "str", "default": "gpu.nvidia.com"},
+        "max_age_seconds": {"type": "int", "default": 120},
+        "attribution": {"type": "bool", "default": True},
+        "node_selector": {"type": "dict"},
+        "tolerations": {"type": "list", "elements": "dict"},
+    }
+)
 EXPORTER_LABELS = (("app", "nvidia-dcgm-exporter"), ("app.kubernetes.io/name", "dcgm-exporter"), ("app", "dcgm-exporter"))
 
 
@@ -259,14 +246,14 @@ class DcgmProbe(Probe):
     def __init__(self, extra_spec):
         super().__init__(extra_spec)
         p = self.params
-        if p["prometheus_url"] and p["prometheus_service"]:
-            self.module.fail_json(msg="set prometheus_url or prometheus_service, not both")
-        for ref in ("prometheus_service", "exporter_service"):
-            if p[ref]:
-                try:
-                    mx.parse_service_ref(p[ref])
-                except ValueError as exc:
-                    self.module.fail_json(msg=str(exc))
+        bad = mx.prometheus_param_error(p)
+        if not bad and p["exporter_service"]:
+            try:
+                mx.parse_service_ref(p["exporter_service"])
+            except ValueError as exc:
+                bad = str(exc).replace("prometheus_service", "exporter_service")
+        if bad:
+            self.module.fail_json(msg=bad)
         if p["max_age_seconds"] < 1:
             self.module.fail_json(msg="max_age_seconds must be at least 1, got %d" % p["max_age_seconds"])
         if not p["fields"]:
@@ -320,15 +307,17 @@ class DcgmProbe(Probe):
         util = by_field[fields[0]]
         label = mx.pick_node_label(util, set(expected), p["node_label"])
         result.observations["node_label"] = label
-        reporting = {}
-        for node in sorted(expected):
-            reporting[node] = len({s["metric"].get("UUID") for s in util if label and s["metric"].get(label) == node and s["metric"].get("UUID")})
-        result.observations["gpus_reporting"] = reporting
-        short = {n: "%d/%d" % (reporting[n], c) for n, c in expected.items() if reporting[n] < c}
+        result.observations["gpus_reporting"] = mx.gpus_reporting(util, label, expected)
+        short = {}
+        for f, series in by_field.items():
+            got = mx.gpus_reporting(series, label, expected)
+            short.update({"%s on %s" % (f, n): "%d/%d" % (got[n], c) for n, c in expected.items() if got[n] < c})
         result.check(
-            "every GPU of every GPU node reports %s" % fields[0],
+            "every GPU of every GPU node reports every field",
             not short,
-            ("short: %s" % short) if short else "%d GPUs on %d nodes (node label %s)" % (sum(expected.values()), len(expected), label),
+            ("short: %s" % short)
+            if short
+            else "%d GPUs on %d nodes x %d fields (node label %s)" % (sum(expected.values()), len(expected), len(by_field), label),
         )
         unnamed = sorted(
             {s["metric"].get(label or "", "?") for f in by_field.values() for s in f if not s["metric"].get("UUID") or not s["metric"].get("modelName")}
@@ -376,36 +365,35 @@ class DcgmProbe(Probe):
         ctx.create(wl.pod(holder, ns, limits={p["resource_name"]: "1"}, node_selector=p["node_selector"], tolerations=p["tolerations"]))
         ctx.create(wl.pod(control, ns, node_selector=p["node_selector"], tolerations=p["tolerations"]))
         pod = wl.wait_placed(client, holder, ns, p["timeout"])
-        if not wl.is_bound(pod):
-            result.check("a GPU pod's GPU carries its pod label", None, "the 1-GPU pod could not be placed: %s" % wl.unschedulable_message(pod))
+        other = wl.wait_placed(client, control, ns, p["timeout"])
+        name = "a GPU pod's GPU carries its pod and namespace labels"
+        if not wl.is_bound(pod) or not wl.is_bound(other):
+            stuck = pod if not wl.is_bound(pod) else other
+            result.check(name, None, "pod %s could not be placed: %s" % (stuck["metadata"]["name"], wl.unschedulable_message(stuck)))
             return
         node = pod["spec"]["nodeName"]
 
-        def mine(name):
-            return [s for s in src.query(field) if mx.label_of(s["metric"], mx.POD_LABELS) == name and mx.label_of(s["metric"], mx.NAMESPACE_LABELS) == ns]
+        def mine(who):
+            return [s for s in src.query(field) if mx.label_of(s["metric"], mx.POD_LABELS) == who and mx.label_of(s["metric"], mx.NAMESPACE_LABELS) == ns]
 
-        t0 = time.monotonic()
-        seen = []
-        while time.monotonic() - t0 < p["timeout"]:
-            seen = mine(holder)
-            if seen:
-                break
-            time.sleep(2)  # Prometheus has no watch: poll at a fraction of a scrape interval
-        waited = round(time.monotonic() - t0, 1)
+        # Both pods are bound before the first look, so any scrape that shows the GPU pod also
+        # reflects the CPU pod.
+        seen, waited = mx.poll(lambda: mine(holder), p["timeout"])
         uuids = sorted({s["metric"].get("UUID") for s in seen})
         nodes = sorted({s["metric"].get(label or "", "") for s in seen})
         result.observations["attribution"] = {"pod": "%s/%s" % (ns, holder), "node": node, "gpus": uuids, "seen_after_s": waited if seen else None}
         result.check(
-            "a GPU pod's GPU carries its pod and namespace labels",
+            name,
             len(uuids) == 1 and nodes == [node],
             ("%s on %s after %.1f s" % (uuids, nodes, waited)) if seen else "no %s series names pod %s/%s after %d s" % (field, ns, holder, p["timeout"]),
         )
         result.step("create pod %s with %s: 1 (bound to %s)" % (holder, p["resource_name"], node), "series for it: %s" % (uuids or "none"), bool(seen))
-        wrong = mine(control)
+        # The CPU pod is watched as long as the GPU pod took to show up (at least one refresh).
+        wrong = mx.poll(lambda: mine(control), max(waited, 5.0))[0]
         result.negative_case(
             "a CPU-only pod (%s) must not be attributed any GPU" % control,
             not wrong,
-            "no GPU series names it" if not wrong else "named on %s" % sorted({s["metric"].get("UUID") for s in wrong}),
+            "no GPU series names it in %.0f s" % max(waited, 5.0) if not wrong else "named on %s" % sorted({s["metric"].get("UUID") for s in wrong}),
         )
 
 

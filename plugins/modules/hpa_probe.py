@@ -169,7 +169,6 @@ result:
 import time
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
 
@@ -289,20 +288,15 @@ class HpaProbe(Probe):
             "created",
         )
 
-        try:
-            live = client.wait_for(
-                "autoscaling/v2",
-                "HorizontalPodAutoscaler",
-                hpa_name,
-                lambda o: (wl.condition(o, "ScalingActive") or {}).get("status") == "True" and bool((o.get("status") or {}).get("currentMetrics")),
-                ns,
-                p["timeout"],
-                "compute its metric",
-            )
-        except ClusterError as exc:
-            if exc.kind != "timeout":
-                raise
-            live = client.get("autoscaling/v2", "HorizontalPodAutoscaler", hpa_name, ns)
+        computed, live = client.wait_until(
+            "autoscaling/v2",
+            "HorizontalPodAutoscaler",
+            hpa_name,
+            lambda o: (wl.condition(o, "ScalingActive") or {}).get("status") == "True" and bool((o.get("status") or {}).get("currentMetrics")),
+            ns,
+            p["timeout"],
+        )
+        if not computed:
             result.decide(Verdict.FAIL, "the HPA cannot compute %s after %d s: %s" % (p["metric"], p["timeout"], condition_text(live, "ScalingActive")))
             result.observations["hpa_status"] = (live or {}).get("status")
             return
@@ -342,20 +336,14 @@ class HpaProbe(Probe):
             changes += [dict(c, phase="down") for c in down]
         result.observations["replica_changes"] = changes
 
-        blind_live = client.get("autoscaling/v2", "HorizontalPodAutoscaler", blind_hpa, ns)
-        try:
-            blind_live = client.wait_for(
-                "autoscaling/v2",
-                "HorizontalPodAutoscaler",
-                blind_hpa,
-                lambda o: (wl.condition(o, "ScalingActive") or {}).get("status") == "False",
-                ns,
-                p["timeout"],
-                "report that it cannot compute its metric",
-            )
-        except ClusterError as exc:
-            if exc.kind != "timeout":
-                raise
+        blind_live = client.wait_until(
+            "autoscaling/v2",
+            "HorizontalPodAutoscaler",
+            blind_hpa,
+            lambda o: (wl.condition(o, "ScalingActive") or {}).get("status") == "False",
+            ns,
+            p["timeout"],
+        )[1]
         blind_dep = client.get("apps/v1", "Deployment", blind, ns) or {}
         refused = (wl.condition(blind_live, "ScalingActive") or {}).get("status") == "False" and blind_dep.get("spec", {}).get("replicas") == p["min_replicas"]
         result.negative_case("HPA %s on metric %s that nobody serves" % (blind_hpa, absent_metric), refused, condition_text(blind_live, "ScalingActive"))
@@ -391,13 +379,7 @@ class HpaProbe(Probe):
                 last[0] = r
             return r is not None and done(r)
 
-        try:
-            client.wait_for("apps/v1", "Deployment", dep, seen, ns, timeout_s, "be scaled by the HPA")
-            return True, last[0]
-        except ClusterError as exc:
-            if exc.kind != "timeout":
-                raise
-            return False, last[0]
+        return client.wait_until("apps/v1", "Deployment", dep, seen, ns, timeout_s)[0], last[0]
 
 
 def main():

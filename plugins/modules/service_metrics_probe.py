@@ -27,20 +27,8 @@ description:
 extends_documentation_fragment:
   - ai_conformance.kubernetes.auth
   - ai_conformance.kubernetes.auth.PROBE
+  - ai_conformance.kubernetes.prometheus
 options:
-  prometheus_url:
-    description: Base URL of the Prometheus HTTP API, reached directly from the controller.
-    type: str
-  prometheus_service:
-    description: C(namespace/name[:port]) of the Prometheus Service, reached through the API server proxy; default discovered.
-    type: str
-  prometheus_token:
-    description: Bearer token for O(prometheus_url).
-    type: str
-  prometheus_validate_certs:
-    description: Verify the TLS certificate of O(prometheus_url).
-    type: bool
-    default: true
   discovery:
     description: How the workload opts in. C(auto) uses a PodMonitor when the Prometheus operator's API is served, else annotations.
     type: str
@@ -169,7 +157,6 @@ result:
       sample: 20.5
 """
 
-import time
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import metrics as mx
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
@@ -177,22 +164,21 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe im
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
 
 MONITORING_API = "monitoring.coreos.com/v1"
-EXTRA = {
-    "prometheus_url": {"type": "str"},
-    "prometheus_service": {"type": "str"},
-    "prometheus_token": {"type": "str", "no_log": True},
-    "prometheus_validate_certs": {"type": "bool", "default": True},
-    "discovery": {"type": "str", "default": "auto", "choices": ["auto", "podmonitor", "annotations"]},
-    "monitor_labels": {"type": "dict", "default": {}},
-    "image": {"type": "str", "default": "quay.io/brancz/prometheus-example-app:v0.5.0"},
-    "port": {"type": "int", "default": 8080},
-    "metrics_path": {"type": "str", "default": "/metrics"},
-    "metric": {"type": "str", "default": "version"},
-    "host_network": {"type": "bool", "default": False},
-    "node_selector": {"type": "dict"},
-    "tolerations": {"type": "list", "elements": "dict"},
-    "observe_seconds": {"type": "int", "default": 15},
-}
+EXTRA = dict(mx.PROMETHEUS_ARGSPEC)
+EXTRA.update(
+    {
+        "discovery": {"type": "str", "default": "auto", "choices": ["auto", "podmonitor", "annotations"]},
+        "monitor_labels": {"type": "dict", "default": {}},
+        "image": {"type": "str", "default": "quay.io/brancz/prometheus-example-app:v0.5.0"},
+        "port": {"type": "int", "default": 8080},
+        "metrics_path": {"type": "str", "default": "/metrics"},
+        "metric": {"type": "str", "default": "version"},
+        "host_network": {"type": "bool", "default": False},
+        "node_selector": {"type": "dict"},
+        "tolerations": {"type": "list", "elements": "dict"},
+        "observe_seconds": {"type": "int", "default": 15},
+    }
+)
 
 
 class ServiceMetricsProbe(Probe):
@@ -203,13 +189,9 @@ class ServiceMetricsProbe(Probe):
         p = self.params
         if not 1 <= p["port"] <= 65534:
             self.module.fail_json(msg="port must be between 1 and 65534, got %d" % p["port"])
-        if p["prometheus_url"] and p["prometheus_service"]:
-            self.module.fail_json(msg="set prometheus_url or prometheus_service, not both")
-        if p["prometheus_service"]:
-            try:
-                mx.parse_service_ref(p["prometheus_service"])
-            except ValueError as exc:
-                self.module.fail_json(msg=str(exc))
+        bad = mx.prometheus_param_error(p)
+        if bad:
+            self.module.fail_json(msg=bad)
         if not p["metrics_path"].startswith("/"):
             self.module.fail_json(msg="metrics_path must start with /, got %r" % p["metrics_path"])
 
@@ -303,15 +285,13 @@ class ServiceMetricsProbe(Probe):
         def mine(q, who):
             return [s for s in prom.query(q) if mx.label_of(s["metric"], ("pod",)) == who and mx.label_of(s["metric"], ("namespace",)) == ns]
 
-        t0 = time.monotonic()
-        up, samples = [], []
-        while time.monotonic() - t0 < p["timeout"]:
+        def scraped():
             up = mine('up{namespace="%s"}' % ns, pod)
             samples = mine('%s{namespace="%s"}' % (p["metric"], ns), pod)
-            if up and samples:
-                break
-            time.sleep(2)  # Prometheus has no watch: poll at a fraction of a scrape interval
-        first = round(time.monotonic() - t0, 1)
+            return (up, samples) if up and samples else None
+
+        found, first = mx.poll(scraped, p["timeout"])
+        up, samples = found or (mine('up{namespace="%s"}' % ns, pod), mine('%s{namespace="%s"}' % (p["metric"], ns), pod))
         result.observations["first_scrape_s"] = first if samples else None
         target = [t for t in prom.targets() if (t.get("discoveredLabels") or {}).get("__meta_kubernetes_pod_name") == pod]
         result.observations["target"] = (
@@ -345,10 +325,10 @@ class ServiceMetricsProbe(Probe):
         )
         if samples:
             result.step("query %s{namespace=%s}" % (p["metric"], ns), "%d series, e.g. %s" % (len(samples), samples[0]["metric"]))
-        held, deadline = True, time.monotonic() + p["observe_seconds"]
-        while time.monotonic() < deadline and held:
-            held = not mine('up{namespace="%s"}' % ns, other)
-            time.sleep(2)
+        # The unmonitored pod has been Ready as long as the monitored one, so it has already gone
+        # unscraped for first_scrape_s; watch it observe_seconds more (a hit ends the wait early).
+        scraped_anyway = mx.poll(lambda: mine('up{namespace="%s"}' % ns, other), p["observe_seconds"])[0]
+        held = not scraped_anyway
         result.negative_case("workload %s that does not opt in" % control, held, "never a target" if held else "scraped anyway: discovery is not selective")
         result.decide_from_checks(
             "Prometheus discovered the workload through %s and stored its metric %s %.1f s after it was Ready" % (mode, p["metric"], first)

@@ -152,6 +152,11 @@ def _manifests(comp: Component) -> list[dict[str, Any]]:
     return _docs(comp.run.get("manifests", []), comp)
 
 
+def _condition_true(ctype: str) -> Any:
+    """Predicate for wait_for: the object's condition ``ctype`` is True."""
+    return lambda o: any(x["type"] == ctype and x["status"] == "True" for x in ((o or {}).get("status") or {}).get("conditions") or [])
+
+
 def install_crds(comp: Component) -> list[str]:
     """Apply the component's CRDs (and other prerequisites) before it starts, wait until Established."""
     c = _client()
@@ -163,7 +168,7 @@ def install_crds(comp: Component) -> list[str]:
                 obj["apiVersion"],
                 obj["kind"],
                 obj["metadata"]["name"],
-                lambda o: any(x["type"] == "Established" and x["status"] == "True" for x in ((o or {}).get("status") or {}).get("conditions") or []),
+                _condition_true("Established"),
                 timeout_s=60,
                 what="be Established",
             )
@@ -213,7 +218,7 @@ def wire(comp: Component) -> list[str]:
                 "v1",
                 "Pod",
                 obj["metadata"]["name"],
-                lambda o: any(x["type"] == "Ready" and x["status"] == "True" for x in ((o or {}).get("status") or {}).get("conditions") or []),
+                _condition_true("Ready"),
                 obj["metadata"].get("namespace"),
                 timeout_s=60,
                 what="become Ready",
@@ -225,7 +230,7 @@ def wire(comp: Component) -> list[str]:
                 obj["apiVersion"],
                 "APIService",
                 obj["metadata"]["name"],
-                lambda o: any(x["type"] == "Available" and x["status"] == "True" for x in ((o or {}).get("status") or {}).get("conditions") or []),
+                _condition_true("Available"),
                 timeout_s=60,
                 what="become Available",
             )

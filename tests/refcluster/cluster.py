@@ -184,7 +184,8 @@ def render_files(comp: Component) -> None:
         out = Path(_fill(dest, ctx))
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(_fill((REPO / src).read_text(), ctx))
-    for dest, src in (comp.run.get("host_files") or {}).items():
+    for raw_dest, src in (comp.run.get("host_files") or {}).items():
+        dest = _fill(raw_dest, ctx)
         try:
             Path(dest).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(_fill(src, ctx), dest)

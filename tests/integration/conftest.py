@@ -45,6 +45,19 @@ class Breaker:
                 harness.wire(comps[component])
 
     @contextlib.contextmanager
+    def running(self, component: str):
+        """Start an optional component (a fault instrument) and wire it; stop and unwire it afterwards."""
+        comps = load_components()
+        harness.start(comps[component], comps)
+        try:
+            harness.wait_ready(comps[component])
+            if comps[component].run.get("manifests"):
+                harness.wire(comps[component])
+            yield
+        finally:
+            harness.stop(component)
+
+    @contextlib.contextmanager
     def reconfigured(self, component: str, drop_args: list[str], add_args: list[str] | None = None):
         """Restart a component without some of its declared arguments (and with ``add_args``);
         restore it afterwards."""

@@ -53,10 +53,13 @@ class ClusterError(Exception):
     """A failure a user can act on.  ``kind`` is machine-readable: config, unreachable,
     unauthorized, forbidden, not_found, not_served, invalid, conflict, timeout, api."""
 
-    def __init__(self, message: str, kind: str = "api", status: int = 0) -> None:
+    def __init__(self, message: str, kind: str = "api", status: int = 0, status_obj: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.status = status
+        # The Kubernetes Status object of the response, when the server sent one: callers that
+        # must tell who refused a request read its reason, details and message from here.
+        self.status_obj: dict[str, Any] = status_obj or {}
 
     @property
     def message(self) -> str:
@@ -88,8 +91,22 @@ class _HTTPFailure:
         self.body = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
 
 
+def _status_obj(exc: Any) -> dict[str, Any]:
+    try:
+        data = json.loads(getattr(exc, "body", None) or "")
+    except (ValueError, TypeError):
+        return {}
+    return data if isinstance(data, dict) and data.get("kind") == "Status" else {}
+
+
 def translate_api_exception(exc: Any, what: str) -> ClusterError:
     """Map an HTTP failure (anything with status, reason, body) met while doing ``what``."""
+    err = _translate(exc, what)
+    err.status_obj = _status_obj(exc)
+    return err
+
+
+def _translate(exc: Any, what: str) -> ClusterError:
     status = int(getattr(exc, "status", 0) or 0)
     msg = _status_message(exc)
     if status == 401:

@@ -149,6 +149,9 @@ def test_gpu_operator_absent_removes_the_release(k8s, kubeconfig):
         ("prometheus_adapter", {"prometheus_adapter_prometheus_url": "prometheus:9090"}),
         ("monitoring", {"monitoring_scrape_interval": "often"}),
         ("monitoring", {"monitoring_grafana_enabled": "perhaps"}),
+        ("gateway", {"gateway_implementation": "nginx"}),
+        ("gateway", {"gateway_api_crds_src": "http://insecure.example/crds.yaml"}),
+        ("kuberay", {"kuberay_namespace": "Kube_Ray"}),
     ],
 )
 def test_bad_input_is_refused_before_anything_changes(k8s, kubeconfig, role, bad):
@@ -202,3 +205,62 @@ def test_monitoring_selects_monitors_everywhere_and_check_mode_installs_nothing(
         assert vals["grafana"]["enabled"] is False and vals["global"] == {"imageRegistry": "mirror.example.internal"}
     finally:
         play(kubeconfig, "monitoring", monitoring_state="absent", **common)
+
+
+GATEWAY_STUB = str(REPO / "tests/fixtures/charts/gateway")
+KUBERAY_STUB = str(REPO / "tests/fixtures/charts/kuberay-operator")
+
+
+def test_gateway_installs_crds_and_a_class_the_real_controller_accepts(k8s, kubeconfig):
+    crds = str(load_components()["gateway-api"].bin_dir / "assets" / "gateway.networking.k8s.io_httproutes.yaml")
+    common = {
+        "gateway_implementation": "traefik",
+        "gateway_chart_path": GATEWAY_STUB,
+        "gateway_namespace": "it-gateway",
+        "gateway_class_name": "it-traefik",
+        "gateway_api_crds_src": crds,
+        "gateway_image_registry": "mirror.example.internal",
+        "gateway_wait_timeout": 60,
+    }
+    try:
+        res, recap = play(kubeconfig, "gateway", **common)
+        assert recap and recap["failed"] == 0, res.stdout[-2000:]
+        vals = received_values(k8s, "it-gateway", "traefik")
+        assert vals["providers"]["kubernetesGateway"] == {"enabled": True} and vals["gatewayClass"] == {"enabled": False}
+        assert vals["image"] == {"registry": "mirror.example.internal"}
+        # The wait is real: the reference cluster's Traefik accepted the class the role created.
+        cls = k8s.get("gateway.networking.k8s.io/v1", "GatewayClass", "it-traefik")
+        assert cls["spec"]["controllerName"] == "traefik.io/gateway-controller"
+        assert any(c["type"] == "Accepted" and c["status"] == "True" for c in cls["status"]["conditions"])
+        res, recap = play(kubeconfig, "gateway", **common)
+        assert recap and recap["failed"] == 0 and recap["changed"] == 0, res.stdout[-2000:]
+    finally:
+        play(kubeconfig, "gateway", gateway_state="absent", **common)
+    assert k8s.get("gateway.networking.k8s.io/v1", "GatewayClass", "it-traefik") is None
+
+
+def test_gateway_class_without_a_controller_times_out_readably(k8s, kubeconfig):
+    common = {
+        "gateway_implementation": "kgateway",
+        "gateway_chart_path": GATEWAY_STUB,
+        "gateway_namespace": "it-gw-none",
+        "gateway_api_crds_src": "",
+        "gateway_wait_timeout": 5,
+    }
+    try:
+        res, recap = play(kubeconfig, "gateway", **common)
+        assert recap and recap["failed"] == 1, res.stdout[-2000:]
+        assert "GatewayClass" in res.stdout or "Accepted" in res.stdout
+    finally:
+        play(kubeconfig, "gateway", gateway_state="absent", **common)
+
+
+def test_kuberay_waits_for_the_real_crd_and_webhook(k8s, kubeconfig):
+    common = {"kuberay_chart_path": KUBERAY_STUB, "kuberay_namespace": "it-kuberay", "kuberay_image_repository": "mirror.example.internal/kuberay"}
+    try:
+        res, recap = play(kubeconfig, "kuberay", **common)
+        assert recap and recap["failed"] == 0 and recap["changed"] == 1, res.stdout[-2000:]
+        vals = received_values(k8s, "it-kuberay", "kuberay-operator")
+        assert vals["webhooks"] == {"enabled": True} and vals["image"] == {"repository": "mirror.example.internal/kuberay"}
+    finally:
+        play(kubeconfig, "kuberay", kuberay_state="absent", **common)

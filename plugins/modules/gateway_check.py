@@ -365,7 +365,7 @@ class GatewayCheck(Probe):
         result.check("the Gateway is Programmed", gw.is_true(programmed_c), gw.describe(programmed_c, "Programmed"))
         result.step(
             "%s Gateway %s/%s (class %s, HTTP listener on port %d)" % ("use" if p["gateway"] else "create", gw_ns, gw_name, cls_name, p["listener_port"]),
-            "Accepted and Programmed after %.1f s" % (time.monotonic() - t0)
+            "Accepted and Programmed after %.2f s" % (time.monotonic() - t0)
             if programmed
             else "%s; %s" % (gw.describe(accepted_c, "Accepted"), gw.describe(programmed_c, "Programmed")),
             ok=programmed,
@@ -450,7 +450,7 @@ class GatewayCheck(Probe):
         result.check(
             "traffic through the gateway reaches the backends",
             ok,
-            "first answer from a backend %.1f s after the routes were accepted" % secs
+            "first answer from a backend %.2f s after the routes were accepted" % secs
             if ok
             else "no backend answered through %s in %.0f s; last: %s" % (url, secs, last),
             kind="traffic",
@@ -509,6 +509,10 @@ class GatewayCheck(Probe):
         _settled, acc, res = broken_route
         broken = gw.drive(url, hosts["broken"], "/hostname", NEGATIVE_REQUESTS, pods, budget)
         result.observations["invalid_backend"] = dict(broken.to_dict(), service=missing, resolved_refs=gw.describe(res, "ResolvedRefs"))
+        result.step(
+            "send %d GET /hostname with Host %s (route to missing Service %s)" % (broken.sent, hosts["broken"], missing),
+            "statuses %s, %d answered by a backend" % (broken.statuses, broken.answered),
+        )
         reported = res is not None and res.get("status") == "False" and res.get("reason") == "BackendNotFound"
         leaked = broken.answered
         got_500 = broken.statuses.get(500, 0) == broken.sent == NEGATIVE_REQUESTS

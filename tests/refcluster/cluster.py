@@ -13,6 +13,7 @@ removes the state dir.
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import json
 import os
 import shutil
@@ -141,7 +142,8 @@ def _docs(paths: list[str], comp: Component) -> list[dict[str, Any]]:
     base = _expand(comp.run.get("webhook_url", ""), ctx)
     for rel in paths:
         text = _fill((REPO / _fill(rel, ctx)).read_text(), ctx)
-        for d in yaml.safe_load_all(text):
+        # libyaml's loader: upstream CRDs run to megabytes (KubeRay's four are 4 MB).
+        for d in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
             if d:
                 docs.append(_to_url(d, base, ctx["ca_bundle"]) if base else d)
     return docs
@@ -382,19 +384,24 @@ def _orphans() -> list[int]:
 
 
 # -- ordering ------------------------------------------------------------------------------------
-def run_order(comps: dict[str, Component], only: list[str] | None = None) -> list[Component]:
+def run_waves(comps: dict[str, Component], only: list[str] | None = None) -> list[list[Component]]:
+    """Components in start waves: each wave needs only components of earlier waves (``after``)."""
     todo = {n: c for n, c in comps.items() if c.run and (n in only if only is not None else not c.run.get("optional"))}
-    order: list[Component] = []
+    waves: list[list[Component]] = []
     placed: set[str] = set()
     while todo:
         ready = [c for c in todo.values() if all(d in placed or d not in todo for d in c.run.get("after", []))]
         if not ready:
             raise HarnessError("components.yaml has a dependency cycle among: %s" % ", ".join(sorted(todo)))
+        waves.append(ready)
         for c in ready:
-            order.append(c)
             placed.add(c.name)
             del todo[c.name]
-    return order
+    return waves
+
+
+def run_order(comps: dict[str, Component], only: list[str] | None = None) -> list[Component]:
+    return [c for wave in run_waves(comps, only) for c in wave]
 
 
 # -- ports ---------------------------------------------------------------------------------------
@@ -519,13 +526,24 @@ def up(only: list[str] | None = None) -> dict[str, Any]:
     if not kc.is_file() or kc.read_text() != kubeconfig_path().read_text():
         kc.write_text(kubeconfig_path().read_text())
     try:
-        for c in run_order(comps, only):
+        def bring_up(c: Component) -> float:
+            # CRDs + process start + readiness + wiring (+ node bootstrap for kwok).
+            tc = time.monotonic()
             start(c, comps)
-            timings[c.name] = round(wait_ready(c), 2)
+            wait_ready(c)
             if c.run.get("manifests"):
                 wire(c)
             if c.name == "kwok":
                 bootstrap()
+            return round(time.monotonic() - tc, 2)
+
+        # The components of one wave depend only on earlier waves: they come up side by side
+        # (most of the time is spent waiting on CRDs, readiness and kwok's pod stages).
+        for wave in run_waves(comps, only):
+            with concurrent.futures.ThreadPoolExecutor(max_workers=len(wave)) as pool:
+                futures = {c.name: pool.submit(bring_up, c) for c in wave}
+                for name, fut in futures.items():
+                    timings[name] = fut.result()
     except Exception:
         down(quiet=True)  # never leave a half-started cluster or orphan processes behind
         raise

@@ -26,6 +26,16 @@ PROBES = {
     "virtualization_probe": {},
     "gang_probe": {"observe_seconds": 10},
     "autoscaler_probe": {"observe_seconds": 15},
+    # The reference cluster's settings of these probes are those of inventories/local.
+    "gateway_check": {
+        "gateway_class": "traefik",
+        "listener_port": 18000,
+        "backend_ports": [18081, 18082],
+        "host_network": True,
+        "node_selector": {"kubernetes.io/hostname": "refcluster-host"},
+        "tolerations": [{"key": "refcluster.ai-conformance.io/host-processes", "operator": "Exists"}],
+    },
+    "operator_probe": {"operator": "kuberay"},
 }
 
 

@@ -88,3 +88,32 @@ def test_gateway_api_absent_class_is_a_readable_fail(ansible_module):
 def test_gateway_bad_input_is_one_line(ansible_module):
     res = ansible_module("gateway_check", **dict(GATEWAY, weights=[100, 0]))
     assert res.get("failed") and res["msg"] == "weights must be two integers above 0, got [100, 0]"
+
+
+def test_gateway_check_attaches_to_an_existing_gateway(ansible_module, k8s):
+    """Platforms with a shared, pre-provisioned Gateway: the probe attaches its routes to it and
+    leaves it alone."""
+    ns = "it-shared-gw"
+    k8s.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    try:
+        k8s.create(
+            {
+                "apiVersion": "gateway.networking.k8s.io/v1",
+                "kind": "Gateway",
+                "metadata": {"name": "shared", "namespace": ns},
+                "spec": {
+                    "gatewayClassName": "traefik",
+                    "listeners": [{"name": "http", "protocol": "HTTP", "port": 18000, "allowedRoutes": {"namespaces": {"from": "All"}}}],
+                },
+            }
+        )
+        args = {k: v for k, v in GATEWAY.items() if k != "gateway_class"}
+        res = ansible_module("gateway_check", run_id="it-gw-shared", gateway="%s/shared" % ns, requests=100, **args)
+        r = res["result"]
+        assert res["verdict"] == "pass", r["reason"]
+        assert r["observations"]["gateway_class"] == "traefik"
+        assert r["steps"][1]["action"].startswith("use Gateway %s/shared" % ns)
+        # The shared Gateway is not the probe's: still there after its cleanup.
+        assert k8s.get("gateway.networking.k8s.io/v1", "Gateway", "shared", ns) is not None
+    finally:
+        k8s.delete("v1", "Namespace", ns)

@@ -23,6 +23,8 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import w
 NATIVE_APIS = ("scheduling.k8s.io/v1", "scheduling.k8s.io/v1beta1", "scheduling.k8s.io/v1alpha3")
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 VOLCANO_API = "scheduling.volcano.sh/v1beta1"
+# How long a group object may take to count members that are already running.
+MEMBERSHIP_WAIT_S = 30
 KAI_API = "scheduling.run.ai/v2alpha2"
 
 GROUP_LABEL = "gang.ai-conformance.io/group"
@@ -105,10 +107,16 @@ class Backend:
     def release(self, client: Any, ns: str, names: list[str]) -> None:
         """Make the group's pods deletable (a scheduler may hold them with a finalizer)."""
 
+    def retire(self, client: Any, ctx: Any, ns: str, groups: list[str]) -> None:
+        """Remove what the probe created for these groups besides their pods, once the pods are gone."""
+
 
 def release_and_delete(backend: Backend, client: Any, ctx: Any, ns: str, names: list[str]) -> None:
+    live = [client.get("v1", "Pod", n, ns) for n in names]
+    groups = sorted({(x["metadata"].get("labels") or {}).get(GROUP_LABEL) for x in live if x} - {None})
     backend.release(client, ns, names)
     wl.delete_together(client, ctx, ns, names)
+    backend.retire(client, ctx, ns, groups)
 
 
 class Native(Backend):
@@ -267,12 +275,25 @@ class Volcano(Backend):
             names.append(p["metadata"]["name"])
         return names
 
+    @staticmethod
+    def _counted(pg: dict[str, Any] | None) -> int:
+        st = (pg or {}).get("status") or {}
+        return int(st.get("running", 0) or 0) + int(st.get("succeeded", 0) or 0)
+
     def membership(self, client: Any, ns: str, group: str, pods: list[dict[str, Any]]) -> tuple[bool | None, str]:
-        pg = client.get(self.api, "PodGroup", group, ns) or {}
-        st = pg.get("status") or {}
-        counted = int(st.get("running", 0) or 0) + int(st.get("succeeded", 0) or 0)
-        ok = counted == len(pods) and st.get("phase") in ("Running", "Completed")
-        return ok, "PodGroup %s phase %s counts %d running/succeeded of %d" % (group, st.get("phase"), counted, len(pods))
+        # The scheduler writes the PodGroup's counts in its next cycle after the pods run.
+        def counts_all(o: dict[str, Any] | None) -> bool:
+            return self._counted(o) == len(pods) and ((o or {}).get("status") or {}).get("phase") in ("Running", "Completed")
+
+        ok, pg = client.wait_until(self.api, "PodGroup", group, counts_all, ns, MEMBERSHIP_WAIT_S)
+        st = (pg or {}).get("status") or {}
+        return ok, "PodGroup %s phase %s counts %d running/succeeded of %d" % (group, st.get("phase"), self._counted(pg), len(pods))
+
+    def retire(self, client: Any, ctx: Any, ns: str, groups: list[str]) -> None:
+        # A PodGroup left behind keeps its minResources reserved in its queue and holds back
+        # later groups; it goes with its pods.
+        for g in groups:
+            ctx.delete({"apiVersion": self.api, "kind": "PodGroup", "name": g, "namespace": ns}, wait=True)
 
     reports_refusal = True
 

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.integration
 GATE = "--feature-gates=GenericWorkload=true"
 
 
-@pytest.mark.parametrize("scheduler", ["kueue", "native"])
+@pytest.mark.parametrize("scheduler", ["kueue", "volcano", "native"])
 def test_gang_places_whole_groups_and_holds_back_groups_that_do_not_fit(ansible_module, scheduler):
     res = ansible_module("gang_probe", run_id="it-gang-%s" % scheduler, scheduler=scheduler, observe_seconds=5)
     r = res["result"]
@@ -20,7 +20,7 @@ def test_gang_places_whole_groups_and_holds_back_groups_that_do_not_fit(ansible_
     neg = r["negative"][0]
     assert neg["refused"] is True and neg["outcome"].startswith("0/2 bound for 5s")
     # The group's own reason for holding back is in the evidence, from the group object.
-    expected = {"kueue": "QuotaReserved=False", "native": "PodGroupInitiallyScheduled=False Unschedulable"}[scheduler]
+    expected = {"kueue": "QuotaReserved=False", "volcano": "Unschedulable=True", "native": "PodGroupInitiallyScheduled=False Unschedulable"}[scheduler]
     assert expected in r["observations"]["refusal"]
     assert len(r["observations"]["fit_bind_times"]) == 2 and len(r["observations"]["wait_bind_times"]) == 2
     assert all(c["outcome"] in ("deleted", "already gone", "delete requested") for c in r["observations"]["cleanup"])
@@ -30,7 +30,7 @@ def test_auto_picks_the_dedicated_gang_scheduler(ansible_module):
     res = ansible_module("gang_probe", check=True)
     assert res["verdict"] == "skip"  # check mode creates nothing
     res = ansible_module("gang_probe", run_id="it-gang-auto", observe_seconds=3)
-    assert res["result"]["observations"]["schedulers_served"] == ["kueue", "native"]
+    assert res["result"]["observations"]["schedulers_served"] == ["kueue", "volcano", "native"]
     assert res["result"]["observations"]["scheduler"] == "kueue"
 
 
@@ -45,6 +45,18 @@ def test_gang_fails_when_the_scheduler_does_not_enforce_min_count(ansible_module
     assert neg["refused"] is False and neg["outcome"].startswith("partial placement: gang-wait-")
     member = next(c for c in r["checks"] if c["name"] == "the group counts every member")
     assert member["ok"] is False and "no PodGroupInitiallyScheduled condition" in member["detail"]
+
+
+@pytest.mark.fault
+def test_gang_fails_when_volcano_does_not_enforce_min_member(ansible_module, breaker):
+    # Volcano's scheduler without its gang plugin (and the plugins that gate enqueueing by the
+    # group's minResources) places PodGroup members one by one.
+    conf = "--scheduler-conf={assets[volcano]}/volcano-scheduler.conf"
+    with breaker.reconfigured("volcano", [conf], ["--scheduler-conf=tests/refcluster/manifests/volcano-scheduler-no-gang.conf"]):
+        res = ansible_module("gang_probe", run_id="it-gang-vc-nogang", scheduler="volcano", observe_seconds=5, timeout=30)
+    r = res["result"]
+    assert res["verdict"] == "fail", r["reason"]
+    assert r["negative"][0]["refused"] is False and "partial placement" in r["negative"][0]["outcome"], r["negative"]
 
 
 @pytest.mark.fault
@@ -71,9 +83,9 @@ def test_gang_fails_when_pods_bypass_kueue_to_the_default_scheduler(ansible_modu
 
 @pytest.mark.fault
 def test_gang_fails_when_no_gang_scheduler_is_served(ansible_module):
-    res = ansible_module("gang_probe", run_id="it-gang-volcano", scheduler="volcano")
+    res = ansible_module("gang_probe", run_id="it-gang-kai", scheduler="kai")
     assert res["verdict"] == "fail"
-    assert res["reason"] == "the declared gang scheduler volcano is not served by the cluster (it serves: kueue, native)"
+    assert res["reason"] == "the declared gang scheduler kai is not served by the cluster (it serves: kueue, volcano, native)"
 
 
 def test_autoscaler_scales_a_gpu_node_up_and_down(ansible_module):

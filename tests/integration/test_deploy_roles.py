@@ -152,6 +152,8 @@ def test_gpu_operator_absent_removes_the_release(k8s, kubeconfig):
         ("gateway", {"gateway_implementation": "nginx"}),
         ("gateway", {"gateway_api_crds_src": "http://insecure.example/crds.yaml"}),
         ("kuberay", {"kuberay_namespace": "Kube_Ray"}),
+        ("volcano", {"volcano_queue": "Not A Queue"}),
+        ("kueue", {"kueue_integrations": "pod"}),
     ],
 )
 def test_bad_input_is_refused_before_anything_changes(k8s, kubeconfig, role, bad):
@@ -264,3 +266,33 @@ def test_kuberay_waits_for_the_real_crd_and_webhook(k8s, kubeconfig):
         assert vals["webhooks"] == {"enabled": True} and vals["image"] == {"repository": "mirror.example.internal/kuberay"}
     finally:
         play(kubeconfig, "kuberay", kuberay_state="absent", **common)
+
+
+def test_volcano_waits_for_the_real_open_queue(k8s, kubeconfig):
+    common = {
+        "volcano_chart_path": str(REPO / "tests/fixtures/charts/volcano"),
+        "volcano_namespace": "it-volcano",
+        "volcano_image_registry": "mirror.example.internal",
+    }
+    try:
+        res, recap = play(kubeconfig, "volcano", **common)
+        assert recap and recap["failed"] == 0 and recap["changed"] == 1, res.stdout[-2000:]
+        assert received_values(k8s, "it-volcano", "volcano")["basic"] == {"image_registry": "mirror.example.internal"}
+        # A queue nobody opens: the wait gives up with the role failing, not a silent pass.
+        res, recap = play(kubeconfig, "volcano", volcano_queue="no-such-queue", volcano_wait_timeout=5, **common)
+        assert recap and recap["failed"] == 1, res.stdout[-2000:]
+    finally:
+        play(kubeconfig, "volcano", volcano_state="absent", **common)
+
+
+def test_kueue_waits_for_the_real_crd_and_pod_webhook(k8s, kubeconfig):
+    import yaml
+
+    common = {"kueue_chart_path": str(REPO / "tests/fixtures/charts/kueue"), "kueue_namespace": "it-kueue"}
+    try:
+        res, recap = play(kubeconfig, "kueue", **common)
+        assert recap and recap["failed"] == 0 and recap["changed"] == 1, res.stdout[-2000:]
+        cfg = yaml.safe_load(received_values(k8s, "it-kueue", "kueue")["managerConfig"]["controllerManagerConfigYaml"])
+        assert cfg["kind"] == "Configuration" and "pod" in cfg["integrations"]["frameworks"]
+    finally:
+        play(kubeconfig, "kueue", kueue_state="absent", **common)

@@ -526,6 +526,7 @@ def up(only: list[str] | None = None) -> dict[str, Any]:
     if not kc.is_file() or kc.read_text() != kubeconfig_path().read_text():
         kc.write_text(kubeconfig_path().read_text())
     try:
+
         def bring_up(c: Component) -> float:
             # CRDs + process start + readiness + wiring (+ node bootstrap for kwok).
             tc = time.monotonic()

@@ -538,13 +538,20 @@ def up(only: list[str] | None = None) -> dict[str, Any]:
                 bootstrap()
             return round(time.monotonic() - tc, 2)
 
-        # The components of one wave depend only on earlier waves: they come up side by side
-        # (most of the time is spent waiting on CRDs, readiness and kwok's pod stages).
-        for wave in run_waves(comps, only):
-            with concurrent.futures.ThreadPoolExecutor(max_workers=len(wave)) as pool:
-                futures = {c.name: pool.submit(bring_up, c) for c in wave}
-                for name, fut in futures.items():
-                    timings[name] = fut.result()
+        # Each component starts as soon as the components it comes ``after`` are up, side by
+        # side with the others (most of the time is spent waiting on CRDs, readiness and kwok's
+        # pod stages).  run_order also rejects dependency cycles.
+        todo = {c.name: c for c in run_order(comps, only)}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
+            running_now: dict[Any, str] = {}
+            while todo or running_now:
+                for name, c in list(todo.items()):
+                    if not any(d in todo or d in running_now.values() for d in c.run.get("after", [])):
+                        running_now[pool.submit(bring_up, c)] = name
+                        del todo[name]
+                finished, _pending = concurrent.futures.wait(list(running_now), return_when=concurrent.futures.FIRST_COMPLETED)
+                for fut in finished:
+                    timings[running_now.pop(fut)] = fut.result()
     except Exception:
         down(quiet=True)  # never leave a half-started cluster or orphan processes behind
         raise

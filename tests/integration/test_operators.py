@@ -31,7 +31,7 @@ def test_kuberay_validates_reconciles_and_cleans_up(ansible_module, k8s):
 
 
 def test_webhook_unregistered_fails(ansible_module, breaker):
-    with breaker.deleted(WEBHOOKS, "ValidatingWebhookConfiguration", "validating-webhook-configuration"):
+    with breaker.deleted(WEBHOOKS, "ValidatingWebhookConfiguration", "kuberay-validating-webhook-configuration"):
         res = ansible_module("operator_probe", run_id="it-op-nowebhook", operator="kuberay", timeout=60)
     r = res["result"]
     assert res["verdict"] == "fail", r["reason"]

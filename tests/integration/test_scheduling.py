@@ -72,7 +72,7 @@ def test_gang_fails_when_kueue_is_not_running(ansible_module, breaker):
 def test_gang_fails_when_pods_bypass_kueue_to_the_default_scheduler(ansible_module, breaker):
     # Kueue's pod webhook gone: labelled pods are neither gated nor joined to a Workload, so the
     # default scheduler places them one by one.
-    with breaker.deleted("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", "mutating-webhook-configuration"):
+    with breaker.deleted("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", "kueue-mutating-webhook-configuration"):
         res = ansible_module("gang_probe", run_id="it-gang-bypass", scheduler="kueue", observe_seconds=3, timeout=30)
     r = res["result"]
     assert res["verdict"] == "fail"

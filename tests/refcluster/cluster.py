@@ -134,6 +134,16 @@ def _to_url(doc: dict[str, Any], base: str, ca_bundle: str) -> dict[str, Any]:
     return doc
 
 
+def _own_name(doc: dict[str, Any], comp: Component) -> dict[str, Any]:
+    """Prefix an upstream webhook configuration's name with the component's: kubebuilder projects
+    all call theirs ``validating-webhook-configuration`` (Kueue and KubeRay both do), and one would
+    silently replace the other."""
+    md = doc.get("metadata") or {}
+    if doc.get("kind") in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration") and not md.get("name", "").startswith(comp.name + "-"):
+        md["name"] = "%s-%s" % (comp.name, md.get("name"))
+    return doc
+
+
 def _docs(paths: list[str], comp: Component) -> list[dict[str, Any]]:
     import yaml
 
@@ -145,7 +155,7 @@ def _docs(paths: list[str], comp: Component) -> list[dict[str, Any]]:
         # libyaml's loader: upstream CRDs run to megabytes (KubeRay's four are 4 MB).
         for d in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
             if d:
-                docs.append(_to_url(d, base, ctx["ca_bundle"]) if base else d)
+                docs.append(_own_name(_to_url(d, base, ctx["ca_bundle"]), comp) if base else d)
     return docs
 
 
@@ -195,16 +205,29 @@ def render_files(comp: Component) -> None:
             raise HarnessError("component %s needs %s (a path compiled into the upstream binary) and it cannot be written: %s" % (comp.name, dest, exc))
 
 
-def _apply(c: Any, obj: dict[str, Any]) -> None:
+def _apply(c: Any, obj: dict[str, Any], attempts: int = 5) -> None:
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
+
     md = obj["metadata"]
-    live = c.get(obj["apiVersion"], obj["kind"], md["name"], md.get("namespace"))
-    if live is None:
-        c.create(obj)
-    elif obj["kind"] == "Pod":
-        return  # a pod's spec is immutable; the one standing for a restarted process is still right
-    else:
+    for attempt in range(attempts):
+        live = c.get(obj["apiVersion"], obj["kind"], md["name"], md.get("namespace"))
+        if live is None:
+            c.create(obj)
+            return
+        if obj["kind"] == "Pod":
+            return  # a pod's spec is immutable; the one standing for a restarted process is still right
         obj["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-        c.request("PUT", c.path(obj["apiVersion"], obj["kind"], md.get("namespace"), md["name"]), body=obj, what="replace %s %s" % (obj["kind"], md["name"]))
+        try:
+            c.request(
+                "PUT", c.path(obj["apiVersion"], obj["kind"], md.get("namespace"), md["name"]), body=obj, what="replace %s %s" % (obj["kind"], md["name"])
+            )
+            return
+        except ClusterError as exc:
+            # A controller wrote the object between our read and our replace (a just-created CRD
+            # gets its status): read it again.
+            if exc.kind != "conflict" or attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
 
 
 def wire(comp: Component) -> list[str]:

@@ -94,3 +94,33 @@ def test_fake_dcgm_exporter_attributes_dra_and_device_plugin_gpus_without_overla
     assert "# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %)." in text
     line = next(x for x in text.splitlines() if x.startswith("DCGM_FI_DEV_GPU_UTIL{") and 'pod="dp"' in x)
     assert line.endswith(" 80") and 'Hostname="n1"' in line and 'modelName="NVIDIA H100 80GB HBM3"' in line
+
+
+def test_upstream_webhook_configurations_get_the_components_name():
+    """Kueue and KubeRay both ship kubebuilder's ``validating-webhook-configuration``: wired under
+    one name, the second would silently replace the first (found when both came up at once)."""
+    comps = load_components()
+    names = {}
+    for comp in ("kueue", "kuberay"):
+        docs = [cluster._own_name({"kind": "ValidatingWebhookConfiguration", "metadata": {"name": "validating-webhook-configuration"}}, comps[comp])]
+        names[comp] = docs[0]["metadata"]["name"]
+    assert names == {"kueue": "kueue-validating-webhook-configuration", "kuberay": "kuberay-validating-webhook-configuration"}
+    again = cluster._own_name({"kind": "MutatingWebhookConfiguration", "metadata": {"name": "kueue-x"}}, comps["kueue"])
+    assert again["metadata"]["name"] == "kueue-x"
+    crd = cluster._own_name({"kind": "CustomResourceDefinition", "metadata": {"name": "a.b"}}, comps["kueue"])
+    assert crd["metadata"]["name"] == "a.b"
+
+
+def test_every_wired_webhook_configuration_name_is_unique():
+    comps = load_components()
+    seen: dict[str, str] = {}
+    for comp in comps.values():
+        if not comp.run.get("manifests"):
+            continue
+        if any("{assets[" in m for m in comp.run["manifests"]) and not (comp.bin_dir / "assets").is_dir():
+            continue  # not built on this machine
+        for doc in cluster._manifests(comp):
+            if doc["kind"].endswith("WebhookConfiguration"):
+                name = doc["metadata"]["name"]
+                assert name not in seen, "%s and %s both wire %s" % (seen.get(name), comp.name, name)
+                seen[name] = comp.name

@@ -154,6 +154,9 @@ def test_gpu_operator_absent_removes_the_release(k8s, kubeconfig):
         ("kuberay", {"kuberay_namespace": "Kube_Ray"}),
         ("volcano", {"volcano_queue": "Not A Queue"}),
         ("kueue", {"kueue_integrations": "pod"}),
+        ("cluster_autoscaler", {"cluster_autoscaler_scale_down_unneeded": "soon"}),
+        ("cluster_autoscaler", {"cluster_autoscaler_provider": "gke-native"}),
+        ("kai_scheduler", {"kai_scheduler_queue": "Default_Queue"}),
     ],
 )
 def test_bad_input_is_refused_before_anything_changes(k8s, kubeconfig, role, bad):
@@ -296,3 +299,28 @@ def test_kueue_waits_for_the_real_crd_and_pod_webhook(k8s, kubeconfig):
         assert cfg["kind"] == "Configuration" and "pod" in cfg["integrations"]["frameworks"]
     finally:
         play(kubeconfig, "kueue", kueue_state="absent", **common)
+
+
+def test_cluster_autoscaler_karpenter_waits_for_a_ready_node_pool(k8s, kubeconfig):
+    import yaml
+
+    pool = yaml.safe_load_all((REPO / "tests/refcluster/manifests/karpenter-gpu-pool.yaml").read_text())
+    definition = next(d for d in pool if d and d["kind"] == "NodePool")
+    definition["metadata"]["name"] = "it-gpu-pool"
+    common = {
+        "cluster_autoscaler_chart_path": str(REPO / "tests/fixtures/charts/karpenter"),
+        "cluster_autoscaler_namespace": "it-karpenter",
+        "cluster_autoscaler_cluster_name": "refcluster",
+        "cluster_autoscaler_node_pool_definition": definition,
+        "cluster_autoscaler_wait_timeout": 60,
+    }
+    try:
+        res, recap = play(kubeconfig, "cluster_autoscaler", **common)
+        assert recap and recap["failed"] == 0, res.stdout[-2000:]
+        assert received_values(k8s, "it-karpenter", "karpenter")["settings"] == {"clusterName": "refcluster"}
+        # The real Karpenter reconciled the pool the role applied.
+        live = k8s.get("karpenter.sh/v1", "NodePool", "it-gpu-pool")
+        assert any(c["type"] == "Ready" and c["status"] == "True" for c in live["status"]["conditions"])
+    finally:
+        play(kubeconfig, "cluster_autoscaler", cluster_autoscaler_state="absent", **common)
+    assert k8s.get("karpenter.sh/v1", "NodePool", "it-gpu-pool") is None

@@ -15,7 +15,7 @@ import time
 
 from tests.refcluster import cluster
 from tests.refcluster.ansible_run import run_module
-from tests.refcluster.config import REPO, kubeconfig_path, load_components
+from tests.refcluster.config import REPO, gateway_check_args, kubeconfig_path, load_components
 
 TARGETS = {"warm_start_s": 30.0, "cluster_rss_mib": 4096.0}
 PROBES = {
@@ -26,15 +26,7 @@ PROBES = {
     "virtualization_probe": {},
     "gang_probe": {"observe_seconds": 10},
     "autoscaler_probe": {"observe_seconds": 15},
-    # The reference cluster's settings of these probes are those of inventories/local.
-    "gateway_check": {
-        "gateway_class": "traefik",
-        "listener_port": 18000,
-        "backend_ports": [18081, 18082],
-        "host_network": True,
-        "node_selector": {"kubernetes.io/hostname": "refcluster-host"},
-        "tolerations": [{"key": "refcluster.ai-conformance.io/host-processes", "operator": "Exists"}],
-    },
+    "gateway_check": gateway_check_args(),
     "operator_probe": {"operator": "kuberay"},
 }
 

@@ -6,22 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.refcluster.config import gateway_check_args
+
 pytestmark = pytest.mark.integration
 
-# The reference cluster's gateway settings (inventories/local).
-GATEWAY = {
-    "gateway_class": "traefik",
-    "listener_port": 18000,
-    "backend_ports": [18081, 18082],
-    "host_network": True,
-    "node_selector": {"kubernetes.io/hostname": "refcluster-host"},
-    "tolerations": [{"key": "refcluster.ai-conformance.io/host-processes", "operator": "Exists"}],
-    "timeout": 60,
-}
-
-
-def checks(r):
-    return {c["name"]: c for c in r["checks"]}
+# The reference cluster's gateway settings (inventories/local), with a shorter wait.
+GATEWAY = dict(gateway_check_args(), timeout=60)
 
 
 def test_gateway_splits_and_routes_real_traffic(ansible_module):

@@ -96,3 +96,19 @@ def ensure_collection_path() -> Path:
     if str(base) not in sys.path:
         sys.path.insert(0, str(base))
     return base
+
+
+def gateway_check_args() -> dict:
+    """gateway_check's settings for the reference cluster, read from inventories/local (the one
+    place they are written down), so tests and benchmarks run the probe as `make demo` does."""
+    import yaml
+
+    v = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all.yml").read_text())
+    return {
+        "gateway_class": v["networking_gateway_class"],
+        "listener_port": v["networking_listener_port"],
+        "backend_ports": v["networking_backend_ports"],
+        "host_network": v["networking_backend_host_network"],
+        "node_selector": v["networking_backend_node_selector"],
+        "tolerations": v["networking_backend_tolerations"],
+    }

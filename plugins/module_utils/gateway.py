@@ -18,14 +18,14 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 INFERENCE_API = "inference.networking.k8s.io/v1"
 DEFAULT_IMAGE = "registry.k8s.io/e2e-test-images/agnhost:2.53"
 
 
-def condition(obj: dict[str, Any] | None, ctype: str, conditions: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
-    conds = conditions if conditions is not None else ((obj or {}).get("status") or {}).get("conditions") or []
-    return next((c for c in conds if c.get("type") == ctype), None)
+condition = wl.condition
 
 
 def is_true(cond: dict[str, Any] | None) -> bool:
@@ -55,8 +55,9 @@ def parent_status(route: dict[str, Any] | None, gw_namespace: str, gw_name: str)
 
 
 def route_condition(route: dict[str, Any] | None, gw_namespace: str, gw_name: str, ctype: str) -> dict[str, Any] | None:
+    # A status.parents entry carries its conditions the way an object's status does.
     entry = parent_status(route, gw_namespace, gw_name)
-    return condition(None, ctype, (entry or {}).get("conditions") or [])
+    return wl.condition({"status": entry} if entry else None, ctype)
 
 
 def gateway(name: str, namespace: str, gateway_class: str, port: int) -> dict[str, Any]:

@@ -16,6 +16,8 @@ import copy
 import re
 from typing import Any
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+
 CRD_API = "apiextensions.k8s.io/v1"
 WEBHOOK_API = "admissionregistration.k8s.io/v1"
 DENIED = re.compile(r'^admission webhook "([^"]+)" denied the request')
@@ -27,7 +29,7 @@ def crd_versions(crd: dict[str, Any] | None) -> dict[str, dict[str, bool]]:
 
 
 def established(crd: dict[str, Any] | None) -> bool:
-    return any(c.get("type") == "Established" and c.get("status") == "True" for c in ((crd or {}).get("status") or {}).get("conditions") or [])
+    return (wl.condition(crd, "Established") or {}).get("status") == "True"
 
 
 def covering_webhooks(configs: list[dict[str, Any]], group: str, version: str, resource: str, operation: str = "CREATE") -> list[str]:

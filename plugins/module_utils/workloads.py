@@ -59,6 +59,31 @@ def pod(
     return {"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": spec}
 
 
+NAME_LABEL = "app.kubernetes.io/name"
+
+
+def deployment(pod_obj: dict[str, Any], replicas: int = 1) -> dict[str, Any]:
+    """A Deployment running ``pod_obj`` (from ``pod``), selected by its app.kubernetes.io/name label."""
+    md = pod_obj["metadata"]
+    selector = {NAME_LABEL: md["labels"][NAME_LABEL]}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": md["name"], "namespace": md["namespace"], "labels": dict(md["labels"])},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": selector}, "template": {"metadata": md, "spec": pod_obj["spec"]}},
+    }
+
+
+def wait_available(client: Any, name: str, namespace: str, timeout_s: float) -> tuple[bool, dict[str, Any] | None, list[dict[str, Any]]]:
+    """Wait (watch) until Deployment ``name`` has an available pod.  Returns (ok, the Deployment
+    as last seen, its bound pods)."""
+    ok, last = client.wait_until(
+        "apps/v1", "Deployment", name, lambda o: ((o or {}).get("status") or {}).get("availableReplicas", 0) >= 1, namespace, timeout_s
+    )
+    pods = [x for x in client.list("v1", "Pod", namespace, label_selector="%s=%s" % (NAME_LABEL, name))["items"] if is_bound(x)] if ok else []
+    return ok, last, pods
+
+
 def condition(obj: dict[str, Any] | None, ctype: str) -> dict[str, Any] | None:
     for c in (obj or {}).get("status", {}).get("conditions", []) or []:
         if c.get("type") == ctype:

@@ -273,19 +273,13 @@ class GatewayCheck(Probe):
         c["readinessProbe"] = {"httpGet": {"path": "/healthz", "port": port}, "periodSeconds": 2}
         if p["host_network"]:
             pod["spec"]["hostNetwork"] = True
-        deployment = {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": name, "namespace": ns, "labels": dict(labels)},
-            "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {"metadata": pod["metadata"], "spec": pod["spec"]}},
-        }
         service = {
             "apiVersion": "v1",
             "kind": "Service",
             "metadata": {"name": name, "namespace": ns},
             "spec": {"selector": labels, "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": port}]},
         }
-        return deployment, service
+        return wl.deployment(pod), service
 
     def pick_class(self, client, result):
         classes = client.list(gw.GATEWAY_API, "GatewayClass")["items"]
@@ -342,11 +336,11 @@ class GatewayCheck(Probe):
             ctx.create(svc)
         pods = {}
         for key, name in names.items():
-            ok, last = client.wait_until("apps/v1", "Deployment", name, lambda o: ((o or {}).get("status") or {}).get("availableReplicas", 0) >= 1, ns, timeout)
+            ok, last, bound = wl.wait_available(client, name, ns, timeout)
             if not ok:
                 result.decide(Verdict.ERROR, "backend Deployment %s never had an available pod in %d s: %s" % (name, timeout, (last or {}).get("status")))
                 return
-            pods[key] = {x["metadata"]["name"] for x in client.list("v1", "Pod", ns, label_selector="app.kubernetes.io/name=%s" % name)["items"]}
+            pods[key] = {x["metadata"]["name"] for x in bound}
         result.step("create backends %s and %s (Deployment + Service each)" % (names["a"], names["b"]), "pods %s" % {k: sorted(v) for k, v in pods.items()})
 
         t0 = time.monotonic()
@@ -417,7 +411,7 @@ class GatewayCheck(Probe):
         status = {}
         for key, r in routes.items():
             name = r["metadata"]["name"]
-            ok, live = client.wait_until(gw.GATEWAY_API, "HTTPRoute", name, settled(key != "broken"), ns, timeout)
+            _ok, live = client.wait_until(gw.GATEWAY_API, "HTTPRoute", name, settled(key != "broken"), ns, timeout)
             acc = gw.route_condition(live, gw_ns, gw_name, "Accepted")
             res = gw.route_condition(live, gw_ns, gw_name, "ResolvedRefs")
             entry = gw.parent_status(live, gw_ns, gw_name)
@@ -434,7 +428,7 @@ class GatewayCheck(Probe):
                 )
                 result.check("HTTPRoute %s has ResolvedRefs" % name, gw.is_true(res), gw.describe(res, "ResolvedRefs"))
             else:
-                broken_route = (ok, acc, res)
+                broken_res = res
         result.observations["routes"] = status
         if any(c["ok"] is False for c in result.checks):
             result.decide_from_checks("")
@@ -506,7 +500,7 @@ class GatewayCheck(Probe):
             kind="traffic",
         )
 
-        _settled, acc, res = broken_route
+        res = broken_res
         broken = gw.drive(url, hosts["broken"], "/hostname", NEGATIVE_REQUESTS, pods, budget)
         result.observations["invalid_backend"] = dict(broken.to_dict(), service=missing, resolved_refs=gw.describe(res, "ResolvedRefs"))
         result.step(

@@ -251,16 +251,7 @@ class HpaProbe(Probe):
         )
         pod["spec"]["volumes"] = [{"name": LOAD_VOLUME, "configMap": {"name": load_cm}}]
         pod["spec"]["containers"][0]["volumeMounts"] = [{"name": LOAD_VOLUME, "mountPath": "/load", "readOnly": True}]
-        return {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": name, "namespace": ns},
-            "spec": {
-                "replicas": p["min_replicas"],
-                "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
-                "template": {"metadata": pod["metadata"], "spec": pod["spec"]},
-            },
-        }
+        return wl.deployment(pod, p["min_replicas"])
 
     def run(self, client, ctx, result):
         p = self.params

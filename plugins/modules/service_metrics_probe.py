@@ -160,6 +160,7 @@ result:
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import metrics as mx
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
 
@@ -221,16 +222,7 @@ class ServiceMetricsProbe(Probe):
             c["args"] = ["--bind=:%d" % port]
         if p["host_network"]:
             pod["spec"]["hostNetwork"] = True
-        return {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": name, "namespace": ns, "labels": dict(labels)},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
-                "template": {"metadata": pod["metadata"], "spec": pod["spec"]},
-            },
-        }
+        return wl.deployment(pod)
 
     def run(self, client, ctx, result):
         p = self.params
@@ -265,18 +257,11 @@ class ServiceMetricsProbe(Probe):
             )
         ready = {}
         for d in (name, control):
-            dep = client.wait_for(
-                "apps/v1",
-                "Deployment",
-                d,
-                lambda o: ((o or {}).get("status") or {}).get("availableReplicas", 0) >= 1,
-                ns,
-                p["timeout"],
-                "have an available pod",
-            )
-            ready[d] = [x for x in client.list("v1", "Pod", ns, label_selector="app.kubernetes.io/name=%s" % d)["items"] if wl.is_bound(x)]
+            ok, dep, ready[d] = wl.wait_available(client, d, ns, p["timeout"])
+            if not ok:
+                raise ClusterError("timed out after %ds waiting for Deployment %s/%s to have an available pod" % (p["timeout"], ns, d), "timeout")
             if not ready[d]:
-                result.decide(Verdict.ERROR, "Deployment %s is available but lists no bound pod (%s)" % (d, dep.get("status")))
+                result.decide(Verdict.ERROR, "Deployment %s is available but lists no bound pod (%s)" % (d, (dep or {}).get("status")))
                 return
         pod = ready[name][0]["metadata"]["name"]
         other = ready[control][0]["metadata"]["name"]

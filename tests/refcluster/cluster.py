@@ -407,24 +407,20 @@ def _orphans() -> list[int]:
 
 
 # -- ordering ------------------------------------------------------------------------------------
-def run_waves(comps: dict[str, Component], only: list[str] | None = None) -> list[list[Component]]:
-    """Components in start waves: each wave needs only components of earlier waves (``after``)."""
+def run_order(comps: dict[str, Component], only: list[str] | None = None) -> list[Component]:
+    """The components to run, each after the ones it comes ``after``; rejects dependency cycles."""
     todo = {n: c for n, c in comps.items() if c.run and (n in only if only is not None else not c.run.get("optional"))}
-    waves: list[list[Component]] = []
+    order: list[Component] = []
     placed: set[str] = set()
     while todo:
         ready = [c for c in todo.values() if all(d in placed or d not in todo for d in c.run.get("after", []))]
         if not ready:
             raise HarnessError("components.yaml has a dependency cycle among: %s" % ", ".join(sorted(todo)))
-        waves.append(ready)
         for c in ready:
+            order.append(c)
             placed.add(c.name)
             del todo[c.name]
-    return waves
-
-
-def run_order(comps: dict[str, Component], only: list[str] | None = None) -> list[Component]:
-    return [c for wave in run_waves(comps, only) for c in wave]
+    return order
 
 
 # -- ports ---------------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def test_up_repairs_a_half_dead_cluster(refcluster, k8s):
     assert harness._orphans() == []
     nodes = sorted(n["metadata"]["name"] for n in k8s.list("v1", "Node")["items"])
     # The fixture's pools plus the host node that stands for this machine, nothing left over.
-    assert nodes == ["refcluster-cpu-1", "refcluster-gpu-1", "refcluster-gpu-2", "refcluster-host"]
+    assert nodes == ["refcluster-cpu-1", "refcluster-gpu-1", "refcluster-gpu-2", "refcluster-host", "refcluster-sandbox-1"]
 
 
 def test_webhook_wiring_is_declarative_and_unwired_on_stop(k8s):

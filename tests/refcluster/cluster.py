@@ -487,7 +487,10 @@ def _nodes_summary() -> list[dict[str, Any]]:
 
 
 def bootstrap() -> None:
-    """Objects every run needs: the fake GPU and CPU nodes, Ready through kwok."""
+    """Objects every run needs: the fake GPU, CPU and sandbox nodes, Ready through kwok, and the
+    sandbox RuntimeClass."""
+    import yaml
+
     from tests.refcluster.fakes import gpus
 
     c = _client()
@@ -495,6 +498,9 @@ def bootstrap() -> None:
     for node in nodes:
         if c.get("v1", "Node", node["metadata"]["name"]) is None:
             c.create(node)
+    # The sandbox runtime the platform offers (its nodes are the sandbox pool above).
+    for obj in yaml.safe_load_all((REPO / "tests/refcluster/manifests/runtimeclass-gvisor.yaml").read_text()):
+        _apply(c, obj)
 
     def schedulable(o: dict[str, Any] | None) -> bool:
         # Ready, and the node lifecycle controller has lifted its not-ready/unreachable taints.

@@ -171,6 +171,7 @@ def node_manifests(pools: dict[str, Any] | None = None) -> list[dict[str, Any]]:
                 "refcluster.ai-conformance.io/pool": pool["name"],
             }
             labels.update(gfd_labels(gpus))
+            labels.update(pool.get("labels") or {})
             cap = {"cpu": pool["cpu"], "memory": pool["memory"], "pods": "110", "ephemeral-storage": "1Ti"}
             if gpus:
                 cap["nvidia.com/gpu"] = str(len(gpus))
@@ -179,7 +180,7 @@ def node_manifests(pools: dict[str, Any] | None = None) -> list[dict[str, Any]]:
                     "apiVersion": "v1",
                     "kind": "Node",
                     "metadata": {"name": name, "labels": labels, "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}},
-                    "spec": {},
+                    "spec": {"taints": list(pool["taints"])} if pool.get("taints") else {},
                     "status": {
                         "capacity": dict(cap),
                         "allocatable": dict(cap),

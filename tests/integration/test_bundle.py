@@ -48,10 +48,10 @@ def canned():
     ]
 
 
-def render(tmp_path, version):
+def render(tmp_path, version, results=None):
     tmp_path.mkdir(parents=True, exist_ok=True)
     rf = tmp_path / "results.json"
-    rf.write_text(json.dumps(canned()))
+    rf.write_text(json.dumps(canned() if results is None else results))
     out = tmp_path / "out"
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"))
     cmd = [
@@ -93,6 +93,8 @@ def test_bundle_is_complete_and_valid(tmp_path, version):
     assert rows["cluster_autoscaling"]["status"] == "N/A" and "fixed size" in rows["cluster_autoscaling"]["notes"]
     assert rows["pod_autoscaling"]["status"] == "" and "malformed" in rows["pod_autoscaling"]["notes"]
     assert rows["ai_inference"]["status"] == "" and "no probe ran" in rows["ai_inference"]["notes"]
+    if "gpu_sharing" in rows:  # an undecided SHOULD: left empty so the CNCF validator skips it
+        assert rows["gpu_sharing"]["status"] == "" and rows["gpu_sharing"]["evidence"] == []
     if "dra_support" in rows:
         assert rows["dra_support"]["status"] == "Implemented"
     assert product["metadata"]["k8sConformanceUrl"].startswith("https://github.com/cncf/k8s-conformance/tree/master/")
@@ -127,7 +129,56 @@ def test_bundle_is_complete_and_valid(tmp_path, version):
 
     results = json.loads((d / "results.json").read_text())
     assert results["summary"]["must_failed_or_error"] and not results["summary"]["conformant"]
+
+    # The CNCF pre-flight: the failed, undecided and N/A MUSTs are what the validator rejects,
+    # and the N/A of a conditional MUST is flagged as a conflict with the FAQ.
+    pre = json.loads((d / "preflight.json").read_text())
+    assert pre["would_reject"] is True and pre["version"] == version
+    must_rejected = sorted(f["where"].rsplit(".", 1)[1] for f in pre["findings"] if f["rule"] == "must-implemented")
+    # dra_support (a MUST in v1.34/v1.35) is the one MUST that passed.
+    assert must_rejected == sorted(r.id for r in catalog.requirements(version) if r.level == "MUST" and r.id != "dra_support")
+    # The test metadata cites the v1.35 base conformance: for the other versions that is flagged.
+    expected = ["spec.schedulingOrchestration.cluster_autoscaling"] + ([] if version == "v1.35" else ["metadata.k8sConformanceUrl"])
+    assert sorted(f["where"] for f in pre["conflicts"]) == sorted(expected)
     assert any("malformed" in x for x in results["problems"])
+
+
+@pytest.mark.parametrize("version", ["v1.37", "v1.35"])
+def test_preflight_accepts_a_bundle_whose_musts_pass(tmp_path, version):
+    """Every MUST passes, a SHOULD is N/A with its reason and one is undecided: nothing the CNCF
+    validator would reject, only the checks that need the network are left."""
+    results = [result(r.id, "pass", "proven") for r in catalog.requirements(version) if r.level == "MUST"]
+    results.append(result("virtualized_accelerator", "not_applicable", "bare-metal GPUs, no hypervisor layer"))
+    results.append(result("gpu_sharing", "error", "the API server went away"))
+    d = render(tmp_path, version, results)
+    pre = json.loads((d / "preflight.json").read_text())
+    assert pre["would_reject"] is False, [f for f in pre["findings"] if f["validator"] == "rejects"]
+    assert {f["rule"] for f in pre["unchecked"]} == {"url-reachable", "cncf-member"}
+    assert any(f["rule"] == "should-empty" and f["where"].endswith("gpu_sharing") for f in pre["findings"])
+    ok = preflight_playbook(d / "PRODUCT.yaml")
+    assert ok.returncode == 0, ok.stdout[-2000:]
+    # The same file with a placeholder left in: the playbook fails and says why.
+    bad = tmp_path / "bad" / version / "p"
+    bad.mkdir(parents=True)
+    product = yaml.safe_load((d / "PRODUCT.yaml").read_text())
+    product["metadata"]["description"] = "[Describe your product]"
+    (bad / "PRODUCT.yaml").write_text(yaml.safe_dump(product))
+    (bad / "evidence").symlink_to(d / "evidence")
+    res = preflight_playbook(bad / "PRODUCT.yaml")
+    assert res.returncode == 2 and "would reject" in res.stdout and "placeholder [Describe your product]" in res.stdout
+
+
+def preflight_playbook(path):
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"))
+    cmd = [
+        str(Path(sys.executable).with_name("ansible-playbook")),
+        str(REPO / "playbooks/preflight.yml"),
+        "-e",
+        "ansible_python_interpreter=%s" % sys.executable,
+        "-e",
+        "product_yaml=%s" % path,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, check=False)
 
 
 def test_dra_is_an_extra_from_v136(tmp_path):

@@ -1,0 +1,170 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: product_preflight
+short_description: Report what the CNCF AI conformance PR validator would reject in a PRODUCT.yaml
+version_added: 0.2.0
+author:
+  - ai_conformance.kubernetes contributors (@ai-conformance)
+description:
+  - "Applies the rules of the cncf/k8s-ai-conformance PR validator (C(scripts/validate.go)) to a PRODUCT.yaml
+    before it is submitted: the version read from the path C(vX.Y/<product>/PRODUCT.yaml); every metadata field
+    but C(repoUrl) present, a string, not empty and not a C([...]) placeholder; C(k8sConformanceUrl) of the form
+    C(https://github.com/cncf/k8s-conformance/tree/main/vX.Y/<product>); every category and requirement of that
+    checklist present; statuses from the allowed set; every MUST C(Implemented); notes on every C(N/A); every
+    evidence entry that is not a URL an existing file relative to PRODUCT.yaml."
+  - "Where the validator and the written guidance disagree, the finding carries both and what to do: the v1.36/v1.37
+    templates omit C(k8sConformanceUrl) that the validator requires; the FAQ allows C(N/A) for conditional MUSTs
+    that the validator rejects; the v1.37 header's C(file://...#Test) evidence form is looked up as a file; the
+    validator accepts changed descriptions, MUSTs without evidence and N/A reasons saying 'unsupported', which the
+    guidance forbids."
+  - "URL reachability and CNCF membership need the network: they are reported as C(unchecked) unless
+    O(check_urls) is set or O(cncf_members) is given."
+  - Reads files only; check mode is supported and changes nothing either way.
+options:
+  path:
+    description: The PRODUCT.yaml to check.
+    type: path
+    required: true
+  version:
+    description: Checklist version; by default the one in the path (C(vX.Y/)), as the validator reads it.
+    type: str
+  cncf_members:
+    description: CNCF member names (the landscape's C(CNCF Members)); when given, vendorName is checked against them.
+    type: list
+    elements: str
+  check_urls:
+    description: Request every http(s) URL the way the validator does (HEAD, then GET; below 400 within 30 s).
+    type: bool
+    default: false
+  fail_on_reject:
+    description: Fail the task when the validator would reject the file.
+    type: bool
+    default: false
+requirements:
+  - PyYAML
+"""
+
+EXAMPLES = r"""
+- name: Pre-flight a generated bundle before the PR
+  ai_conformance.kubernetes.product_preflight:
+    path: evidence-out/v1.37/my-platform/PRODUCT.yaml
+    fail_on_reject: true
+  register: preflight
+
+- name: Show each finding
+  ansible.builtin.debug:
+    msg: "{{ item.validator }}: {{ item.where }}: {{ item.message }} {{ item.advice }}"
+  loop: "{{ preflight.findings }}"
+"""
+
+RETURN = r"""
+would_reject:
+  description: Whether the validator would reject the file (a finding with validator C(rejects)).
+  returned: always
+  type: bool
+  sample: false
+rejections:
+  description: Number of findings the validator rejects.
+  returned: always
+  type: int
+  sample: 0
+version:
+  description: Checklist version the file was checked against.
+  returned: always
+  type: str
+  sample: v1.37
+findings:
+  description: Every finding; C(validator) is C(rejects), C(accepts) or C(unchecked), C(guidance) says where the written guidance differs.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{rule: k8s-conformance-url, where: metadata.k8sConformanceUrl, message: k8sConformanceUrl is missing, validator: rejects,
+            guidance: the v1.37 checklist template has no k8sConformanceUrl field, advice: add it anyway}]
+conflicts:
+  description: The findings where the validator and the written guidance disagree.
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+unchecked:
+  description: The findings that need the network (URLs, CNCF membership) and were not checked.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{rule: url-reachable, where: metadata.websiteUrl, validator: unchecked}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import preflight as pf
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+    yaml = None
+
+USER_AGENT = "CNCF-K8s-AI-Conformance-Validator/1.0 (+https://github.com/cncf/k8s-ai-conformance)"
+
+
+def url_checker(module):
+    from ansible.module_utils.urls import open_url
+
+    def check(url):
+        last = ""
+        for method in ("HEAD", "GET"):
+            try:
+                resp = open_url(url, method=method, timeout=30, http_agent=USER_AGENT, follow_redirects="all")
+                if resp.status < 400:
+                    return None
+                last = "HTTP %d" % resp.status
+            except Exception as exc:  # pylint: disable=broad-except
+                last = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        return last
+
+    return check
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "path", "required": True},
+            "version": {"type": "str"},
+            "cncf_members": {"type": "list", "elements": "str"},
+            "check_urls": {"type": "bool", "default": False},
+            "fail_on_reject": {"type": "bool", "default": False},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        with open(p["path"], encoding="utf-8") as fh:
+            product = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError) as exc:
+        module.fail_json(msg="cannot read %s: %s" % (p["path"], str(exc).splitlines()[0]))
+    try:
+        out = pf.check_product(product, p["path"], p["version"], p["cncf_members"], url_checker(module) if p["check_urls"] else None)
+    except catalog.UnknownVersion as exc:
+        module.fail_json(msg=str(exc))
+    msg = "the CNCF validator would %s %s (%d rejection(s), %d conflict(s) between validator and guidance, %d check(s) need the network)" % (
+        "reject" if out["would_reject"] else "accept",
+        p["path"],
+        out["rejections"],
+        len(out["conflicts"]),
+        len(out["unchecked"]),
+    )
+    if out["would_reject"] and p["fail_on_reject"]:
+        module.fail_json(msg=msg, changed=False, **out)
+    module.exit_json(changed=False, msg=msg, **out)
+
+
+if __name__ == "__main__":
+    main()

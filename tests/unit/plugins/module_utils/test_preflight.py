@@ -1,0 +1,191 @@
+"""The CNCF pre-flight: one purpose-built bad PRODUCT.yaml per validator rule, and a good one."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import preflight as pf
+
+METADATA = {
+    "kubernetesVersion": "v1.37",
+    "platformName": "Example AI Platform",
+    "platformVersion": "2.4",
+    "vendorName": "Example Corp",
+    "websiteUrl": "https://example.com/ai",
+    "repoUrl": "",
+    "documentationUrl": "https://example.com/docs",
+    "productLogoUrl": "https://example.com/logo.svg",
+    "description": "Managed Kubernetes for AI",
+    "contactEmailAddress": "conformance@example.com",
+    "k8sConformanceUrl": "https://github.com/cncf/k8s-conformance/tree/master/v1.37/example",
+}
+
+
+def good_product(version="v1.37"):
+    spec = {}
+    for r in catalog.requirements(version):
+        spec.setdefault(r.category, []).append(
+            {"id": r.id, "description": r.description, "level": r.level, "status": "Implemented", "evidence": ["evidence/%s.md" % r.id], "notes": "ok"}
+        )
+    return {"metadata": dict(METADATA), "spec": spec}
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    d = tmp_path / "v1.37" / "example"
+    (d / "evidence").mkdir(parents=True)
+    for r in catalog.requirements("v1.37"):
+        (d / "evidence" / ("%s.md" % r.id)).write_text("x")
+    (d / "junit.xml").write_text("<testsuites/>")
+    return d
+
+
+def run(product, bundle, **kw):
+    return pf.check_product(product, str(bundle / "PRODUCT.yaml"), **kw)
+
+
+def item(product, rid):
+    return next(i for items in product["spec"].values() for i in items if i["id"] == rid)
+
+
+def rejected(out):
+    return [(f["rule"], f["where"]) for f in out["findings"] if f["validator"] == pf.REJECTS]
+
+
+def test_a_good_product_passes_with_only_network_checks_left(bundle):
+    out = run(good_product(), bundle)
+    assert out["would_reject"] is False and out["rejections"] == 0 and out["conflicts"] == []
+    # URLs and CNCF membership need the network: reported, not guessed.
+    assert {f["rule"] for f in out["unchecked"]} == {"url-reachable", "cncf-member"}
+    assert out["version"] == "v1.37"
+
+
+def test_membership_is_checked_when_members_are_given(bundle):
+    assert run(good_product(), bundle, members=["Example Corp"])["would_reject"] is False
+    assert rejected(run(good_product(), bundle, members=["Example Inc."])) == [("cncf-member", "metadata.vendorName")]
+
+
+def test_version_comes_from_the_path(tmp_path):
+    out = pf.check_product(good_product(), str(tmp_path / "example" / "PRODUCT.yaml"), version="v1.37")
+    assert ("path-version", str(tmp_path / "example" / "PRODUCT.yaml")) in rejected(out)
+
+
+def test_path_and_declared_version_must_agree(bundle):
+    assert ("path-version", str(bundle / "PRODUCT.yaml")) in rejected(run(good_product(), bundle, version="v1.36"))
+
+
+@pytest.mark.parametrize(
+    "field, value, rule",
+    [
+        ("platformName", None, "metadata"),
+        ("vendorName", "", "metadata"),
+        ("description", "[Describe the product]", "placeholder"),
+        ("kubernetesVersion", 1.37, "metadata-type"),
+        ("k8sConformanceUrl", "https://github.com/cncf/k8s-conformance/pull/1234", "k8s-conformance-url"),
+        ("k8sConformanceUrl", None, "k8s-conformance-url"),
+    ],
+)
+def test_metadata_rules(bundle, field, value, rule):
+    p = good_product()
+    if value is None:
+        del p["metadata"][field]
+    else:
+        p["metadata"][field] = value
+    assert rejected(run(p, bundle)) == [(rule, "metadata.%s" % field)]
+
+
+def test_snake_case_metadata_and_empty_repo_url_are_accepted(bundle):
+    p = good_product()
+    p["metadata"] = {pf.snake(k): v for k, v in METADATA.items() if k != "repoUrl"}
+    assert run(p, bundle)["would_reject"] is False
+
+
+def test_missing_k8s_conformance_url_is_a_conflict_from_v136_on(bundle):
+    p = good_product()
+    del p["metadata"]["k8sConformanceUrl"]
+    f = next(f for f in run(p, bundle)["conflicts"] if f["rule"] == "k8s-conformance-url")
+    assert f["validator"] == pf.REJECTS and "template has no k8sConformanceUrl" in f["guidance"] and f["advice"].startswith("add it anyway")
+
+
+def test_statuses_musts_and_na_notes(bundle):
+    p = good_product()
+    item(p, "gang_scheduling")["status"] = "Partially Implemented"
+    item(p, "gpu_sharing")["status"] = "Done"
+    item(p, "virtualized_accelerator").update(status="N/A", notes="")
+    assert sorted(rejected(run(p, bundle))) == [
+        ("must-implemented", "spec.schedulingOrchestration.gang_scheduling"),
+        ("na-notes", "spec.accelerators.virtualized_accelerator"),
+        ("status", "spec.accelerators.gpu_sharing"),
+    ]
+
+
+def test_conditional_must_na_is_rejected_but_flagged_as_a_conflict_with_the_faq(bundle):
+    p = good_product()
+    item(p, "cluster_autoscaling").update(status="N/A", notes="on-prem: node pools are fixed hardware")
+    out = run(p, bundle)
+    assert rejected(out) == [("must-implemented", "spec.schedulingOrchestration.cluster_autoscaling")]
+    assert "FAQ allows N/A" in out["conflicts"][0]["guidance"]
+
+
+def test_empty_should_is_skipped_but_empty_status_with_evidence_is_not(bundle):
+    p = good_product()
+    item(p, "gpu_sharing").update(status="", evidence=[])
+    item(p, "workload_sandboxing").update(status="")
+    assert rejected(run(p, bundle)) == [("status", "spec.security.workload_sandboxing")]
+
+
+def test_missing_category_and_requirement(bundle):
+    p = good_product()
+    del p["spec"]["operator"]
+    p["spec"]["networking"] = [i for i in p["spec"]["networking"] if i["id"] != "ai_inference"]
+    assert sorted(rejected(run(p, bundle))) == [("requirement", "spec.networking"), ("spec", "spec.operator")]
+
+
+def test_evidence_files_must_exist_and_file_uris_conflict_with_the_v137_header(bundle):
+    p = good_product()
+    item(p, "gang_scheduling")["evidence"] = ["evidence/missing.md"]
+    item(p, "secure_accelerator_access")["evidence"] = ["file://results/junit.xml#TestSecureAcceleratorAccess", "junit.xml"]
+    item(p, "ai_inference")["evidence"] = "evidence/ai_inference.md"
+    out = run(p, bundle)
+    assert sorted(rejected(out)) == [
+        ("evidence-file", "spec.schedulingOrchestration.gang_scheduling"),
+        ("evidence-file-uri", "spec.security.secure_accelerator_access"),
+        ("evidence-type", "spec.networking.ai_inference"),
+    ]
+    uri = next(f for f in out["conflicts"] if f["rule"] == "evidence-file-uri")
+    assert "v1.37 checklist header" in uri["guidance"] and "plain relative path" in uri["advice"]
+
+
+def test_guidance_the_validator_does_not_enforce(bundle):
+    p = good_product()
+    item(p, "ai_inference")["description"] = "Gateway API"
+    item(p, "robust_controller")["evidence"] = []
+    item(p, "virtualized_accelerator").update(status="N/A", notes="vGPU is not supported")
+    p["spec"]["accelerators"].append({"id": "my_extra", "status": "Implemented"})
+    out = run(p, bundle)
+    assert out["would_reject"] is False
+    assert sorted(f["rule"] for f in out["conflicts"]) == ["must-evidence", "na-justification", "unchanged"]
+    assert any(f["rule"] == "extra-id" and f["validator"] == pf.ACCEPTS for f in out["findings"])
+
+
+def test_base_conformance_of_another_kubernetes_version_is_flagged_not_rejected(bundle):
+    p = good_product()
+    p["metadata"]["k8sConformanceUrl"] = "https://github.com/cncf/k8s-conformance/tree/main/v1.35/example"
+    out = run(p, bundle)
+    assert out["would_reject"] is False
+    assert [f["rule"] for f in out["conflicts"]] == ["k8s-conformance-version"]
+
+
+def test_url_checker_decides_reachability(bundle):
+    p = copy.deepcopy(good_product())
+    p["spec"]["networking"][0]["evidence"] = ["https://example.com/broken"]
+    out = run(p, bundle, url_check=lambda url: "HTTP 404" if url.endswith("broken") else None)
+    assert rejected(out) == [("url-reachable", "spec.networking.ai_inference")]
+    assert [f["rule"] for f in out["unchecked"]] == ["cncf-member"]
+
+
+def test_not_a_mapping(bundle):
+    assert rejected(run(["a"], bundle)) == [("yaml", str(bundle / "PRODUCT.yaml"))]

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import validate_result_dict
 
 # PRODUCT.yaml status for each verdict.  Only a pass may claim "Implemented"; a skip or error
@@ -71,7 +72,12 @@ def missing_result(rid: str, owner: str, run_id: str) -> dict[str, Any]:
 
 
 def build_rows(
-    results: list[dict[str, Any]], version: str, owners: dict[str, str] | None = None, run_id: str = "", extra_secrets: list[str] | None = None
+    results: list[dict[str, Any]],
+    version: str,
+    owners: dict[str, str] | None = None,
+    run_id: str = "",
+    extra_secrets: list[str] | None = None,
+    upstream: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Rows for every requirement of ``version``, extras, problems and the summary."""
     v = catalog.normalize_version(version)
@@ -103,6 +109,7 @@ def build_rows(
             extras.append(_row({"id": rid, "category": catalog.category_of(rid), "level": "extra", "description": ""}, by_id.pop(rid)))
     for rid in sorted(by_id):
         problems.append("result for %s is not part of checklist %s and was left out" % (rid, v))
+    side = upstream_side(rows, upstream)
     counts = {k: 0 for k in ("pass", "fail", "skip", "not_applicable", "error")}
     for row in rows:
         counts[row["verdict"]] += 1
@@ -115,12 +122,44 @@ def build_rows(
         "rows": rows,
         "extras": extras,
         "problems": problems,
+        "upstream": side,
         "summary": {
             "total": len(rows),
             "counts": counts,
             "must_failed_or_error": must_bad,
             "conformant": not must_bad and all(r["verdict"] in ("pass", "not_applicable") for r in rows if r["level"] == "MUST"),
         },
+    }
+
+
+def upstream_side(rows: list[dict[str, Any]], upstream: dict[str, Any] | None) -> dict[str, Any]:
+    """The upstream suite beside our verdicts.  Rows of requirements a test of the suite decided
+    cite its junit.xml (a plain relative path: the CNCF validator looks ``file://`` forms up as
+    file names) and name the test and its verdict in the notes."""
+    upstream = upstream or {}
+    ran = bool(upstream.get("ran")) and not upstream.get("unavailable")
+    why = upstream.get("unavailable") or ("" if upstream else "the upstream suite phase was not run")
+    table = up.compare({r["id"]: r["verdict"] for r in rows}, upstream.get("verdicts") or {}, [r["id"] for r in rows], unavailable="" if ran else why)
+    by_id = {t["requirement"]: t for t in table}
+    for r in rows:
+        t = by_id[r["id"]]
+        r["upstream"] = t
+        if ran and t["test"]:
+            r["upstream_evidence"] = "upstream/junit.xml"
+            r["notes"] = "%s Upstream suite: %s %s%s." % (
+                r["notes"].rstrip("."),
+                t["test"],
+                t["upstream"],
+                " (DISAGREES with this collection's verdict; see upstream/comparison.md)" if t["disagree"] else "",
+            )
+    return {
+        "ran": ran,
+        "unavailable": "" if ran else why,
+        "built_from": upstream.get("built_from", ""),
+        "flags_used": upstream.get("flags_used", []),
+        "flags_left_out": upstream.get("flags_left_out", {}),
+        "rows": table,
+        "disagreements": [t["requirement"] for t in table if t["disagree"]],
     }
 
 

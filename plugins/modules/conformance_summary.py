@@ -46,6 +46,9 @@ options:
     type: list
     elements: str
     default: []
+  upstream:
+    description: The result of M(ai_conformance.kubernetes.upstream_suite); its verdicts are put beside ours per requirement.
+    type: dict
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -108,6 +111,11 @@ problems:
   type: list
   elements: str
   sample: ["two results for dra_support: the later one is used"]
+upstream:
+  description: The upstream suite beside our verdicts (ran, unavailable, rows with ours, upstream, test and disagree, disagreements).
+  returned: always
+  type: dict
+  sample: {ran: false, unavailable: the upstream suite phase was not run, rows: [], disagreements: []}
 summary:
   description: Counts by verdict, the MUST requirements that failed or errored, and whether every MUST passed or is N/A.
   returned: always
@@ -129,6 +137,7 @@ def main():
             "owners": {"type": "dict", "default": {}},
             "run_id": {"type": "str", "default": ""},
             "secrets": {"type": "list", "elements": "str", "default": [], "no_log": True},
+            "upstream": {"type": "dict"},
         },
         supports_check_mode=True,
     )
@@ -137,7 +146,7 @@ def main():
     if bad_owner:
         module.fail_json(msg="owners must map requirement ids to platform, product or base; got %s" % bad_owner)
     try:
-        out = build_rows(p["results"], p["version"], p["owners"], p["run_id"], p["secrets"])
+        out = build_rows(p["results"], p["version"], p["owners"], p["run_id"], p["secrets"], p["upstream"])
     except UnknownVersion as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **out)

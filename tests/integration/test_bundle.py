@@ -48,7 +48,7 @@ def canned():
     ]
 
 
-def render(tmp_path, version, results=None):
+def render(tmp_path, version, results=None, upstream=None):
     tmp_path.mkdir(parents=True, exist_ok=True)
     rf = tmp_path / "results.json"
     rf.write_text(json.dumps(canned() if results is None else results))
@@ -70,6 +70,10 @@ def render(tmp_path, version, results=None):
         "-e",
         "evidence_version=%s" % version,
     ]
+    if upstream is not None:
+        uf = tmp_path / "upstream.json"
+        uf.write_text(json.dumps(upstream))
+        cmd += ["-e", "upstream_file=%s" % uf]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, check=False)
     assert res.returncode == 0, res.stdout[-3000:]
     return out / version / "testproduct"
@@ -242,3 +246,51 @@ def test_conformance_refuses_unknown_version_or_mode_before_touching_the_cluster
     assert res.returncode != 0
     assert text in res.stdout
     assert "Gather the cluster facts" not in res.stdout
+
+
+def test_upstream_artifacts_and_a_planted_disagreement(tmp_path):
+    """The recorded upstream run (TestSecureAcceleratorAccess fails on kwok) beside a canned pass of
+    ours: the bundle carries the suite's artifacts, flags the disagreement everywhere, cites the
+    upstream junit.xml in a form the CNCF validator accepts, and never changes our verdict."""
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
+
+    art = tmp_path / "upstream-run"
+    art.mkdir()
+    stream = (REPO / "tests/fixtures/upstream/refcluster-af907ca8.json").read_text()
+    events = up.parse_events(stream)
+    (art / "results.json").write_text(stream)
+    (art / "e2e.log").write_text(up.e2e_log(events))
+    (art / "junit.xml").write_text(up.junit(events))
+    upstream = {
+        "ran": True,
+        "unavailable": "",
+        "built_from": "source /src/ai-conformance (af907ca8)",
+        "flags_used": ["-accelerator-type=nvidia"],
+        "flags_left_out": {"allocation-mode": "this build of the suite does not define -allocation-mode"},
+        "verdicts": up.verdicts(events),
+        "artifacts": ["e2e.log", "junit.xml", "results.json"],
+        "output_dir": str(art),
+    }
+    results = [result(r.id, "pass", "proven") for r in catalog.requirements("v1.37") if r.level == "MUST"]
+    d = render(tmp_path, "v1.37", results, upstream)
+    for name in ("e2e.log", "junit.xml", "results.json"):
+        assert (d / "upstream" / name).read_bytes() == (art / name).read_bytes()
+    assert "upstream/junit.xml" in (d / "SHA256SUMS").read_text()
+    comparison = (d / "upstream" / "comparison.md").read_text()
+    row = next(line for line in comparison.splitlines() if line.startswith("| [secure_accelerator_access]"))
+    assert "| pass | fail | TestSecureAcceleratorAccess | **YES** |" in row
+    assert "`-allocation-mode`: this build of the suite does not define" in comparison
+    product = yaml.safe_load((d / "PRODUCT.yaml").read_text())
+    sec = next(i for i in product["spec"]["security"] if i["id"] == "secure_accelerator_access")
+    assert sec["status"] == "Implemented" and sec["evidence"] == ["evidence/secure_accelerator_access.md", "upstream/junit.xml"]
+    assert "DISAGREES" in sec["notes"]
+    bundle = json.loads((d / "results.json").read_text())
+    assert bundle["upstream"]["disagreements"] == ["secure_accelerator_access"]
+    assert json.loads((d / "preflight.json").read_text())["would_reject"] is False
+
+
+def test_upstream_not_run_is_said_in_the_bundle(tmp_path):
+    d = render(tmp_path, "v1.37", upstream={"ran": False, "unavailable": "no source of the suite: the Go module proxy serves no version"})
+    assert not (d / "upstream" / "junit.xml").exists()
+    assert "The upstream suite did not run: no source of the suite" in (d / "upstream" / "comparison.md").read_text()
+    assert "Not run: no source of the suite" in (d / "README.md").read_text()

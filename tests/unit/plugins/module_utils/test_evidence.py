@@ -71,3 +71,34 @@ def test_redact_tokens_certs_accounts_and_literals():
     for leaked in ("abc.def-ghi", "MIIB", "123456789012", "s3cr3tvalue", "sekret-123456"):
         assert leaked not in text
     assert out["a"][2] == "arn:aws:eks:us-east-1:<account>:cluster/x"
+
+
+def test_upstream_verdicts_beside_ours_with_the_disagreement_flagged():
+    upstream = {
+        "ran": True,
+        "unavailable": "",
+        "built_from": "source /src (af907ca8)",
+        "verdicts": {
+            "secure_accelerator_access": {"test": "TestSecureAcceleratorAccess", "verdict": "fail", "failed_subtests": ["PositiveAccessTest"]},
+            "gang_scheduling": {"test": "TestGangScheduling", "verdict": "pass", "failed_subtests": []},
+        },
+    }
+    out = build_rows([res("secure_accelerator_access", "pass", "isolated"), res("gang_scheduling", "pass", "whole")], "v1.37", upstream=upstream)
+    rows = {r["id"]: r for r in out["rows"]}
+    assert out["upstream"]["ran"] is True and out["upstream"]["disagreements"] == ["secure_accelerator_access"]
+    assert rows["secure_accelerator_access"]["upstream_evidence"] == "upstream/junit.xml"
+    assert rows["secure_accelerator_access"]["notes"] == (
+        "isolated Upstream suite: TestSecureAcceleratorAccess fail (DISAGREES with this collection's verdict; see upstream/comparison.md)."
+    )
+    assert rows["gang_scheduling"]["notes"] == "whole Upstream suite: TestGangScheduling pass."
+    # Our verdict and status are never changed by the upstream side.
+    assert rows["secure_accelerator_access"]["verdict"] == "pass" and rows["secure_accelerator_access"]["status"] == "Implemented"
+    assert "upstream_evidence" not in rows["ai_inference"] and rows["ai_inference"]["upstream"]["upstream"] == "not covered"
+
+
+def test_upstream_not_run_is_said_on_every_row():
+    out = build_rows([res("gang_scheduling", "pass")], "v1.37", upstream={"ran": False, "unavailable": "no source of the suite"})
+    assert out["upstream"]["ran"] is False and out["upstream"]["unavailable"] == "no source of the suite"
+    assert all(t["upstream"] == "not run" and t["note"] == "no source of the suite" for t in out["upstream"]["rows"])
+    assert not any("upstream_evidence" in r for r in out["rows"])
+    assert build_rows([], "v1.37")["upstream"]["unavailable"] == "the upstream suite phase was not run"

@@ -74,8 +74,11 @@ integration: install cluster-build ## integration and fault tests on the referen
 
 test: sanity lint unit integration ## everything CI checks
 
+# make demo VERSION=v1.35 picks another checklist (default: the newest, v1.37).
+VERSION ?=
 demo: cluster-up ## the main job on the local reference cluster
-	ANSIBLE_CALLBACKS_ENABLED=ai_conformance.kubernetes.conformance_progress $(BIN)/ansible-playbook conformance.yml -i inventories/local
+	ANSIBLE_CALLBACKS_ENABLED=ai_conformance.kubernetes.conformance_progress $(BIN)/ansible-playbook conformance.yml -i inventories/local \
+		$(if $(VERSION),-e conformance_version=$(VERSION))
 
 bench: install cluster-build ## cluster start time, memory, probe durations -> .build/bench/results.json
 	$(BIN)/python -m tests.bench.run

@@ -157,13 +157,14 @@ class FakeDriver:
                     break
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(driver_cls: type = FakeDriver, description: str = "") -> int:
+    """Run a fake DRA driver until SIGTERM, which withdraws its slices (shared by the fake DRANET)."""
+    ap = argparse.ArgumentParser(description=description or __doc__.splitlines()[0])
     ap.add_argument("--kubeconfig", required=True)
     ap.add_argument("--fixture", default="")
     ap.add_argument("--ready-file", required=True)
     args = ap.parse_args()
-    drv = FakeDriver(args.kubeconfig)
+    drv = driver_cls(args.kubeconfig)
 
     def stop(_sig: int, _frm: Any) -> None:
         drv.stopping = True

@@ -15,10 +15,7 @@ containers).
 
 from __future__ import annotations
 
-import argparse
-import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +25,6 @@ from tests.refcluster.config import ensure_collection_path
 
 ensure_collection_path()
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError  # noqa: E402
 from tests.refcluster.fakes import dra_driver  # noqa: E402
 from tests.refcluster.fakes import gpus as gpumod  # noqa: E402
 
@@ -139,26 +135,7 @@ class FakeDranet(dra_driver.FakeDriver):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kubeconfig", required=True)
-    ap.add_argument("--ready-file", required=True)
-    args = ap.parse_args()
-    drv = FakeDranet(args.kubeconfig)
-
-    def stop(_sig: int, _frm: Any) -> None:
-        drv.stopping = True
-        drv.withdraw()
-        print("withdrew NIC slices, exiting", flush=True)
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    while True:
-        try:
-            drv.run(args.ready_file)
-        except ClusterError as exc:
-            print("API error, retrying in 2 s: %s" % exc, flush=True)
-            time.sleep(2)
+    return dra_driver.main(FakeDranet, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

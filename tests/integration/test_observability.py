@@ -53,7 +53,11 @@ def test_dcgm_metrics_per_gpu_with_pod_attribution(ansible_module, k8s):
     assert obs["gpus_reporting"] == obs["gpus_expected"] and sum(obs["gpus_expected"].values()) >= 16
     # The attributed GPU is one of the pod's node's GPUs (identity shared with the fake DRA driver).
     att = obs["attribution"]
-    slices = [s for s in k8s.list("resource.k8s.io/v1", "ResourceSlice")["items"] if s["spec"].get("nodeName") == att["node"]]
+    slices = [
+        s
+        for s in k8s.list("resource.k8s.io/v1", "ResourceSlice")["items"]
+        if s["spec"].get("nodeName") == att["node"] and s["spec"]["driver"] == "gpu.nvidia.com"
+    ]
     node_uuids = {d["attributes"]["uuid"]["string"] for s in slices for d in s["spec"]["devices"]}
     assert len(att["gpus"]) == 1 and att["gpus"][0] in node_uuids
     assert r["negative"][0]["refused"] is True

@@ -69,7 +69,12 @@ def test_scheduler_allocates_a_claim_and_binds_the_pod_to_the_device_node(k8s):
         pod = k8s.wait_for("v1", "Pod", "user", lambda p: bool(p) and p["status"].get("phase") == "Running", ns, timeout_s=60)
         claim = k8s.get("resource.k8s.io/v1", "ResourceClaim", "gpu", ns)
         result = claim["status"]["allocation"]["devices"]["results"][0]
-        slice_ = next(s for s in k8s.list("resource.k8s.io/v1", "ResourceSlice")["items"] if s["spec"]["pool"]["name"] == result["pool"])
+        # Pools are per node and per driver (the fake DRANET publishes a pool of the same name).
+        slice_ = next(
+            s
+            for s in k8s.list("resource.k8s.io/v1", "ResourceSlice")["items"]
+            if s["spec"]["pool"]["name"] == result["pool"] and s["spec"]["driver"] == result["driver"]
+        )
         assert result["device"] in [d["name"] for d in slice_["spec"]["devices"]]
         assert pod["spec"]["nodeName"] == slice_["spec"]["nodeName"]
         assert claim["status"]["reservedFor"][0]["uid"] == pod["metadata"]["uid"]

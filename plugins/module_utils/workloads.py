@@ -60,6 +60,7 @@ def pod(
 
 
 NAME_LABEL = "app.kubernetes.io/name"
+HOSTNAME = "kubernetes.io/hostname"
 
 
 def deployment(pod_obj: dict[str, Any], replicas: int = 1) -> dict[str, Any]:

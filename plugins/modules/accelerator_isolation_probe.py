@@ -171,7 +171,6 @@ EXTRA = {
     "runtime_checks": {"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
     "probe_image": {"type": "str", "default": "nvcr.io/nvidia/cuda:12.9.1-base-ubuntu24.04"},
 }
-HOSTNAME = "kubernetes.io/hostname"
 COUNT_DEVICES = ["sh", "-c", "ls /dev/nvidia[0-9]* 2>/dev/null | wc -l"]
 
 
@@ -215,7 +214,7 @@ class IsolationProbe(Probe):
         if n > p["max_pods"]:
             result.check("device plugin accelerators are exclusive", None, "node %s has %d free, more than max_pods %d" % (node, n, p["max_pods"]))
             return
-        sel = {HOSTNAME: node}
+        sel = {wl.HOSTNAME: node}
         for i in range(n):
             ctx.create(wl.pod("dp-%d" % i, ns, limits={p["resource_name"]: "1"}, node_selector=sel))
         bound = [wl.wait_placed(client, "dp-%d" % i, ns, p["timeout"]) for i in range(n)]
@@ -244,7 +243,7 @@ class IsolationProbe(Probe):
             result.check("DRA devices are exclusive", None, "every node has some device of %s allocated: no idle node to fill" % p["driver"])
             return
         node, count = sorted(idle.items())[0]
-        sel = {HOSTNAME: node}
+        sel = {wl.HOSTNAME: node}
         ctx.create(dra.claim("all", ns, p["device_class"], all_devices=True))
         ctx.create(wl.pod("dra-all", ns, claims=[{"name": "accel", "resourceClaimName": "all"}], node_selector=sel))
         pod = wl.wait_placed(client, "dra-all", ns, p["timeout"])
@@ -295,9 +294,9 @@ class IsolationProbe(Probe):
             ctx.create(dra.claim("rt-one", ns, p["device_class"]))
             one = wl.pod("rt-one", ns, image=p["probe_image"], command=COUNT_DEVICES, claims=[{"name": "accel", "resourceClaimName": "rt-one"}])
         specs = {
-            "rt-none": wl.pod("rt-none", ns, image=p["probe_image"], command=COUNT_DEVICES, node_selector={HOSTNAME: node}),
+            "rt-none": wl.pod("rt-none", ns, image=p["probe_image"], command=COUNT_DEVICES, node_selector={wl.HOSTNAME: node}),
             "rt-env": wl.pod(
-                "rt-env", ns, image=p["probe_image"], command=COUNT_DEVICES, node_selector={HOSTNAME: node}, env={"NVIDIA_VISIBLE_DEVICES": "all"}
+                "rt-env", ns, image=p["probe_image"], command=COUNT_DEVICES, node_selector={wl.HOSTNAME: node}, env={"NVIDIA_VISIBLE_DEVICES": "all"}
             ),
             "rt-one": one,
         }

@@ -157,7 +157,6 @@ EXTRA = {
     "max_pods": {"type": "int", "default": 32},
     "observe_seconds": {"type": "int", "default": 8},
 }
-HOSTNAME = "kubernetes.io/hostname"
 
 
 def time_sliced_nodes(nodes):
@@ -253,12 +252,12 @@ class SharingProbe(Probe):
             )
             return
         for i in range(n):
-            ctx.create(wl.pod("ts-%d" % i, ns, limits={p["resource_name"]: "1"}, node_selector={HOSTNAME: node}))
+            ctx.create(wl.pod("ts-%d" % i, ns, limits={p["resource_name"]: "1"}, node_selector={wl.HOSTNAME: node}))
         bound = sum(wl.is_bound(wl.wait_placed(client, "ts-%d" % i, ns, p["timeout"])) for i in range(n))
         result.check(
             "more pods than physical GPUs each get a GPU", bound == n and bound > count, "%d pods bound on %s with %d physical GPUs" % (bound, node, count)
         )
-        ctx.create(wl.pod("ts-extra", ns, limits={p["resource_name"]: "1"}, node_selector={HOSTNAME: node}))
+        ctx.create(wl.pod("ts-extra", ns, limits={p["resource_name"]: "1"}, node_selector={wl.HOSTNAME: node}))
         refused, msg = wl.refused_placement(client, "ts-extra", ns, p["timeout"], p["observe_seconds"])
         result.negative_case("one pod beyond the %d advertised replicas" % (count * replicas), refused, msg)
         result.decide_from_checks("%d pods shared %d physical GPUs on %s by time-slicing; one more was refused" % (bound, count, node))

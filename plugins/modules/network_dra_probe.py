@@ -180,7 +180,6 @@ EXTRA = {
     "align_attribute": {"type": "str", "default": "resource.kubernetes.io/pcieRoot"},
     "observe_seconds": {"type": "int", "default": 8},
 }
-HOSTNAME = "kubernetes.io/hostname"
 
 
 class NetworkDraProbe(Probe):
@@ -244,21 +243,10 @@ class NetworkDraProbe(Probe):
             % (sum(len(k) for k in per_node.values()), len(per_node), p["driver"], p["align_attribute"])
         )
 
-    @staticmethod
-    def release(client, ctx, ns, name):
-        """Pod first, then its claim, so the devices are free for the next case."""
-        wl.delete_together(client, ctx, ns, [name])
-        ctx.delete({"apiVersion": dra.API, "kind": "ResourceClaim", "name": name, "namespace": ns})
-        client.wait_gone(dra.API, "ResourceClaim", name, ns, ctx.cleanup_timeout_s)
-
-    def claim_pod(self, client, ctx, ns, name, claim_obj, node):
-        ctx.create(claim_obj)
-        ctx.create(wl.pod(name, ns, claims=[{"name": "net", "resourceClaimName": name}], node_selector={HOSTNAME: node}))
-
     def multi_nic(self, client, ctx, result, ns, node, nics, count):
         p = self.params
         if count >= 2:
-            self.claim_pod(client, ctx, ns, "two-nics", nd.claim("two-nics", ns, [nd.request("nic", p["nic_class"], 2)]), node)
+            dra.claim_and_pod(ctx, nd.claim("two-nics", ns, [nd.request("nic", p["nic_class"], 2)]), {wl.HOSTNAME: node})
             pod = wl.wait_placed(client, "two-nics", ns, p["timeout"])
             got = nd.allocated(client.get(dra.API, "ResourceClaim", "two-nics", ns), {p["driver"]: nics}).get("nic", [])
             devices = sorted({d["device"] for d in got})
@@ -270,16 +258,13 @@ class NetworkDraProbe(Probe):
             )
             result.observations["two_nics"] = devices
             result.step("claim 2 x %s, pod on %s" % (p["nic_class"], node), "allocated %s" % devices)
-            self.release(client, ctx, ns, "two-nics")
+            dra.release_claim_and_pod(client, ctx, ns, "two-nics")
         else:
             result.check("two RDMA NICs attached to one pod through one claim", None, "node %s has one RDMA NIC" % node)
-        self.claim_pod(client, ctx, ns, "too-many-nics", nd.claim("too-many-nics", ns, [nd.request("nic", p["nic_class"], count + 1)]), node)
-        refused, msg = wl.refused_placement(client, "too-many-nics", ns, p["timeout"], p["observe_seconds"])
-        unallocated = not dra.is_allocated(client.get(dra.API, "ResourceClaim", "too-many-nics", ns))
-        result.negative_case(
-            "%d RDMA NICs on %s, which has %d" % (count + 1, node, count), refused and unallocated, "claim unallocated=%s; %s" % (unallocated, msg)
-        )
-        self.release(client, ctx, ns, "too-many-nics")
+        too_many = nd.claim("too-many-nics", ns, [nd.request("nic", p["nic_class"], count + 1)])
+        refused, msg = dra.claim_obj_pod_refused(client, ctx, too_many, p["timeout"], p["observe_seconds"], {wl.HOSTNAME: node})
+        result.negative_case("%d RDMA NICs on %s, which has %d" % (count + 1, node, count), refused, msg)
+        dra.release_claim_and_pod(client, ctx, ns, "too-many-nics")
 
     def aligned(self, client, ctx, result, ns, node, nics, gpus):
         p = self.params
@@ -288,14 +273,14 @@ class NetworkDraProbe(Probe):
             result.check("GPU and NIC allocated in one claim", None, "GPU DeviceClass %s does not exist" % p["gpu_class"])
             return
         requests = [nd.request("gpu", p["gpu_class"]), nd.request("nic", p["nic_class"])]
-        self.claim_pod(client, ctx, ns, "gpu-nic", nd.claim("gpu-nic", ns, requests, align), node)
+        dra.claim_and_pod(ctx, nd.claim("gpu-nic", ns, requests, align), {wl.HOSTNAME: node})
         pod = wl.wait_placed(client, "gpu-nic", ns, p["timeout"])
         got = nd.allocated(client.get(dra.API, "ResourceClaim", "gpu-nic", ns), {p["gpu_driver"]: gpus, p["driver"]: nics})
         for name, ok, detail in nd.check_aligned(got, p["gpu_driver"], p["driver"], align, (pod or {}).get("spec", {}).get("nodeName")):
             result.check(name, ok, detail)
         result.observations["aligned"] = {k: [d.get("device") for d in v] for k, v in got.items()}
         result.step("claim gpu + nic with matchAttribute %s, pod on %s" % (align, node), "allocated %s" % result.observations["aligned"])
-        self.release(client, ctx, ns, "gpu-nic")
+        dra.release_claim_and_pod(client, ctx, ns, "gpu-nic")
         # Negative: pin the GPU to one root and the NIC to another; the constraint cannot hold.
         roots_gpu = sorted({nd.attr(gpus[k], p["gpu_driver"], align) for k in gpus if gpus[k].get("node") == node} - {None})
         roots_nic = sorted({nd.attr(nics[k], p["driver"], align) for k in nics if nics[k].get("node") == node} - {None})
@@ -307,14 +292,9 @@ class NetworkDraProbe(Probe):
             nd.request("gpu", p["gpu_class"], cel="%s == '%s'" % (nd.cel_attr(p["gpu_driver"], align), pair[0])),
             nd.request("nic", p["nic_class"], cel="%s == '%s'" % (nd.cel_attr(p["driver"], align), pair[1])),
         ]
-        self.claim_pod(client, ctx, ns, "misaligned", nd.claim("misaligned", ns, requests, align), node)
-        refused, msg = wl.refused_placement(client, "misaligned", ns, p["timeout"], p["observe_seconds"])
-        unallocated = not dra.is_allocated(client.get(dra.API, "ResourceClaim", "misaligned", ns))
-        result.negative_case(
-            "GPU on %s and NIC on %s under matchAttribute %s" % (pair[0], pair[1], align),
-            refused and unallocated,
-            "claim unallocated=%s; %s" % (unallocated, msg),
-        )
+        misaligned = nd.claim("misaligned", ns, requests, align)
+        refused, msg = dra.claim_obj_pod_refused(client, ctx, misaligned, p["timeout"], p["observe_seconds"], {wl.HOSTNAME: node})
+        result.negative_case("GPU on %s and NIC on %s under matchAttribute %s" % (pair[0], pair[1], align), refused, msg)
 
 
 def main():

@@ -180,7 +180,6 @@ EXTRA = {
     "runtime_checks": {"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
     "probe_image": {"type": "str", "default": "registry.k8s.io/e2e-test-images/busybox:1.36.1-1"},
 }
-HOSTNAME = "kubernetes.io/hostname"
 UNAME = ["uname", "-r"]
 
 
@@ -275,7 +274,7 @@ class SandboxProbe(Probe):
             result.check("a pod without the class is not sandboxed", None, "no node to compare on: the sandboxed pod was not bound")
             return
         name = node["metadata"]["name"]
-        live = ctx.create(wl.pod("plain", ns, image=p["probe_image"], command=UNAME, node_selector={HOSTNAME: name}, tolerations=cls["tolerations"]))
+        live = ctx.create(wl.pod("plain", ns, image=p["probe_image"], command=UNAME, node_selector={wl.HOSTNAME: name}, tolerations=cls["tolerations"]))
         spec = live["spec"]
         result.check(
             "a pod without the class on the same node gets no sandbox",
@@ -296,7 +295,7 @@ class SandboxProbe(Probe):
             result.negative_case("pod under %s declaring an overhead that contradicts the class" % cls["name"], *self.refused_create(ctx, obj))
         outside = sorted(n for n, node in nodes.items() if not sb.node_matches(node, cls["node_selector"])) if cls["node_selector"] else []
         if outside:
-            obj = wl.pod("off-class-node", ns, image=p["probe_image"], command=UNAME, node_selector={HOSTNAME: outside[0]})
+            obj = wl.pod("off-class-node", ns, image=p["probe_image"], command=UNAME, node_selector={wl.HOSTNAME: outside[0]})
             obj["spec"]["runtimeClassName"] = cls["name"]
             try:
                 ctx.create(obj)

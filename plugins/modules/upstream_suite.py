@@ -154,7 +154,8 @@ class Unavailable(Exception):
     pass
 
 
-def _first_line(text):
+def _last_line(text):
+    """The last non-empty line: where go prints the summary of an error."""
     lines = [x for x in (text or "").splitlines() if x.strip()]
     return lines[-1].strip() if lines else "(no output)"
 
@@ -201,7 +202,7 @@ def build_from_source(src, cache):
         os.makedirs(cache, exist_ok=True)
         res = subprocess.run([_go(), "test", "-c", "-o", out + ".tmp", "./test"], cwd=src, capture_output=True, text=True, timeout=1800, check=False)
         if res.returncode != 0:
-            raise Unavailable("building the suite failed: %s" % _first_line(res.stderr))
+            raise Unavailable("building the suite failed: %s" % _last_line(res.stderr))
         os.replace(out + ".tmp", out)
     commit = _commit(src)
     return out, "source %s%s" % (src, " (%s)" % commit if commit else "")
@@ -217,7 +218,7 @@ def build_from_module(version, cache):
         for cmd in ([go, "mod", "init", "aic/upstream"], [go, "get", "%s@%s" % (MODULE, version)], [go, "test", "-c", "-o", out, MODULE + "/test"]):
             res = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=1800, check=False)
             if res.returncode != 0:
-                raise Unavailable("%s@%s could not be fetched or built through the Go module proxy: %s" % (MODULE, version, _first_line(res.stderr)))
+                raise Unavailable("%s@%s could not be fetched or built through the Go module proxy: %s" % (MODULE, version, _last_line(res.stderr)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return out, "module %s@%s" % (MODULE, version)
@@ -306,7 +307,7 @@ def main():
         exit_code=code,
     )
     if not events:
-        out["unavailable"] = "the suite produced no test events (exit %d): %s" % (code, json.dumps(_first_line(stream)))
+        out["unavailable"] = "the suite produced no test events (exit %d): %s" % (code, json.dumps(_last_line(stream)))
     module.exit_json(changed=True, duration_s=round(time.monotonic() - t0, 3), **out)
 
 

@@ -91,12 +91,23 @@ def slice_for(node: dict[str, Any], gpus: list[gpumod.GPU], generation: int = 1)
 
 
 class FakeDriver:
+    """Follows the GPU nodes and publishes one slice per node; subclasses change what is published."""
+
+    driver = DRIVER
+    class_name = DRIVER
+
     def __init__(self, kubeconfig: str) -> None:
         self.client = get_client({"kubeconfig": kubeconfig})
         self.inventory = gpumod.inventory()
         self.rec = gpumod.recorded_gpu()
         self.published: set[str] = set()
         self.stopping = False
+
+    def make_class(self) -> dict[str, Any]:
+        return device_class()
+
+    def make_slice(self, node: dict[str, Any], gpus: list[gpumod.GPU]) -> dict[str, Any]:
+        return slice_for(node, gpus)
 
     def gpus_of(self, node: dict[str, Any]) -> list[gpumod.GPU]:
         name = node["metadata"]["name"]
@@ -107,8 +118,8 @@ class FakeDriver:
         return gpumod.gpus_for_node(name, count, self.rec, pools["hgx_bus_numbers"], False)
 
     def ensure_class(self) -> None:
-        if self.client.get("resource.k8s.io/v1", "DeviceClass", DRIVER) is None:
-            self.client.create(device_class())
+        if self.client.get("resource.k8s.io/v1", "DeviceClass", self.class_name) is None:
+            self.client.create(self.make_class())
 
     def reconcile(self, node: dict[str, Any]) -> None:
         if node["metadata"].get("labels", {}).get(GPU_NODE_LABEL) != "true" or node["metadata"].get("deletionTimestamp"):
@@ -116,16 +127,16 @@ class FakeDriver:
         gpus = self.gpus_of(node)
         if not gpus:
             return
-        want = slice_for(node, gpus)
+        want = self.make_slice(node, gpus)
         name = want["metadata"]["name"]
         have = self.client.get("resource.k8s.io/v1", "ResourceSlice", name)
         if have is None:
             self.client.create(want)
-            print("published %s (%d devices)" % (name, len(gpus)), flush=True)
+            print("published %s (%d devices)" % (name, len(want["spec"]["devices"])), flush=True)
         self.published.add(name)
 
     def forget(self, node_name: str) -> None:
-        self.published.discard("%s-%s" % (node_name, DRIVER))
+        self.published.discard("%s-%s" % (node_name, self.driver))
 
     def withdraw(self) -> None:
         for name in sorted(self.published):

@@ -113,25 +113,14 @@ def slice_for(node: dict[str, Any], gpus: list[gpumod.GPU], generation: int = 1)
 class FakeDranet(dra_driver.FakeDriver):
     """The GPU driver's node following and slice life cycle, with NIC slices instead."""
 
-    def ensure_class(self) -> None:
-        if self.client.get("resource.k8s.io/v1", "DeviceClass", DEVICE_CLASS) is None:
-            self.client.create(device_class())
+    driver = DRIVER
+    class_name = DEVICE_CLASS
 
-    def reconcile(self, node: dict[str, Any]) -> None:
-        if node["metadata"].get("labels", {}).get(dra_driver.GPU_NODE_LABEL) != "true" or node["metadata"].get("deletionTimestamp"):
-            return
-        gpus = self.gpus_of(node)
-        if not gpus:
-            return
-        want = slice_for(node, gpus)
-        name = want["metadata"]["name"]
-        if self.client.get("resource.k8s.io/v1", "ResourceSlice", name) is None:
-            self.client.create(want)
-            print("published %s (%d NICs)" % (name, len(want["spec"]["devices"])), flush=True)
-        self.published.add(name)
+    def make_class(self) -> dict[str, Any]:
+        return device_class()
 
-    def forget(self, node_name: str) -> None:
-        self.published.discard("%s-%s" % (node_name, DRIVER))
+    def make_slice(self, node: dict[str, Any], gpus: list[gpumod.GPU]) -> dict[str, Any]:
+        return slice_for(node, gpus)
 
 
 def main() -> int:

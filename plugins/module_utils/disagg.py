@@ -1,0 +1,179 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers for disaggregated_inference_probe: serving pods per phase, the workloads that scale them,
+the model servers' own request counters, and OpenAI-style requests through the gateway.
+
+Verdicts come from API objects (owner references, the scale subresource, pod UIDs and readiness)
+and from the counters the model servers export (vLLM's ``vllm:request_success_total`` by default),
+read from each pod through the API server's pod proxy.  A response header never decides anything:
+real model servers send none that names the phase.
+"""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+import http.client
+import json
+import socket
+from typing import Any
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import metrics as mt
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.gateway import parse_url
+
+PHASES = ("prefill", "decode")
+SUCCESS_METRIC = "vllm:request_success_total"
+
+
+def is_ready(pod: dict[str, Any]) -> bool:
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return False
+    if (pod.get("status") or {}).get("phase") != "Running":
+        return False
+    conds = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+
+
+def ready_pods(client: Any, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+    """Ready, not-deleting pods of a selector, by name."""
+    items = client.list("v1", "Pod", namespace, label_selector=label_selector)["items"]
+    return sorted((p for p in items if is_ready(p)), key=lambda p: p["metadata"]["name"])
+
+
+def live_pods(client: Any, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+    """Pods of a selector that are not being deleted."""
+    items = client.list("v1", "Pod", namespace, label_selector=label_selector)["items"]
+    return [p for p in items if not (p.get("metadata") or {}).get("deletionTimestamp")]
+
+
+def controller_ref(obj: dict[str, Any]) -> dict[str, Any] | None:
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def has_scale(client: Any, api_version: str, kind: str) -> bool:
+    """Whether the kind serves the scale subresource (from API discovery)."""
+    try:
+        doc = client.get_path(client.gv_path(api_version), what="discover %s" % api_version)
+        plural = client.resources(api_version)[kind]["name"]
+    except (ClusterError, KeyError):
+        return False
+    return any(r.get("name") == plural + "/scale" for r in doc.get("resources") or [])
+
+
+def scale_target(client: Any, pod: dict[str, Any], max_depth: int = 6) -> dict[str, Any] | None:
+    """The workload that scales this pod: walking up the controller owner references, the highest
+    owner that serves ``/scale`` before one that does not (Pod -> ReplicaSet -> Deployment gives the
+    Deployment; Pod -> StatefulSet -> LeaderWorkerSet gives the LeaderWorkerSet).  None for a pod no
+    scalable workload controls."""
+    namespace = pod["metadata"]["namespace"]
+    obj, found, depth = pod, None, 0
+    while depth < max_depth:
+        depth += 1
+        ref = controller_ref(obj)
+        if ref is None or not has_scale(client, ref["apiVersion"], ref["kind"]):
+            break
+        owner = client.get(ref["apiVersion"], ref["kind"], ref["name"], namespace)
+        if owner is None:
+            break
+        found = {"apiVersion": ref["apiVersion"], "kind": ref["kind"], "name": ref["name"], "namespace": namespace, "uid": owner["metadata"]["uid"]}
+        obj = owner
+    return found
+
+
+def ref_key(ref: dict[str, Any]) -> str:
+    return "%s/%s %s/%s" % (ref["apiVersion"], ref["kind"], ref["namespace"], ref["name"])
+
+
+def read_scale(client: Any, ref: dict[str, Any]) -> dict[str, Any]:
+    path = client.path(ref["apiVersion"], ref["kind"], ref["namespace"], ref["name"], "scale")
+    return client.request("GET", path, what="read the scale of %s" % ref_key(ref))
+
+
+def set_replicas(client: Any, ref: dict[str, Any], replicas: int) -> dict[str, Any]:
+    return client.patch(ref["apiVersion"], ref["kind"], ref["name"], {"spec": {"replicas": replicas}}, ref["namespace"], subresource="scale")
+
+
+def workload_state(client: Any, ref: dict[str, Any]) -> dict[str, Any]:
+    """What must not move while the other phase scales: desired replicas, generation, the UIDs of
+    its ready pods."""
+    scale = read_scale(client, ref)
+    obj = client.get(ref["apiVersion"], ref["kind"], ref["name"], ref["namespace"]) or {}
+    sel = (scale.get("status") or {}).get("selector") or ""
+    uids = sorted(p["metadata"]["uid"] for p in ready_pods(client, ref["namespace"], sel)) if sel else []
+    return {
+        "replicas": (scale.get("spec") or {}).get("replicas"),
+        "generation": (obj.get("metadata") or {}).get("generation"),
+        "ready_pods": uids,
+        "selector": sel,
+    }
+
+
+def state_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    out = []
+    for key in ("replicas", "generation"):
+        if before.get(key) != after.get(key):
+            out.append("%s %s -> %s" % (key, before.get(key), after.get(key)))
+    gone = set(before.get("ready_pods") or []) - set(after.get("ready_pods") or [])
+    new = set(after.get("ready_pods") or []) - set(before.get("ready_pods") or [])
+    if gone:
+        out.append("%d ready pod(s) replaced or lost" % len(gone))
+    if new:
+        out.append("%d new ready pod(s)" % len(new))
+    return out
+
+
+def scrape(client: Any, pod: dict[str, Any], port: int, path: str = "/metrics") -> str:
+    """A pod's metrics page through the API server's pod proxy (RBAC: pods/proxy get)."""
+    md = pod["metadata"]
+    url = "/api/v1/namespaces/%s/pods/%s:%d/proxy%s" % (md["namespace"], md["name"], port, path)
+    doc = client.request("GET", url, what="read metrics of pod %s/%s port %d" % (md["namespace"], md["name"], port), content_type="text/plain")
+    return doc.get("raw", "") if isinstance(doc, dict) else ""
+
+
+def counter_sum(text: str, metric: str) -> float | None:
+    """Sum of every series of a counter (all labels); None when the page has no such series."""
+    values = [s["value"] for s in mt.parse_exposition(text) if s["name"] == metric]
+    return sum(values) if values else None
+
+
+def completion_body(model: str, prompt_words: int, max_tokens: int, chat: bool, seq: int) -> dict[str, Any]:
+    words = " ".join("w%d" % ((seq * 7919 + i) % 100000) for i in range(prompt_words))
+    body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "temperature": 0, "stream": False}
+    if chat:
+        body["messages"] = [{"role": "user", "content": words}]
+    else:
+        body["prompt"] = words
+    return body
+
+
+def post_json(url: str, host: str, path: str, body: dict[str, Any], headers: dict[str, str] | None = None, timeout_s: float = 30) -> dict[str, Any]:
+    """One POST; {status, json (or None), headers (lower-cased names)}.  Status 0: no HTTP answer."""
+    addr, port = parse_url(url)
+    conn = http.client.HTTPConnection(addr, port, timeout=timeout_s)
+    hdrs = dict(headers or {}, Host=host, Connection="close")
+    hdrs["Content-Type"] = "application/json"
+    try:
+        conn.request("POST", path, body=json.dumps(body), headers=hdrs)
+        resp = conn.getresponse()
+        raw = resp.read(65536)
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            doc = None
+        return {"status": resp.status, "json": doc, "headers": {k.lower(): v for k, v in resp.getheaders()}, "text": raw[:300].decode("utf-8", "replace")}
+    except (OSError, http.client.HTTPException, socket.timeout) as exc:
+        return {"status": 0, "json": None, "headers": {}, "text": "%s: %s" % (exc.__class__.__name__, exc)}
+    finally:
+        conn.close()
+
+
+def is_completion(doc: Any) -> bool:
+    """An OpenAI completion or chat completion with at least one choice."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("choices"), list) or not doc["choices"]:
+        return False
+    return doc.get("object") in ("text_completion", "chat.completion")

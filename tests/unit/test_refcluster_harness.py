@@ -124,3 +124,27 @@ def test_every_wired_webhook_configuration_name_is_unique():
                 name = doc["metadata"]["name"]
                 assert name not in seen, "%s and %s both wire %s" % (seen.get(name), comp.name, name)
                 seen[name] = comp.name
+
+
+def test_fake_model_servers_answer_for_the_oldest_live_serving_pod_of_each_port():
+    from tests.refcluster.fakes import openai_pd
+
+    def spod(name, created, port, role="decode", phase="Running", node="refcluster-host", deleting=False, env=None):
+        md = {"name": name, "namespace": "llm-d", "uid": "u-" + name, "creationTimestamp": created, "labels": {"llm-d.ai/role": role}}
+        if deleting:
+            md["deletionTimestamp"] = created
+        ctr = {"name": "vllm", "args": ["--served-model-name", "tiny", "--port=%d" % port], "env": env or []}
+        return {"metadata": md, "spec": {"nodeName": node, "hostNetwork": True, "containers": [ctr]}, "status": {"phase": phase}}
+
+    pods = [
+        spod("decode-new", "2026-12-01T00:00:05Z", 18200),
+        spod("decode-old", "2026-12-01T00:00:01Z", 18200, env=[{"name": "AIC_STANDIN_PREFILL_SERVICE", "value": "pd-prefill"}]),
+        spod("prefill-gone", "2026-12-01T00:00:00Z", 18100, role="prefill", deleting=True),
+        spod("prefill-pending", "2026-12-01T00:00:00Z", 18100, role="prefill", phase="Pending"),
+        spod("prefill-elsewhere", "2026-12-01T00:00:00Z", 18100, role="prefill", node="refcluster-cpu-1"),
+        spod("prefill-a", "2026-12-01T00:00:02Z", 18100, role="prefill"),
+    ]
+    table = openai_pd.pods_by_port(pods, "refcluster-host")
+    assert {p: (v["name"], v["role"]) for p, v in table.items()} == {18200: ("decode-old", "decode"), 18100: ("prefill-a", "prefill")}
+    assert table[18200]["model"] == "tiny" and table[18200]["prefill_service"] == "pd-prefill"
+    assert table[18100]["prefill_service"] == ""

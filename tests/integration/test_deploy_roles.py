@@ -157,6 +157,9 @@ def test_gpu_operator_absent_removes_the_release(k8s, kubeconfig):
         ("cluster_autoscaler", {"cluster_autoscaler_scale_down_unneeded": "soon"}),
         ("cluster_autoscaler", {"cluster_autoscaler_provider": "gke-native"}),
         ("kai_scheduler", {"kai_scheduler_queue": "Default_Queue"}),
+        ("disaggregated_serving", {"disaggregated_serving_backend": "dynamo"}),
+        ("disaggregated_serving", {"disaggregated_serving_namespace": "LLM_D"}),
+        ("disaggregated_serving", {"disaggregated_serving_backend": "manifests"}),
     ],
 )
 def test_bad_input_is_refused_before_anything_changes(k8s, kubeconfig, role, bad):
@@ -269,6 +272,35 @@ def test_kuberay_waits_for_the_real_crd_and_webhook(k8s, kubeconfig):
         assert vals["webhooks"] == {"enabled": True} and vals["image"] == {"repository": "mirror.example.internal/kuberay"}
     finally:
         play(kubeconfig, "kuberay", kuberay_state="absent", **common)
+
+
+PD_STUB = str(REPO / "tests/fixtures/charts/llm-d-modelservice")
+
+
+def test_disaggregated_serving_installs_both_phases_and_waits_for_their_pods(k8s, kubeconfig):
+    common = {"disaggregated_serving_chart_path": PD_STUB, "disaggregated_serving_namespace": "it-pd", "disaggregated_serving_release": "ms"}
+    try:
+        res, recap = play(
+            kubeconfig,
+            "disaggregated_serving",
+            disaggregated_serving_model="Qwen/Qwen3-0.6B",
+            disaggregated_serving_prefill_replicas=2,
+            disaggregated_serving_extra_values={"routing": {"proxy": {"connector": "nixlv2"}}},
+            **common,
+        )
+        assert recap and recap["failed"] == 0, res.stdout[-2000:]
+        vals = received_values(k8s, "it-pd", "ms")
+        assert vals["modelArtifacts"]["name"] == "Qwen/Qwen3-0.6B" and vals["modelArtifacts"]["uri"] == "hf://Qwen/Qwen3-0.6B"
+        assert (vals["prefill"]["replicas"], vals["decode"]["replicas"]) == (2, 1)
+        assert vals["routing"] == {"proxy": {"connector": "nixlv2"}}
+        # The role returned only once the real controllers had made the pods and kwok had made them Ready.
+        for role, want in (("prefill", 2), ("decode", 1)):
+            pods = k8s.list("v1", "Pod", "it-pd", label_selector="llm-d.ai/role=%s" % role)["items"]
+            ready = [p for p in pods if any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))]
+            assert len(ready) >= want, (role, len(ready))
+    finally:
+        play(kubeconfig, "disaggregated_serving", disaggregated_serving_state="absent", **common)
+        k8s.delete("v1", "Namespace", "it-pd")
 
 
 def test_volcano_waits_for_the_real_open_queue(k8s, kubeconfig):

@@ -25,6 +25,10 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.gateway 
 
 PHASES = ("prefill", "decode")
 SUCCESS_METRIC = "vllm:request_success_total"
+# Said in the verdict when the answering model servers name themselves as stand-ins (the reference
+# cluster's fake vLLM sends x-aic-standin-* headers; real servers send none).
+STANDIN_HEADER_PREFIX = "x-aic-standin-"
+STANDIN_NOTE = "; the model servers were stand-ins that speak the OpenAI API and report the phase that handled each request, not vLLM"
 
 
 def is_ready(pod: dict[str, Any]) -> bool:

@@ -340,6 +340,7 @@ class DisaggregatedInferenceProbe(Probe):
             "prefill (%s) and decode (%s) are distinct workloads that scale independently; %d requests through the gateway "
             "were completed and counted by both phases' model servers; requests for an unserved model were refused"
             % (dg.ref_key(firsts["prefill"]), dg.ref_key(firsts["decode"]), p["requests"])
+            + dg.STANDIN_NOTE * ("standin_phase_headers" in result.observations)
         )
 
     @staticmethod
@@ -381,7 +382,8 @@ class DisaggregatedInferenceProbe(Probe):
             statuses[r["status"]] = statuses.get(r["status"], 0) + 1
             if r["status"] == 200 and dg.is_completion(r["json"]):
                 answers += 1
-            pair = "%s -> %s" % (r["headers"].get("x-aic-standin-prefill-pod", "?"), r["headers"].get("x-aic-standin-decode-pod", "?"))
+            hdr = r["headers"]
+            pair = "%s -> %s" % (hdr.get(dg.STANDIN_HEADER_PREFIX + "prefill-pod", "?"), hdr.get(dg.STANDIN_HEADER_PREFIX + "decode-pod", "?"))
             pairs[pair] = pairs.get(pair, 0) + 1
             if r["status"] != 200:
                 result.observations.setdefault("failed_responses", []).append({"status": r["status"], "body": r["text"][:200]})
@@ -389,6 +391,7 @@ class DisaggregatedInferenceProbe(Probe):
         if any(k != "? -> ?" for k in pairs):
             # Only the reference cluster's stand-in model servers send these headers; recorded, never decisive.
             result.observations["standin_phase_headers"] = pairs
+            result.observations["model_servers"] = dg.STANDIN_NOTE.lstrip("; ")
         result.step(
             "POST %s%s (Host %s) x%d, model %s, %d-word prompt" % (url, p["path"], host, p["requests"], p["model"], p["prompt_words"]),
             "statuses %s, %d completion(s)" % (result.observations["responses"]["statuses"], answers),

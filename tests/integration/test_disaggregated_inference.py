@@ -75,6 +75,8 @@ def test_prefill_and_decode_are_separate_scalable_and_both_traversed(ansible_mod
     [neg] = r["negative"]
     assert neg["refused"] is True and neg["outcome"].startswith("HTTP [404, 404, 404]; no counter")
     assert (replicas(k8s, "pd-prefill"), replicas(k8s, "pd-decode")) == (1, 1)
+    # The evidence says the model servers were stand-ins.
+    assert res["reason"].endswith("the model servers were stand-ins that speak the OpenAI API and report the phase that handled each request, not vLLM")
 
 
 def test_declared_none_is_not_applicable_with_its_reason(ansible_module):

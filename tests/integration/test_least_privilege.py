@@ -1,0 +1,107 @@
+"""The main job without cluster-admin: conformance.yml on the reference cluster under a
+ServiceAccount bound only to docs/rbac/prober.yaml (what the README promises and AWX uses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError, get_client
+from tests.refcluster.config import REPO
+
+pytestmark = pytest.mark.integration
+
+NS, SA = "ai-conformance", "prober"
+RBAC = REPO / "docs/rbac/prober.yaml"
+VERSION = "v1.37"
+# advanced_inference_ingress has no probe yet (issue 10): an explicit error in every bundle.
+NO_PROBE = {"advanced_inference_ingress"}
+
+
+@pytest.fixture(scope="module")
+def prober_kubeconfig(k8s, kubeconfig, tmp_path_factory):
+    """A kubeconfig for ServiceAccount ai-conformance/prober, bound to the shipped ClusterRole only."""
+    if k8s.get("v1", "Namespace", NS) is None:
+        k8s.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    if k8s.get("v1", "ServiceAccount", SA, NS) is None:
+        k8s.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": SA, "namespace": NS}})
+    docs = [d for d in yaml.safe_load_all(RBAC.read_text()) if d]
+    for d in docs:
+        if k8s.get(d["apiVersion"], d["kind"], d["metadata"]["name"]) is None:
+            k8s.create(d)
+    path = "/api/v1/namespaces/%s/serviceaccounts/%s/token" % (NS, SA)
+    token = k8s.request("POST", path, body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}})["status"][
+        "token"
+    ]
+    kc = yaml.safe_load(Path(kubeconfig).read_text())
+    kc["users"] = [{"name": "prober", "user": {"token": token}}]
+    for ctx in kc["contexts"]:
+        ctx["context"]["user"] = "prober"
+    out = tmp_path_factory.mktemp("prober") / "kubeconfig"
+    out.write_text(yaml.safe_dump(kc))
+    yield str(out), token
+    for d in reversed(docs):
+        k8s.delete(d["apiVersion"], d["kind"], d["metadata"]["name"])
+    k8s.delete("v1", "Namespace", NS)
+
+
+def test_the_prober_identity_is_not_an_admin(prober_kubeconfig):
+    c = get_client({"kubeconfig": prober_kubeconfig[0]})
+    for verb, call in (
+        ("list secrets", lambda: c.list("v1", "Secret", "kube-system")),
+        (
+            "create a ClusterRoleBinding",
+            lambda: c.create(
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRoleBinding",
+                    "metadata": {"name": "aic-escalate"},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                    "subjects": [{"kind": "ServiceAccount", "name": SA, "namespace": NS}],
+                }
+            ),
+        ),
+        ("patch a node", lambda: c.patch("v1", "Node", "refcluster-gpu-1", {"metadata": {"labels": {"aic": "x"}}})),
+    ):
+        with pytest.raises(ClusterError) as info:
+            call()
+        assert info.value.kind == "forbidden", (verb, info.value.message)
+
+
+def test_conformance_runs_whole_without_cluster_admin(prober_kubeconfig, tmp_path):
+    kc, token = prober_kubeconfig
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"))
+    cmd = [
+        str(Path(sys.executable).with_name("ansible-playbook")),
+        str(REPO / "conformance.yml"),
+        "-i",
+        str(REPO / "inventories/local"),
+        "--skip-tags",
+        "upstream",
+        "-e",
+        "ansible_python_interpreter=%s" % sys.executable,
+        "-e",
+        json.dumps({"conformance_kubeconfig": kc, "conformance_output_dir": str(tmp_path), "conformance_version": VERSION}),
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=1800, check=False)
+    assert res.returncode == 0, res.stdout[-3000:]
+    results = json.loads(next(tmp_path.rglob("results.json")).read_text())
+    verdicts = {r["requirement"]: (r["verdict"], r["reason"]) for r in results["requirements"]}
+    assert set(verdicts) >= {r.id for r in catalog.requirements(VERSION)}
+    for rid, (verdict, reason) in verdicts.items():
+        assert "forbidden" not in reason.lower(), (rid, reason)
+        if rid in NO_PROBE:
+            assert verdict == "error", (rid, verdict, reason)
+        else:
+            assert verdict in ("pass", "not_applicable"), (rid, verdict, reason)
+    # The identity's token is in no file of the bundle.
+    for f in tmp_path.rglob("*"):
+        if f.is_file():
+            assert token not in f.read_text(errors="replace"), f

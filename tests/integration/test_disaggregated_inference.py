@@ -14,18 +14,12 @@ import time
 
 import pytest
 
+from tests.refcluster.config import disaggregated_args
+
 pytestmark = pytest.mark.integration
 
 NS = "llm-d"
-ARGS = {
-    "serving_namespace": NS,
-    "model": "refcluster/tiny-llm",
-    "gateway": "llm-d/pd-gateway",
-    "listener_port": 18000,
-    "hostname": "pd.refcluster.local",
-    "prefill_metrics_port": 18100,
-    "decode_metrics_port": 18200,
-}
+ARGS = disaggregated_args()
 
 
 def _checks(res):

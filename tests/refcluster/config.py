@@ -112,3 +112,19 @@ def gateway_check_args() -> dict:
         "node_selector": v["networking_backend_node_selector"],
         "tolerations": v["networking_backend_tolerations"],
     }
+
+
+def disaggregated_args() -> dict:
+    """disaggregated_inference_probe's settings for the reference cluster, read from inventories/local."""
+    import yaml
+
+    v = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all.yml").read_text())
+    return {
+        "serving_namespace": v["networking_disagg_namespace"],
+        "model": v["networking_disagg_model"],
+        "gateway": v["networking_disagg_gateway"],
+        "listener_port": v["networking_disagg_listener_port"],
+        "hostname": v["networking_disagg_hostname"],
+        "prefill_metrics_port": v["networking_disagg_prefill_metrics_port"],
+        "decode_metrics_port": v["networking_disagg_decode_metrics_port"],
+    }

@@ -32,7 +32,7 @@ def prober_kubeconfig(k8s, kubeconfig, tmp_path_factory):
         k8s.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
     if k8s.get("v1", "ServiceAccount", SA, NS) is None:
         k8s.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": SA, "namespace": NS}})
-    docs = [d for d in yaml.safe_load_all(RBAC.read_text()) if d]
+    docs = yaml.safe_load(RBAC.read_text())["items"]
     for d in docs:
         if k8s.get(d["apiVersion"], d["kind"], d["metadata"]["name"]) is None:
             k8s.create(d)

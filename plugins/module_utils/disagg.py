@@ -59,17 +59,24 @@ def controller_ref(obj: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def has_scale(client: Any, api_version: str, kind: str) -> bool:
-    """Whether the kind serves the scale subresource (from API discovery)."""
-    try:
-        doc = client.get_path(client.gv_path(api_version), what="discover %s" % api_version)
-        plural = client.resources(api_version)[kind]["name"]
-    except (ClusterError, KeyError):
-        return False
-    return any(r.get("name") == plural + "/scale" for r in doc.get("resources") or [])
+def has_scale(client: Any, api_version: str, kind: str, cache: dict[tuple[str, str], bool] | None = None) -> bool:
+    """Whether the kind serves the scale subresource (from API discovery, read once per
+    group-version when a cache is given: the client's own discovery table leaves subresources out)."""
+    cache = {} if cache is None else cache
+    if (api_version, kind) not in cache:
+        try:
+            doc = client.get_path(client.gv_path(api_version), what="discover %s" % api_version)
+        except ClusterError:
+            doc = {}
+        names = {r.get("name") for r in doc.get("resources") or []}
+        for r in doc.get("resources") or []:
+            if r.get("kind") and "/" not in (r.get("name") or ""):
+                cache[(api_version, r["kind"])] = r["name"] + "/scale" in names
+        cache.setdefault((api_version, kind), False)
+    return cache[(api_version, kind)]
 
 
-def scale_target(client: Any, pod: dict[str, Any], max_depth: int = 6) -> dict[str, Any] | None:
+def scale_target(client: Any, pod: dict[str, Any], cache: dict[tuple[str, str], bool] | None = None, max_depth: int = 6) -> dict[str, Any] | None:
     """The workload that scales this pod: walking up the controller owner references, the highest
     owner that serves ``/scale`` before one that does not (Pod -> ReplicaSet -> Deployment gives the
     Deployment; Pod -> StatefulSet -> LeaderWorkerSet gives the LeaderWorkerSet).  None for a pod no
@@ -79,7 +86,7 @@ def scale_target(client: Any, pod: dict[str, Any], max_depth: int = 6) -> dict[s
     while depth < max_depth:
         depth += 1
         ref = controller_ref(obj)
-        if ref is None or not has_scale(client, ref["apiVersion"], ref["kind"]):
+        if ref is None or not has_scale(client, ref["apiVersion"], ref["kind"], cache):
             break
         owner = client.get(ref["apiVersion"], ref["kind"], ref["name"], namespace)
         if owner is None:

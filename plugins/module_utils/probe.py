@@ -94,6 +94,15 @@ class Probe:
         spec.update(extra_spec or {})
         self.module = new_module(spec, **module_kwargs)
         self.params = self.module.params
+        bad = self.param_error(self.params)
+        if bad:
+            self.module.fail_json(msg=bad)
+
+    @staticmethod
+    def param_error(params: dict[str, Any]) -> str | None:
+        """One line saying what is malformed in the parameters (the module fails with it before
+        touching the cluster), or None.  Subclasses override it."""
+        return None
 
     def run(self, client: Client, ctx: RunContext, result: ProbeResult) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

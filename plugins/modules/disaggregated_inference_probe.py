@@ -279,20 +279,16 @@ def param_error(p):
 
 class DisaggregatedInferenceProbe(Probe):
     requirement = "disaggregated_inference"
-
-    def __init__(self, extra):
-        super().__init__(extra)
-        err = param_error(self.params)
-        if err:
-            self.module.fail_json(msg=err)
+    param_error = staticmethod(param_error)
 
     def run(self, client, ctx, result):
         p = self.params
         if p["declared"] == "none":
             result.decide(Verdict.NOT_APPLICABLE, p["justification"])
             return
-        if missing_config(p):
-            result.decide(Verdict.ERROR, missing_config(p))
+        missing = missing_config(p)
+        if missing:
+            result.decide(Verdict.ERROR, missing)
             return
         ns = p["serving_namespace"]
         sel = {"prefill": selector(p["prefill_selector"]), "decode": selector(p["decode_selector"])}
@@ -309,7 +305,8 @@ class DisaggregatedInferenceProbe(Probe):
             return
         both = sorted({x["metadata"]["uid"] for x in pods["prefill"]} & {x["metadata"]["uid"] for x in pods["decode"]})
         result.check("no pod serves both phases", not both, "%d pod(s) match both selectors" % len(both) if both else "prefill and decode pods are disjoint")
-        targets = {ph: self.targets(client, pods[ph]) for ph in dg.PHASES}
+        scalable = {}
+        targets = {ph: self.targets(client, pods[ph], scalable) for ph in dg.PHASES}
         result.observations["workloads"] = {ph: sorted(dg.ref_key(r) for r in targets[ph].values()) for ph in dg.PHASES}
         unscaled = {ph: sorted(n for n, r in targets[ph].items() if r is None) for ph in dg.PHASES}
         shared = sorted({dg.ref_key(r) for r in targets["prefill"].values() if r} & {dg.ref_key(r) for r in targets["decode"].values() if r})
@@ -344,8 +341,8 @@ class DisaggregatedInferenceProbe(Probe):
         )
 
     @staticmethod
-    def targets(client, pods):
-        return {x["metadata"]["name"]: dg.scale_target(client, x) for x in pods}
+    def targets(client, pods, scalable):
+        return {x["metadata"]["name"]: dg.scale_target(client, x, scalable) for x in pods}
 
     def url_from_gateway(self, client):
         p = self.params

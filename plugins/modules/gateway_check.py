@@ -247,12 +247,7 @@ def param_error(p):
 
 class GatewayCheck(Probe):
     requirement = "ai_inference"
-
-    def __init__(self, extra_spec):
-        super().__init__(extra_spec)
-        bad = param_error(self.params)
-        if bad:
-            self.module.fail_json(msg=bad)
+    param_error = staticmethod(param_error)
 
     def backend(self, name, ns, port):
         p = self.params

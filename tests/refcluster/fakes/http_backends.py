@@ -27,7 +27,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
@@ -37,6 +37,45 @@ from tests.refcluster.config import ensure_collection_path
 ensure_collection_path()
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError, get_client  # noqa: E402
+
+
+def close_unanswered(handler: BaseHTTPRequestHandler) -> None:
+    """No pod behind this port: behave like a closed port, answer nothing."""
+    handler.close_connection = True
+    try:
+        handler.connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def fake_args(description: str) -> argparse.Namespace:
+    """The command line every fake container process takes."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--kubeconfig", required=True)
+    ap.add_argument("--address", required=True)
+    ap.add_argument("--ports", required=True, help="comma-separated ports to serve")
+    ap.add_argument("--node", default="refcluster-host")
+    ap.add_argument("--ready-file", default="")
+    return ap.parse_args()
+
+
+def serve(args: argparse.Namespace, handler_for_port: Callable[[int], type[BaseHTTPRequestHandler]], refresh: Callable[[], None]) -> None:
+    """Listen on each port of --ports, then keep the pod table fresh (every 0.3 s) for ever; the
+    ready file is written after the first good refresh."""
+    for port in (int(p) for p in args.ports.split(",")):
+        server = ThreadingHTTPServer((args.address, port), handler_for_port(port))
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        try:
+            refresh()
+            if args.ready_file and not Path(args.ready_file).exists():
+                Path(args.ready_file).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.ready_file).write_text("ok\n")
+        except ClusterError as exc:
+            print("refresh failed: %s" % exc, flush=True)
+        time.sleep(0.3)
 
 
 def pods_by_port(pods: list[dict[str, Any]], node: str) -> dict[int, str]:
@@ -75,17 +114,6 @@ class Backends:
         with self.lock:
             return self.by_port.get(port)
 
-    def loop(self, ready_file: str) -> None:
-        while True:
-            try:
-                self.refresh()
-                if ready_file and not Path(ready_file).exists():
-                    Path(ready_file).parent.mkdir(parents=True, exist_ok=True)
-                    Path(ready_file).write_text("ok\n")
-            except ClusterError as exc:
-                print("refresh failed: %s" % exc, flush=True)
-            time.sleep(0.3)
-
 
 def handler_for(backends: Backends, port: int) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -94,12 +122,7 @@ def handler_for(backends: Backends, port: int) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             pod = backends.pod_for(port)
             if pod is None:
-                # No pod behind this port: behave like a closed port, answer nothing.
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                close_unanswered(self)
                 return
             url = urlsplit(self.path)
             query = parse_qs(url.query)
@@ -129,20 +152,9 @@ def handler_for(backends: Backends, port: int) -> type[BaseHTTPRequestHandler]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kubeconfig", required=True)
-    ap.add_argument("--address", required=True)
-    ap.add_argument("--ports", required=True, help="comma-separated ports to serve")
-    ap.add_argument("--node", default="refcluster-host")
-    ap.add_argument("--ready-file", default="")
-    args = ap.parse_args()
+    args = fake_args(__doc__.splitlines()[0])
     backends = Backends(args.kubeconfig, args.node)
-    for port in (int(p) for p in args.ports.split(",")):
-        server = ThreadingHTTPServer((args.address, port), handler_for(backends, port))
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    backends.loop(args.ready_file)
+    serve(args, lambda port: handler_for(backends, port), backends.refresh)
     return 0
 
 

@@ -30,16 +30,13 @@ connection is closed without an answer, as an unbound port would.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import itertools
 import json
-import signal
-import socket
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +46,8 @@ from tests.refcluster.config import ensure_collection_path
 
 ensure_collection_path()
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError, get_client  # noqa: E402
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import get_client  # noqa: E402
+from tests.refcluster.fakes.http_backends import close_unanswered, fake_args, serve  # noqa: E402
 
 ROLE_LABEL = "llm-d.ai/role"
 PREFILL_ENV = "AIC_STANDIN_PREFILL_SERVICE"
@@ -187,17 +185,6 @@ class Servers:
             return None
         return addrs[next(self.rr) % len(addrs)]
 
-    def loop(self, ready_file: str) -> None:
-        while True:
-            try:
-                self.refresh()
-                if ready_file and not Path(ready_file).exists():
-                    Path(ready_file).parent.mkdir(parents=True, exist_ok=True)
-                    Path(ready_file).write_text("ok\n")
-            except ClusterError as exc:
-                print("refresh failed: %s" % exc, flush=True)
-            time.sleep(0.3)
-
 
 def prompt_tokens(req: dict[str, Any]) -> int:
     if "messages" in req:
@@ -234,12 +221,7 @@ def handler_for(servers: Servers, port: int) -> type[BaseHTTPRequestHandler]:
         def pod_or_close(self) -> dict[str, Any] | None:
             pod = servers.pod_for(port)
             if pod is None:
-                # No pod behind this port: behave like a closed port, answer nothing.
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                close_unanswered(self)
             return pod
 
         def reply(self, code: int, doc: Any, headers: dict[str, str] | None = None, ctype: str = "application/json") -> None:
@@ -332,20 +314,9 @@ def handler_for(servers: Servers, port: int) -> type[BaseHTTPRequestHandler]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kubeconfig", required=True)
-    ap.add_argument("--address", required=True)
-    ap.add_argument("--ports", required=True, help="comma-separated ports to serve")
-    ap.add_argument("--node", default="refcluster-host")
-    ap.add_argument("--ready-file", default="")
-    args = ap.parse_args()
+    args = fake_args(__doc__.splitlines()[0])
     servers = Servers(args.kubeconfig, args.node)
-    for port in (int(p) for p in args.ports.split(",")):
-        server = ThreadingHTTPServer((args.address, port), handler_for(servers, port))
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    servers.loop(args.ready_file)
+    serve(args, lambda port: handler_for(servers, port), servers.refresh)
     return 0
 
 

@@ -57,12 +57,14 @@ class OwnerClient:
 
     def __init__(self, objects):
         self.objects = objects
+        self.discovered = []
 
     @staticmethod
     def gv_path(api_version):
         return "/apis/%s" % api_version
 
     def get_path(self, path, what=""):
+        self.discovered.append(path)
         gv = path[len("/apis/") :]
         res = []
         for plural, kind, scale in self.DISCOVERY[gv]:
@@ -115,6 +117,20 @@ def test_scale_target_walks_through_a_statefulset_to_its_leaderworkerset():
     )
     ref = dg.scale_target(c, pod("decode-0", owner=("apps/v1", "StatefulSet", "decode")))
     assert (ref["apiVersion"], ref["kind"]) == ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet")
+
+
+def test_discovery_is_read_once_per_group_version_with_a_cache():
+    c = OwnerClient(
+        {
+            ("ReplicaSet", "rs"): obj("rs", ("apps/v1", "Deployment", "d")),
+            ("Deployment", "d"): obj("d"),
+        }
+    )
+    cache = {}
+    for name in ("p1", "p2", "p3"):
+        assert dg.scale_target(c, pod(name, owner=("apps/v1", "ReplicaSet", "rs")), cache)["name"] == "d"
+    assert c.discovered == ["/apis/apps/v1"]
+    assert cache[("apps/v1", "Deployment")] is True and cache[("apps/v1", "ReplicaSet")] is True
 
 
 def test_a_bare_pod_has_no_scale_target():

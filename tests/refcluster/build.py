@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.refcluster.config import CACHE, Component, load_components
+from tests.refcluster.config import CACHE, REPO, Component, load_components
 
 
 class BuildError(Exception):
@@ -98,8 +98,21 @@ def _seed_go_sum(src: Path, ref: str, logf: Path, env: dict[str, str]) -> None:
         (src / "go.sum").write_text(upstream.read_text())
 
 
+def _local_sources(comp: Component) -> dict[str, str]:
+    """Our own Go packages built inside the component's tools module (fakes that need its
+    dependencies): {package dir in the module: file name -> text}."""
+    out = {}
+    for pkg, rel in (comp.build.get("local_packages") or {}).items():
+        for f in sorted((REPO / rel).glob("*.go")):
+            out["%s/%s" % (pkg, f.name)] = f.read_text()
+    return out
+
+
 def spec_hash(comp: Component) -> str:
-    return hashlib.sha256(json.dumps(comp.build, sort_keys=True).encode()).hexdigest()[:16]
+    spec = {"build": comp.build, "local": _local_sources(comp)}
+    if not spec["local"]:
+        spec = comp.build  # unchanged hash for the upstream-only components already built
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def is_built(comp: Component) -> bool:
@@ -127,7 +140,7 @@ def build(comp: Component, log=print) -> float:
         log("building %s (%s@%s) into %s; log: %s" % (comp.name, b["module"], b["version"], comp.bin_dir, logf))
         try:
             (src / "go.mod").write_text("module local/ai-conformance/%s\n\ngo %s\n" % (comp.name, b.get("go", "1.26.0")))
-            imports = "\n".join('\t_ "%s"' % p for p in sorted(set(b["binaries"].values())))
+            imports = "\n".join('\t_ "%s"' % p for p in sorted(set(b["binaries"].values())) if not p.startswith("./"))
             (src / "tools.go").write_text("//go:build tools\n\npackage tools\n\nimport (\n%s\n)\n" % imports)
             edits = []
             if b.get("staging_replaces"):
@@ -150,6 +163,9 @@ def build(comp: Component, log=print) -> float:
             wanted += ["%s@%s" % (p, b["version"]) for p in sorted(set(b["binaries"].values())) if p != b["module"] and p.startswith(b["module"] + "/")]
             if b["binaries"]:  # an assets-only component (CRDs) needs nothing but the download
                 _run(["go", "get"] + wanted, src, logf, env)
+            for rel, text in _local_sources(comp).items():
+                (src / rel).parent.mkdir(parents=True, exist_ok=True)
+                (src / rel).write_text(text)
             tags = ",".join(b.get("tags", []))
             for name, pkg in b["binaries"].items():
                 cmd = ["go", "build", "-trimpath"] + (["-tags", tags] if tags else []) + ["-ldflags", _ldflags(comp), "-o", str(comp.bin_dir / name), pkg]

@@ -20,6 +20,15 @@ second replica of a workload can share the node; with two such pods the oldest a
   ``AIC_STANDIN_PREFILL_SERVICE`` variable.  Without either the decode pod prefills locally: that
   is aggregated serving, which the fault tests use.
 
+A pod without the ``llm-d.ai/role`` label but labelled ``aic-standin/model-server`` is an
+aggregated vLLM server (an InferencePool endpoint): it answers whole requests itself.  Such a pod
+may run one container per data-parallel rank, each with its own ``--port``; every (pod, port) has
+its own counters, as each rank is its own vLLM API server.  ``--max-num-seqs=N`` (vLLM's flag)
+bounds the requests in execution; the rest wait, and the container's
+``AIC_STANDIN_TOKEN_DELAY_S`` makes each generated token take that long, so a loaded server
+advertises a queue (``vllm:num_requests_waiting``) and a KV-cache usage
+(``vllm:kv_cache_usage_perc``, running / max-num-seqs) as a real one does.
+
 Every response names the pods that handled it (``x-aic-standin-prefill-pod``,
 ``x-aic-standin-decode-pod``).  ``/metrics`` serves, per pod, ``vllm:request_success_total``,
 ``vllm:prompt_tokens_total``, ``vllm:generation_tokens_total``, ``vllm:num_requests_running``
@@ -50,6 +59,8 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client i
 from tests.refcluster.fakes.http_backends import close_unanswered, fake_args, serve  # noqa: E402
 
 ROLE_LABEL = "llm-d.ai/role"
+SERVER_LABEL = "aic-standin/model-server"
+DELAY_ENV = "AIC_STANDIN_TOKEN_DELAY_S"
 PREFILL_ENV = "AIC_STANDIN_PREFILL_SERVICE"
 
 
@@ -71,6 +82,13 @@ def served_model(ctr: dict[str, Any]) -> str:
     return ""
 
 
+def flag_int(ctr: dict[str, Any], flag: str) -> int:
+    for arg in list(ctr.get("command") or []) + list(ctr.get("args") or []):
+        if arg.startswith(flag + "="):
+            return int(arg.split("=", 1)[1])
+    return 0
+
+
 def env_of(ctr: dict[str, Any], name: str) -> str:
     for env in ctr.get("env") or []:
         if env.get("name") == name:
@@ -87,7 +105,8 @@ def pods_by_port(pods: list[dict[str, Any]], node: str) -> dict[int, dict[str, A
         md = pod.get("metadata") or {}
         if spec.get("nodeName") != node or not spec.get("hostNetwork") or md.get("deletionTimestamp"):
             continue
-        if (pod.get("status") or {}).get("phase") != "Running" or not (md.get("labels") or {}).get(ROLE_LABEL):
+        labels = md.get("labels") or {}
+        if (pod.get("status") or {}).get("phase") != "Running" or not (labels.get(ROLE_LABEL) or labels.get(SERVER_LABEL)):
             continue
         live.append(pod)
     live.sort(key=lambda p: (p["metadata"].get("creationTimestamp") or "", p["metadata"]["name"]))
@@ -101,21 +120,28 @@ def pods_by_port(pods: list[dict[str, Any]], node: str) -> dict[int, dict[str, A
                 "name": md["name"],
                 "namespace": md["namespace"],
                 "uid": md["uid"],
-                "role": md["labels"][ROLE_LABEL],
+                "role": md["labels"].get(ROLE_LABEL) or "aggregated",
                 "model": served_model(ctr),
                 "prefill_service": env_of(ctr, PREFILL_ENV),
+                "max_num_seqs": flag_int(ctr, "--max-num-seqs"),
+                "token_delay_s": float(env_of(ctr, DELAY_ENV) or 0),
+                "key": "%s:%d" % (md["uid"], port),
             }
     return out
 
 
 class Counters:
-    """vLLM's counters for one pod (a new pod UID starts from zero, as a restarted server does)."""
+    """vLLM's counters for one server, a pod's port (a new pod UID starts from zero, as a restarted
+    server does)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_num_seqs: int = 0) -> None:
         self.success: dict[str, int] = {}
         self.prompt_tokens = 0
         self.generation_tokens = 0
         self.running = 0
+        self.waiting = 0
+        self.max_num_seqs = max_num_seqs
+        self.slots = threading.BoundedSemaphore(max_num_seqs) if max_num_seqs > 0 else None
 
     def exposition(self, model: str) -> str:
         m = 'model_name="%s"' % model
@@ -137,7 +163,10 @@ class Counters:
             "vllm:num_requests_running{%s} %d" % (m, self.running),
             "# HELP vllm:num_requests_waiting Number of requests waiting to be processed.",
             "# TYPE vllm:num_requests_waiting gauge",
-            "vllm:num_requests_waiting{%s} 0" % m,
+            "vllm:num_requests_waiting{%s} %d" % (m, self.waiting),
+            "# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.",
+            "# TYPE vllm:kv_cache_usage_perc gauge",
+            "vllm:kv_cache_usage_perc{%s} %s" % (m, repr(round(self.running / self.max_num_seqs, 4)) if self.max_num_seqs else "0.0"),
         ]
         return "\n".join(lines) + "\n"
 
@@ -174,9 +203,9 @@ class Servers:
         with self.lock:
             return self.by_port.get(port)
 
-    def counters_for(self, uid: str) -> Counters:
+    def counters_for(self, pod: dict[str, Any]) -> Counters:
         with self.lock:
-            return self.counters.setdefault(uid, Counters())
+            return self.counters.setdefault(pod["key"], Counters(pod.get("max_num_seqs") or 0))
 
     def prefill_target(self, pod: dict[str, Any]) -> str | None:
         with self.lock:
@@ -240,7 +269,7 @@ def handler_for(servers: Servers, port: int) -> type[BaseHTTPRequestHandler]:
                 return
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                self.reply(200, servers.counters_for(pod["uid"]).exposition(pod["model"]), ctype="text/plain; version=0.0.4")
+                self.reply(200, servers.counters_for(pod).exposition(pod["model"]), ctype="text/plain; version=0.0.4")
             elif path in ("/health", "/ready"):
                 self.reply(200, {})
             elif path == "/v1/models":
@@ -267,7 +296,7 @@ def handler_for(servers: Servers, port: int) -> type[BaseHTTPRequestHandler]:
                 msg = "The model `%s` does not exist." % model
                 self.reply(404, {"object": "error", "message": msg, "type": "NotFoundError", "param": None, "code": 404})
                 return
-            counters = servers.counters_for(pod["uid"])
+            counters = servers.counters_for(pod)
             n_prompt = prompt_tokens(req)
             headers = {"x-aic-standin-%s-pod" % pod["role"]: pod["name"]}
             if pod["role"] == "prefill":
@@ -284,6 +313,9 @@ def handler_for(servers: Servers, port: int) -> type[BaseHTTPRequestHandler]:
                 elif pod["prefill_service"]:
                     self.reply(503, {"object": "error", "message": "no ready prefill endpoint", "type": "ServiceUnavailableError"})
                     return
+            if pod["role"] == "aggregated":
+                n_out = max(1, int(req.get("max_tokens") or 16))
+                self.execute(counters, n_out * pod["token_delay_s"])
             with servers.lock:
                 counters.prompt_tokens += n_prompt
                 counters.generation_tokens += n_out
@@ -306,6 +338,24 @@ def handler_for(servers: Servers, port: int) -> type[BaseHTTPRequestHandler]:
             if pod["role"] == "prefill":
                 doc["kv_transfer_params"] = {"do_remote_prefill": True, "do_remote_decode": False, "remote_engine_id": pod["uid"], "remote_host": pod["name"]}
             self.reply(200, doc, headers)
+
+        def execute(self, counters: Counters, seconds: float) -> None:
+            """Wait for a batch slot (queued), then run for ``seconds`` (in the batch)."""
+            if counters.slots is not None:
+                with servers.lock:
+                    counters.waiting += 1
+                counters.slots.acquire()
+                with servers.lock:
+                    counters.waiting -= 1
+            with servers.lock:
+                counters.running += 1
+            try:
+                time.sleep(seconds)
+            finally:
+                with servers.lock:
+                    counters.running -= 1
+                if counters.slots is not None:
+                    counters.slots.release()
 
         def log_message(self, *a: Any) -> None:
             pass

@@ -128,3 +128,17 @@ def disaggregated_args() -> dict:
         "prefill_metrics_port": v["networking_disagg_prefill_metrics_port"],
         "decode_metrics_port": v["networking_disagg_decode_metrics_port"],
     }
+
+
+def inference_pool_args() -> dict:
+    """inference_pool_probe's settings for the reference cluster, read from inventories/local."""
+    import yaml
+
+    v = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all.yml").read_text())
+    return {
+        "pool": v["networking_pool_name"],
+        "gateway": v["networking_pool_gateway"],
+        "listener_port": v["networking_pool_listener_port"],
+        "model": v["networking_pool_model"],
+        "load_max_tokens": v["networking_pool_load_max_tokens"],
+    }

@@ -583,8 +583,7 @@ class InferencePoolProbe(Probe):
         for t in threads:
             t.join(4 * p["request_timeout_s"])
         expected = answers + sum(done.values())
-        after, _ = mt.poll(lambda: self.grown(client, eps, before, expected), min(30, p["timeout"]), 1.0)
-        after = after or self.counters(client, eps)
+        after = mt.poll(lambda: self.grown(client, eps, before, expected), min(30, p["timeout"]), 1.0)[0] or self.counters(client, eps)
         shares = ip.gateway_shares(ip.deltas(before, after), done)
         ok, detail = ip.choice_follows_load(shares, idle["name"], answers, p["min_idle_share"])
         result.observations["choice"] = {

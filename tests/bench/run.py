@@ -15,7 +15,7 @@ import time
 
 from tests.refcluster import cluster
 from tests.refcluster.ansible_run import run_module
-from tests.refcluster.config import REPO, disaggregated_args, gateway_check_args, kubeconfig_path, load_components
+from tests.refcluster.config import REPO, disaggregated_args, gateway_check_args, inference_pool_args, kubeconfig_path, load_components
 
 TARGETS = {"warm_start_s": 30.0, "cluster_rss_mib": 4096.0}
 PROBES = {
@@ -29,6 +29,7 @@ PROBES = {
     "gateway_check": gateway_check_args(),
     "network_dra_probe": {"declared": "rdma", "observe_seconds": 3},
     "disaggregated_inference_probe": disaggregated_args(),
+    "inference_pool_probe": inference_pool_args(),
     "operator_probe": {"operator": "kuberay"},
     "sandbox_probe": {},
 }

@@ -554,11 +554,11 @@ class InferencePoolProbe(Probe):
             return g if busy else None
 
         gauges, waited = mt.poll(advertised, min(30, p["timeout"]), 0.3)
-        result.observations["advertised_load"] = gauges or self.gauges(client, eps)
+        result.observations["load_first_seen"] = gauges or self.gauges(client, eps)
         result.step(
             "POST <pod>:<port>/v1/completions via the pod proxy x%d per endpoint %s (max_tokens %d)"
             % (p["load_requests"], [e["name"] for e in loaded], p["load_max_tokens"]),
-            "advertised after %.1f s: %s" % (waited, result.observations["advertised_load"]) if gauges else "no load advertised in %.0f s" % waited,
+            "advertised after %.1f s: %s" % (waited, result.observations["load_first_seen"]) if gauges else "no load advertised in %.0f s" % waited,
             bool(gauges),
         )
         if not gauges:
@@ -573,6 +573,8 @@ class InferencePoolProbe(Probe):
         # The picker reads the endpoints' metrics on its own schedule (the EPP every 50 ms): give it
         # time to see the load before the first request.
         time.sleep(p["load_settle_s"])
+        # What the endpoints advertise as the requests start (the picker's view, give or take its refresh).
+        result.observations["advertised_load"] = self.gauges(client, eps)
         in_flight = []
         statuses, answers = self.send(
             url, host, result.run_id, p["model"], p["choice_requests"], before=lambda: in_flight.append(sum(t.is_alive() for t in threads))

@@ -9,7 +9,9 @@
 //
 //   - Gateways of a GatewayClass whose controllerName is --controller-name are reconciled: the
 //     class, the Gateway, every attached HTTPRoute and every InferencePool a route references get
-//     Accepted/ResolvedRefs status written by this controller (status.parents of the pool).
+//     Accepted/ResolvedRefs status written by this controller (status.parents of the pool).  A route
+//     from a namespace no listener allows (allowedRoutes from Same, the default, or All) gets
+//     Accepted=False, NotAllowedByListeners, and is not served.
 //   - A request is matched against the attached routes (hostnames, PathPrefix/Exact path, exact
 //     header matches; Gateway API precedence: exact path, longest prefix, most header matches,
 //     oldest route).  Only InferencePool backends are served.
@@ -202,10 +204,20 @@ func (g *gateway) reconcile(ctx context.Context) {
 				ns = rt.GetNamespace()
 			}
 			gwKey := ns + "/" + str(ref, "name")
-			if _, ok := gateways[gwKey]; !ok {
+			gwObj, ok := gateways[gwKey]
+			if !ok {
 				continue
 			}
 			ours = true
+			if !routeAllowed(gwObj, rt.GetNamespace()) {
+				statuses = append(statuses, map[string]any{
+					"parentRef":      ref,
+					"controllerName": g.controllerName,
+					"conditions": []any{cond("Accepted", "False", routeNotAccepted,
+						"no listener of the Gateway allows routes from namespace "+rt.GetNamespace(), rt.GetGeneration())},
+				})
+				continue
+			}
 			attached[gwKey]++
 			resolved, missing := true, ""
 			rules, _, _ := unstructured.NestedSlice(rt.Object, "spec", "rules")
@@ -329,6 +341,24 @@ func (g *gateway) reconcile(ctx context.Context) {
 	g.mu.Lock()
 	g.tab = tab
 	g.mu.Unlock()
+}
+
+// routeAllowed applies the listeners' allowedRoutes.namespaces.from (Same by default, All; a
+// Selector is not implemented by this fake and allows nothing).
+func routeAllowed(gw unstructured.Unstructured, routeNS string) bool {
+	listeners, _, _ := unstructured.NestedSlice(gw.Object, "spec", "listeners")
+	for _, l := range listeners {
+		lm, _ := l.(map[string]any)
+		switch str(lm, "allowedRoutes", "namespaces", "from") {
+		case "All":
+			return true
+		case "", "Same":
+			if routeNS == gw.GetNamespace() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func sameParents(a, b []any) bool {

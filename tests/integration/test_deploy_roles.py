@@ -160,6 +160,9 @@ def test_gpu_operator_absent_removes_the_release(k8s, kubeconfig):
         ("disaggregated_serving", {"disaggregated_serving_backend": "dynamo"}),
         ("disaggregated_serving", {"disaggregated_serving_namespace": "LLM_D"}),
         ("disaggregated_serving", {"disaggregated_serving_backend": "manifests"}),
+        ("inference_extension", {"inference_extension_target_ports": [{"number": 0}]}),
+        ("inference_extension", {"inference_extension_gateway": "just-a-name"}),
+        ("inference_extension", {"inference_extension_provider": "envoy"}),
     ],
 )
 def test_bad_input_is_refused_before_anything_changes(k8s, kubeconfig, role, bad):
@@ -356,3 +359,69 @@ def test_cluster_autoscaler_karpenter_waits_for_a_ready_node_pool(k8s, kubeconfi
     finally:
         play(kubeconfig, "cluster_autoscaler", cluster_autoscaler_state="absent", **common)
     assert k8s.get("karpenter.sh/v1", "NodePool", "it-gpu-pool") is None
+
+
+def inference_extension_chart() -> str:
+    """The upstream inferencepool chart from the Go module the reference cluster's endpoint picker is
+    built from (the same release; the OCI registry cannot be reached here)."""
+    b = load_components()["inference-extension"].build
+    ref = "%s@%s" % (b["module"], b["version"])
+    out = subprocess.run(["go", "mod", "download", "-json", ref], capture_output=True, text=True, check=True, cwd=str(REPO))
+    return str(Path(json.loads(out.stdout)["Dir"]) / "config" / "charts" / "inferencepool")
+
+
+def test_inference_extension_installs_the_upstream_pool_chart_and_routes_a_gateway_to_it(k8s, kubeconfig):
+    assets = load_components()["inference-extension"].bin_dir / "assets"
+    common = {
+        "inference_extension_chart_path": inference_extension_chart(),
+        "inference_extension_namespace": "inference",
+        "inference_extension_pool": "it-pool",
+        "inference_extension_crds_src": str(assets / "inference.networking.k8s.io_inferencepools.yaml"),
+        "inference_extension_gateway": "inference/inference-gateway",
+        "inference_extension_route_path": "/it-pool",
+    }
+    try:
+        res, recap = play(
+            kubeconfig,
+            "inference_extension",
+            inference_extension_model_server_labels={"app": "it-vllm"},
+            inference_extension_target_ports=[{"number": 8000}, {"number": 8001}],
+            inference_extension_extra_values={"inferenceExtension": {"flags": [{"name": "v", "value": 3}]}},
+            **common,
+        )
+        assert recap and recap["failed"] == 0, res.stdout[-2000:]
+        pool = k8s.get("inference.networking.k8s.io/v1", "InferencePool", "it-pool", "inference")
+        assert pool["spec"]["selector"] == {"matchLabels": {"app": "it-vllm"}}
+        assert pool["spec"]["targetPorts"] == [{"number": 8000}, {"number": 8001}]
+        assert pool["spec"]["endpointPickerRef"]["name"] == "it-pool-epp" and pool["spec"]["endpointPickerRef"]["port"] == {"number": 9002}
+        # The chart's endpoint picker, Available before the role returned (kwok plays its container).
+        dep = k8s.get("apps/v1", "Deployment", "it-pool-epp", "inference")
+        assert any(c["type"] == "Available" and c["status"] == "True" for c in dep["status"]["conditions"])
+        args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args[args.index("--pool-name") + 1] == "it-pool" and args[args.index("--pool-namespace") + 1] == "inference"
+        assert args[args.index("--v") + 1] == "3"
+        # The route: accepted by the (fake) inference gateway, which then lists the Gateway among the pool's parents.
+        route = k8s.wait_for(
+            "gateway.networking.k8s.io/v1",
+            "HTTPRoute",
+            "it-pool",
+            lambda r: any(c["type"] == "Accepted" and c["status"] == "True" for e in (r or {}).get("status", {}).get("parents", []) for c in e["conditions"]),
+            "inference",
+            timeout_s=30,
+            what="be accepted",
+        )
+        assert route["spec"]["rules"][0]["backendRefs"] == [{"group": "inference.networking.k8s.io", "kind": "InferencePool", "name": "it-pool", "weight": 1}]
+        k8s.wait_for(
+            "inference.networking.k8s.io/v1",
+            "InferencePool",
+            "it-pool",
+            lambda p: any(e["parentRef"]["name"] == "inference-gateway" for e in (p or {}).get("status", {}).get("parents", [])),
+            "inference",
+            timeout_s=30,
+            what="get the Gateway as parent",
+        )
+    finally:
+        res, recap = play(kubeconfig, "inference_extension", inference_extension_state="absent", **common)
+        assert recap and recap["failed"] == 0, res.stdout[-2000:]
+    assert k8s.get("inference.networking.k8s.io/v1", "InferencePool", "it-pool", "inference") is None
+    assert k8s.get("gateway.networking.k8s.io/v1", "HTTPRoute", "it-pool", "inference") is None

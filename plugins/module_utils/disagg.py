@@ -188,3 +188,11 @@ def is_completion(doc: Any) -> bool:
     if not isinstance(doc, dict) or not isinstance(doc.get("choices"), list) or not doc["choices"]:
         return False
     return doc.get("object") in ("text_completion", "chat.completion")
+
+
+def unserved_model_refused(statuses: list[int], moved: dict[str, float], unmoved: str) -> tuple[bool, str]:
+    """The negative case of a request for a model nobody serves: every answer a 4xx and no
+    finished-request counter moved.  Returns (refused, the outcome in one line, ``unmoved``
+    saying that no counter moved)."""
+    refused = bool(statuses) and all(400 <= s < 500 for s in statuses) and not moved
+    return refused, "HTTP %s; %s" % (statuses, "counters moved: %s" % moved if moved else unmoved)

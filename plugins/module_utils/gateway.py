@@ -46,7 +46,8 @@ def accepted_classes(classes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def parent_status(route: dict[str, Any] | None, gw_namespace: str, gw_name: str) -> dict[str, Any] | None:
-    """The route's status.parents entry written for our Gateway (any controller), or None."""
+    """The status.parents entry written for our Gateway (any controller), or None: of an HTTPRoute,
+    or of an InferencePool, whose parents have the same shape."""
     for entry in ((route or {}).get("status") or {}).get("parents") or []:
         ref = entry.get("parentRef") or {}
         if ref.get("name") == gw_name and (ref.get("namespace") or (route or {}).get("metadata", {}).get("namespace")) == gw_namespace:
@@ -54,10 +55,13 @@ def parent_status(route: dict[str, Any] | None, gw_namespace: str, gw_name: str)
     return None
 
 
-def route_condition(route: dict[str, Any] | None, gw_namespace: str, gw_name: str, ctype: str) -> dict[str, Any] | None:
+def entry_condition(entry: dict[str, Any] | None, ctype: str) -> dict[str, Any] | None:
     # A status.parents entry carries its conditions the way an object's status does.
-    entry = parent_status(route, gw_namespace, gw_name)
     return wl.condition({"status": entry} if entry else None, ctype)
+
+
+def route_condition(route: dict[str, Any] | None, gw_namespace: str, gw_name: str, ctype: str) -> dict[str, Any] | None:
+    return entry_condition(parent_status(route, gw_namespace, gw_name), ctype)
 
 
 def gateway(name: str, namespace: str, gateway_class: str, port: int) -> dict[str, Any]:

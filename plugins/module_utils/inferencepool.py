@@ -16,7 +16,7 @@ __metaclass__ = type
 
 from typing import Any
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gateway as gw
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import selector
 
 POOL_API = "inference.networking.k8s.io/v1"
@@ -43,27 +43,11 @@ def endpoints(pods: list[dict[str, Any]], ports: list[int]) -> list[dict[str, An
     return out
 
 
-def parent_entry(pool: dict[str, Any] | None, gw_namespace: str, gw_name: str) -> dict[str, Any] | None:
-    """The pool's status.parents entry for a Gateway (written by the Gateway's controller)."""
-    for entry in ((pool or {}).get("status") or {}).get("parents") or []:
-        ref = entry.get("parentRef") or {}
-        if (ref.get("kind") or "Gateway") != "Gateway" or ref.get("name") != gw_name:
-            continue
-        if (ref.get("namespace") or (pool or {}).get("metadata", {}).get("namespace")) == gw_namespace:
-            return entry
-    return None
-
-
-def parent_condition(entry: dict[str, Any] | None, ctype: str) -> dict[str, Any] | None:
-    # A status.parents entry carries its conditions the way an object's status does.
-    return wl.condition({"status": entry} if entry else None, ctype)
-
-
 def accepted_parents(pool: dict[str, Any] | None) -> list[str]:
     """namespace/name of every parent whose entry has Accepted=True and ResolvedRefs=True."""
     out = []
     for entry in ((pool or {}).get("status") or {}).get("parents") or []:
-        if all((parent_condition(entry, t) or {}).get("status") == "True" for t in ("Accepted", "ResolvedRefs")):
+        if all(gw.is_true(gw.entry_condition(entry, t)) for t in ("Accepted", "ResolvedRefs")):
             ref = entry.get("parentRef") or {}
             out.append("%s/%s" % (ref.get("namespace") or (pool or {}).get("metadata", {}).get("namespace"), ref.get("name")))
     return sorted(out)

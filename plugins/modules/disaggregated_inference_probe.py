@@ -424,11 +424,8 @@ class DisaggregatedInferenceProbe(Probe):
             statuses.append(r["status"])
         time.sleep(1.0)
         moved = {ph: d for ph, d in self.deltas(before, self.counters(client, pods)).items() if d}
-        refused = all(400 <= s < 500 for s in statuses) and not moved
         result.negative_case(
-            "requests for model %s, which no one serves" % model,
-            refused,
-            "HTTP %s; %s" % (statuses, "counters moved: %s" % moved if moved else "no counter of either phase moved"),
+            "requests for model %s, which no one serves" % model, *dg.unserved_model_refused(statuses, moved, "no counter of either phase moved")
         )
 
     def scale_one(self, client, result, firsts, phase, other):

@@ -328,17 +328,17 @@ class InferencePoolProbe(Probe):
         if pool is None:
             result.decide(Verdict.FAIL, "InferencePool %s does not exist" % p["pool"])
             return
-        entry = ip.parent_entry(pool, gns, gname)
+        entry = gw.parent_status(pool, gns, gname)
         result.observations["pool"] = {
             "selector": ip.pool_selector(pool),
             "target_ports": ip.pool_ports(pool),
             "endpoint_picker": (pool.get("spec") or {}).get("endpointPickerRef"),
         }
         result.observations["pool_parents"] = (pool.get("status") or {}).get("parents") or []
-        conds = {t: gw.is_true(ip.parent_condition(entry, t)) for t in ("Accepted", "ResolvedRefs")}
+        conds = {t: gw.is_true(gw.entry_condition(entry, t)) for t in ("Accepted", "ResolvedRefs")}
         result.step(
             "kubectl get inferencepool %s -n %s -o jsonpath='{.status.parents}'" % (pname, pns),
-            "; ".join(gw.describe(ip.parent_condition(entry, t), t) for t in ("Accepted", "ResolvedRefs"))
+            "; ".join(gw.describe(gw.entry_condition(entry, t), t) for t in ("Accepted", "ResolvedRefs"))
             if entry
             else "no entry for Gateway %s" % p["gateway"],
         )
@@ -440,23 +440,21 @@ class InferencePoolProbe(Probe):
         name = ctx.name("pool")
         route = ctx.create(ip.pool_route(name, pns, gns, gname, [host], p["path"], ctx.run_id, pname))
 
-        def accepted():
-            live = client.get(gw.GATEWAY_API, "HTTPRoute", name, pns)
-            ok = all(gw.is_true(gw.route_condition(live, gns, gname, t)) for t in ("Accepted", "ResolvedRefs"))
-            return live if ok else None
+        def accepted(live):
+            return all(gw.is_true(gw.route_condition(live, gns, gname, t)) for t in ("Accepted", "ResolvedRefs"))
 
-        live, waited = mt.poll(accepted, min(60, p["timeout"]), 0.5)
-        live = live or client.get(gw.GATEWAY_API, "HTTPRoute", name, pns) or route
-        detail = "; ".join(gw.describe(gw.route_condition(live, gns, gname, t), t) for t in ("Accepted", "ResolvedRefs"))
+        t0 = time.monotonic()
+        ok, live = client.wait_until(gw.GATEWAY_API, "HTTPRoute", name, accepted, pns, min(60, p["timeout"]))
+        waited = time.monotonic() - t0
+        detail = "; ".join(gw.describe(gw.route_condition(live or route, gns, gname, t), t) for t in ("Accepted", "ResolvedRefs"))
         result.step(
             "kubectl apply HTTPRoute %s/%s (Exact %s, header %s, backendRef InferencePool %s)" % (pns, name, p["path"], ip.RUN_HEADER, pname),
             detail,
-            bool(live is not route and accepted()),
+            ok,
         )
-        if not accepted():
-            result.check("the Gateway accepted an HTTPRoute to the InferencePool", False, "after %.0f s: %s" % (waited, detail))
+        result.check("the Gateway accepted an HTTPRoute to the InferencePool", ok, "%s after %.1f s" % (detail, waited))
+        if not ok:
             return False
-        result.check("the Gateway accepted an HTTPRoute to the InferencePool", True, "%s after %.1f s" % (detail, waited))
 
         def routed():
             self.seq += 1
@@ -614,11 +612,8 @@ class InferencePoolProbe(Probe):
         statuses = self.send(url, host, result.run_id, model, NEGATIVE_REQUESTS)[2]
         time.sleep(1.0)
         moved = {k: v for k, v in ip.deltas(before, self.counters(client, eps)).items() if v}
-        refused = all(400 <= s < 500 for s in statuses) and not moved
         result.negative_case(
-            "requests for model %s, which the pool does not serve" % model,
-            refused,
-            "HTTP %s; %s" % (statuses, "counters moved: %s" % moved if moved else "no endpoint counter moved"),
+            "requests for model %s, which the pool does not serve" % model, *dg.unserved_model_refused(statuses, moved, "no endpoint counter moved")
         )
 
 

@@ -145,3 +145,21 @@ def closed_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+class NoCluster:
+    """A client that fails the test if the probe touches the API."""
+
+    source = "fake"
+
+    def __getattr__(self, name):
+        raise AssertionError("the probe called the API (%s) before deciding" % name)
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Probes run with NoCluster: for decisions made before any API call (inputs, declared none)."""
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import probe as probe_mod
+
+    monkeypatch.setattr(probe_mod, "get_client", lambda params: NoCluster())
+    monkeypatch.setattr(probe_mod, "check_reachable", lambda c: {})

@@ -206,3 +206,20 @@ def test_post_json_reports_no_answer_as_status_zero():
     srv.server_close()
     r = dg.post_json("http://127.0.0.1:%d" % port, "h", "/v1/completions", {"model": "m"}, timeout_s=2)
     assert r["status"] == 0 and "Refused" in r["text"]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "moved", "refused"),
+    [
+        ([404, 404, 404], {}, True),
+        ([404, 200, 404], {}, False),  # one answered
+        ([404, 404, 404], {"decode": 1.0}, False),  # refused, but a server finished it
+        ([0, 0, 0], {}, False),  # no answer is not a refusal
+        ([], {}, False),
+    ],
+)
+def test_unserved_model_refused_needs_every_4xx_and_no_counter(statuses, moved, refused):
+    got, outcome = dg.unserved_model_refused(statuses, moved, "no endpoint counter moved")
+    assert got is refused
+    assert outcome.startswith("HTTP %s; " % statuses)
+    assert outcome.endswith("no endpoint counter moved" if not moved else "counters moved: %s" % moved)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gateway as gw
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import inferencepool as ip
 
 
@@ -37,11 +38,12 @@ def test_selector_of_a_pool_without_labels_is_empty():
     assert ip.pool_selector(pool(labels={})) == ""
 
 
-def test_parent_entry_defaults_the_namespace_to_the_pool_s():
-    p = pool([parent("other", "x"), parent("gw")])
-    assert ip.parent_entry(p, "inference", "gw")["parentRef"]["name"] == "gw"
-    assert ip.parent_entry(p, "x", "gw") is None
-    assert ip.parent_entry(None, "inference", "gw") is None
+def test_a_pool_s_parent_entry_defaults_the_namespace_to_the_pool_s():
+    p = pool([parent("other", "x"), parent("gw", resolved="False")])
+    assert gw.parent_status(p, "inference", "gw")["parentRef"]["name"] == "gw"
+    assert gw.parent_status(p, "x", "gw") is None
+    assert gw.parent_status(None, "inference", "gw") is None
+    assert gw.route_condition(p, "inference", "gw", "ResolvedRefs")["status"] == "False"
 
 
 def test_accepted_parents_need_both_conditions_true():

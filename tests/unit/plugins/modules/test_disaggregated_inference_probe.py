@@ -4,24 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import probe as probe_mod
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import validate_result_dict
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import disaggregated_inference_probe as mod
-
-
-class NoCluster:
-    """A client that fails the test if the probe touches the API."""
-
-    source = "fake"
-
-    def __getattr__(self, name):
-        raise AssertionError("the probe called the API (%s) before deciding" % name)
-
-
-@pytest.fixture
-def offline(monkeypatch):
-    monkeypatch.setattr(probe_mod, "get_client", lambda params: NoCluster())
-    monkeypatch.setattr(probe_mod, "check_reachable", lambda c: {})
 
 
 def test_declared_none_is_not_applicable_with_the_justification(run_module, offline):

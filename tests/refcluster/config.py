@@ -98,12 +98,17 @@ def ensure_collection_path() -> Path:
     return base
 
 
+def local_vars() -> dict:
+    """inventories/local's group variables: the reference cluster's probe settings, written down once."""
+    import yaml
+
+    return yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all.yml").read_text())
+
+
 def gateway_check_args() -> dict:
     """gateway_check's settings for the reference cluster, read from inventories/local (the one
     place they are written down), so tests and benchmarks run the probe as `make demo` does."""
-    import yaml
-
-    v = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all.yml").read_text())
+    v = local_vars()
     return {
         "gateway_class": v["networking_gateway_class"],
         "listener_port": v["networking_listener_port"],
@@ -116,9 +121,7 @@ def gateway_check_args() -> dict:
 
 def disaggregated_args() -> dict:
     """disaggregated_inference_probe's settings for the reference cluster, read from inventories/local."""
-    import yaml
-
-    v = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all.yml").read_text())
+    v = local_vars()
     return {
         "serving_namespace": v["networking_disagg_namespace"],
         "model": v["networking_disagg_model"],
@@ -132,9 +135,7 @@ def disaggregated_args() -> dict:
 
 def inference_pool_args() -> dict:
     """inference_pool_probe's settings for the reference cluster, read from inventories/local."""
-    import yaml
-
-    v = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all.yml").read_text())
+    v = local_vars()
     return {
         "pool": v["networking_pool_name"],
         "gateway": v["networking_pool_gateway"],

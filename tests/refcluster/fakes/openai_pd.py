@@ -64,11 +64,15 @@ DELAY_ENV = "AIC_STANDIN_TOKEN_DELAY_S"
 PREFILL_ENV = "AIC_STANDIN_PREFILL_SERVICE"
 
 
-def container_port(ctr: dict[str, Any]) -> int | None:
+def flag_int(ctr: dict[str, Any], flag: str) -> int:
     for arg in list(ctr.get("command") or []) + list(ctr.get("args") or []):
-        if arg.startswith("--port="):
+        if arg.startswith(flag + "="):
             return int(arg.split("=", 1)[1])
-    return None
+    return 0
+
+
+def container_port(ctr: dict[str, Any]) -> int | None:
+    return flag_int(ctr, "--port") or None
 
 
 def served_model(ctr: dict[str, Any]) -> str:
@@ -80,13 +84,6 @@ def served_model(ctr: dict[str, Any]) -> str:
             if arg == flag and i + 1 < len(args):
                 return args[i + 1]
     return ""
-
-
-def flag_int(ctr: dict[str, Any], flag: str) -> int:
-    for arg in list(ctr.get("command") or []) + list(ctr.get("args") or []):
-        if arg.startswith(flag + "="):
-            return int(arg.split("=", 1)[1])
-    return 0
 
 
 def env_of(ctr: dict[str, Any], name: str) -> str:

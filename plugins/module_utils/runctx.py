@@ -83,9 +83,11 @@ class RunContext:
         )
 
     def ensure_namespace(self, name: str | None = None) -> str:
-        """Create the run's namespace (or use an existing one the caller named, which is never
-        deleted).  Returns its name."""
-        ns = name or self.name("ns")
+        """Create the probe's own namespace for this run, ``aic-<requirement>-<run id>`` (or use
+        an existing one the caller named, which is never deleted).  Returns its name.  One per
+        probe, not one per run: probes of a run that run at the same time (the play's background
+        lane) must not delete each other's namespace when they clean up."""
+        ns = name or self.name(self.requirement.replace("_", "-") if self.requirement else "ns")
         existing = self.client.get("v1", "Namespace", ns)
         if existing is None:
             self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})

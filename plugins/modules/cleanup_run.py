@@ -50,7 +50,7 @@ deleted:
   returned: always
   type: list
   elements: dict
-  sample: [{apiVersion: v1, kind: Namespace, name: aic-ns-r2611230101-ab12, namespace: null, run_id: r2611230101-ab12}]
+  sample: [{apiVersion: v1, kind: Namespace, name: aic-dra-support-r2611230101-ab12, namespace: null, run_id: r2611230101-ab12}]
 """
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError

@@ -24,3 +24,20 @@ def test_cleanup_lists_in_check_mode_then_deletes_only_labelled_objects(ansible_
     assert k8s.get("v1", "ConfigMap", foreign["metadata"]["name"], "default") is not None  # unlabelled: never touched
     k8s.delete("v1", "ConfigMap", foreign["metadata"]["name"], "default")
     k8s.wait_gone("v1", "Namespace", ns, timeout_s=90)
+
+
+def test_probes_of_one_run_clean_up_only_their_own_namespace(k8s):
+    # Probes of the background lane run at the same time with the same run id: the first to finish
+    # must not take the others' namespace (and their pods) with it.
+    first, second = RunContext(k8s, "it-lanes", "workload_sandboxing"), RunContext(k8s, "it-lanes", "dra_support")
+    ns1, ns2 = first.ensure_namespace(), second.ensure_namespace()
+    assert (ns1, ns2) == ("aic-workload-sandboxing-it-lanes", "aic-dra-support-it-lanes")
+    held = second.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "held", "namespace": ns2}, "data": {}})
+    try:
+        first.cleanup()
+        k8s.wait_gone("v1", "Namespace", ns1, timeout_s=90)
+        assert k8s.get("v1", "Namespace", ns2)["metadata"].get("deletionTimestamp") is None
+        assert k8s.get("v1", "ConfigMap", "held", ns2)["metadata"]["uid"] == held["metadata"]["uid"]
+    finally:
+        second.cleanup()
+    k8s.wait_gone("v1", "Namespace", ns2, timeout_s=90)

@@ -18,7 +18,7 @@ from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import validate_result_dict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import undecided, validate_result_dict
 
 # PRODUCT.yaml status for each verdict.  Only a pass may claim "Implemented"; a skip or error
 # leaves the status empty with a note, for the vendor to decide (the CNCF validator flags an
@@ -56,19 +56,7 @@ def redact(value: Any, extra_secrets: list[str] | None = None) -> Any:
 
 
 def missing_result(rid: str, owner: str, run_id: str) -> dict[str, Any]:
-    return {
-        "requirement": rid,
-        "verdict": "error",
-        "owner": owner,
-        "run_id": run_id,
-        "started": "",
-        "duration_s": 0.0,
-        "reason": "no result was produced for this requirement: no probe ran for it in this run",
-        "observations": {},
-        "checks": [],
-        "steps": [],
-        "negative": [],
-    }
+    return undecided(rid, owner, run_id, "no result was produced for this requirement: no probe ran for it in this run")
 
 
 def build_rows(

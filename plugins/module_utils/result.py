@@ -182,3 +182,48 @@ def validate_result_dict(data: dict[str, Any]) -> list[str]:
     if data.get("owner") not in OWNERS:
         problems.append("owner %r is not one of %s" % (data.get("owner"), ", ".join(OWNERS)))
     return problems
+
+
+def undecided(requirement: str, owner: str, run_id: str, reason: str, observations: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An explicit ``error`` result for a requirement no probe decided (no probe ran, it crashed,
+    its background job died): the bundle shows it with ``reason``, never as a gap."""
+    return {
+        "requirement": requirement,
+        "verdict": Verdict.ERROR,
+        "reason": reason,
+        "observations": dict(observations or {}),
+        "checks": [],
+        "steps": [],
+        "negative": [],
+        "owner": owner if owner in OWNERS else "platform",
+        "run_id": run_id,
+        "started": "",
+        "duration_s": 0.0,
+    }
+
+
+def from_background_job(status: dict[str, Any], requirement: str, owner: str = "platform", run_id: str = "", waited_s: float = 0.0) -> dict[str, Any]:
+    """The result a probe started as a background (async) job returned, read from its job status
+    (what ``async_status`` reports), or an explicit ``error`` result saying why there is none:
+    the job is still running after the wait, it died (killed at its time limit, a module failure),
+    or what it returned is not a well-formed result for ``requirement``."""
+    res = status.get("result")
+    job = {k: status[k] for k in ("ansible_job_id", "finished", "failed", "msg") if k in status}
+    if not status.get("finished"):
+        reason = "the probe was still running after %d s of waiting for its background job, so it has no result" % round(waited_s)
+        return undecided(requirement, owner, run_id, reason, {"background_job": job})
+    if not isinstance(res, dict) and "child_pid" in status:
+        # async_wrapper's own record of a job it killed at its time limit.
+        reason = "the probe's background job was stopped at its time limit before it returned a result; the cleanup phase sweeps what it created"
+        return undecided(requirement, owner, run_id, reason, {"background_job": job})
+    if not isinstance(res, dict):
+        reason = "the probe's background job ended without a result: %s" % (status.get("msg") or "it returned no message")
+        return undecided(requirement, owner, run_id, reason, {"background_job": job})
+    problems = validate_result_dict(res)
+    if res.get("requirement") != requirement:
+        problems.append("it is a result for %r" % res.get("requirement"))
+    if problems:
+        return undecided(
+            requirement, owner, run_id, "the probe's background job returned a malformed result: %s" % "; ".join(problems), {"background_job": job}
+        )
+    return res

@@ -6,6 +6,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result i
     VERDICTS,
     ProbeResult,
     Verdict,
+    from_background_job,
     validate_result_dict,
 )
 
@@ -82,3 +83,33 @@ def test_validate_result_dict_reports_each_problem():
     assert "empty reason" in problems
     assert "missing key 'requirement'" in problems
     assert any(p.startswith("owner 'x'") for p in problems)
+
+
+def _probe_result(requirement="robust_controller", verdict="pass"):
+    return ProbeResult(requirement=requirement, run_id="r1").start().decide(verdict, "reconciled and refused").stop().to_dict()
+
+
+@pytest.mark.parametrize(
+    ("status", "waited", "reason"),
+    [
+        ({"finished": False, "ansible_job_id": "j1"}, 30.2, "still running after 30 s"),
+        ({"finished": True, "failed": True, "msg": "Timeout exceeded", "child_pid": 42}, 5, "stopped at its time limit"),
+        ({"finished": True, "failed": True, "msg": "unsupported parameter foo"}, 5, "ended without a result: unsupported parameter foo"),
+        ({"finished": True, "ping": "pong"}, 5, "ended without a result: it returned no message"),
+        ({"finished": True, "result": {"requirement": "robust_controller", "verdict": "maybe"}}, 5, "malformed result: missing key"),
+        ({"finished": True, "result": _probe_result("ai_inference")}, 5, "it is a result for 'ai_inference'"),
+    ],
+)
+def test_a_background_job_without_its_result_is_an_explicit_error(status, waited, reason):
+    res = from_background_job(status, "robust_controller", owner="product", run_id="r1", waited_s=waited)
+    assert res["verdict"] == "error"
+    assert reason in res["reason"]
+    assert (res["requirement"], res["owner"], res["run_id"]) == ("robust_controller", "product", "r1")
+    assert validate_result_dict(res) == []
+    assert res["observations"]["background_job"]["finished"] is status["finished"]
+
+
+@pytest.mark.parametrize("verdict", ["pass", "fail", "skip"])
+def test_a_finished_job_returns_the_probes_own_result(verdict):
+    own = _probe_result(verdict=verdict)
+    assert from_background_job({"finished": True, "result": own}, "robust_controller") is own

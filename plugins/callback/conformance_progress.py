@@ -16,6 +16,8 @@ author:
 description:
   - Prints a line as soon as a probe module returns a result (requirement, verdict, duration, reason),
     and at the end of the play a table of every requirement seen with the run's counts.
+  - Probes of the background lane print their line when C(probe_job) collects them (one loop item
+    each); the duration printed is the probe's own.
   - Reads only the structured C(result) the probe modules return; task output is not parsed.
   - The summary the play hands to AWX with C(ansible.builtin.set_stats) is printed too.
   - Enable with C(ANSIBLE_CALLBACKS_ENABLED=ai_conformance.kubernetes.conformance_progress).
@@ -84,6 +86,10 @@ class CallbackModule(CallbackBase):
         return {"pass": "green", "fail": "red", "error": "red", "skip": "yellow", "not_applicable": "cyan"}.get(verdict)
 
     def v2_runner_on_ok(self, result):
+        self.record(result._result)
+
+    def v2_runner_item_on_ok(self, result):
+        # Looped tasks: the collection of background probes (probe_job) returns one result per item.
         self.record(result._result)
 
     def v2_playbook_on_stats(self, stats):

@@ -48,3 +48,16 @@ def test_final_table_orders_by_severity_and_shows_the_awx_summary():
     assert rows == ["gpu_sharing", "gang_scheduling", "virtualized_accelerator"]
     assert "  pass 1, fail 1, error 0, skip 0, not_applicable 1" in text
     assert text[-1].startswith("AWX summary: {'counts'")
+
+
+class TaskResult:
+    def __init__(self, res):
+        self._result = res
+
+
+def test_collected_background_probes_print_one_line_per_loop_item():
+    cb = make()
+    cb.v2_runner_item_on_ok(TaskResult({"result": {"requirement": "robust_controller", "verdict": "error", "reason": "stopped at its time limit"}}))
+    cb.v2_runner_item_on_ok(TaskResult({"conformance_domain": "networking", "msg": "included"}))
+    assert [line[0].split()[1:3] for line in cb._display.lines] == [["robust_controller", "ERROR"]]
+    assert cb.seen["robust_controller"]["verdict"] == "error"

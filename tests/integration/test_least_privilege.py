@@ -14,6 +14,7 @@ import yaml
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError, get_client
+from tests.integration.test_conformance_lanes import interval
 from tests.refcluster.config import REPO
 
 pytestmark = pytest.mark.integration
@@ -96,6 +97,12 @@ def test_conformance_runs_whole_without_cluster_admin(prober_kubeconfig, tmp_pat
     for rid, (verdict, reason) in verdicts.items():
         assert "forbidden" not in reason.lower(), (rid, reason)
         assert verdict in ("pass", "not_applicable"), (rid, verdict, reason)
+    # Lanes, the default: the serial lane began while the background probes ran; gang scheduling and
+    # cluster autoscaling began only after every background probe had ended.
+    rows = {r["requirement"]: r for r in results["requirements"] + results["extras"]}
+    background_end = max(interval(rows[rid])[1] for rid in ("ai_inference", "ai_service_metrics", "robust_controller", "workload_sandboxing"))
+    assert interval(rows["dra_support"])[0] < background_end - 1
+    assert min(interval(rows[rid])[0] for rid in ("gang_scheduling", "cluster_autoscaling")) >= background_end - 1
     # The identity's token is in no file of the bundle.
     for f in tmp_path.rglob("*"):
         if f.is_file():

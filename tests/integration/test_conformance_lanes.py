@@ -20,9 +20,10 @@ from tests.refcluster.config import REPO
 pytestmark = pytest.mark.integration
 
 BACKGROUND = ("robust_controller", "workload_sandboxing")
+DOMAINS = ("accelerators", "scheduling", "observability", "networking", "operators", "security")
 
 
-def play(kubeconfig, out, **extra):
+def play(kubeconfig, out, *flags, **extra):
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"))
     cmd = [
         str(Path(sys.executable).with_name("ansible-playbook")),
@@ -31,6 +32,7 @@ def play(kubeconfig, out, **extra):
         str(REPO / "inventories/local"),
         "--skip-tags",
         "upstream",
+        *flags,
         "-e",
         "ansible_python_interpreter=%s" % sys.executable,
         "-e",
@@ -47,6 +49,8 @@ def play(kubeconfig, out, **extra):
         ),
     ]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=900, check=False)
+    if "--check" in flags:
+        return res, None
     rows = {r["requirement"]: r for r in json.loads(next(out.rglob("results.json")).read_text())["requirements"]}
     return res, rows
 
@@ -85,3 +89,13 @@ def test_a_hung_background_probe_is_an_error_row_and_leaves_nothing(kubeconfig, 
     sel = "%s=%s" % (RUN_ID_LABEL, run_id)
     left = [ns["metadata"]["name"] for ns in k8s.list("v1", "Namespace", label_selector=sel)["items"] if not ns["metadata"].get("deletionTimestamp")]
     assert left == []
+
+
+def test_check_mode_of_every_lane_writes_nothing_and_exits_zero(kubeconfig, k8s, tmp_path):
+    run_id = "it-lanes-check-%d" % (time.time() % 100000)
+    out = tmp_path / "bundle"
+    res = play(kubeconfig, out, "--check", conformance_domains=list(DOMAINS), conformance_run_id=run_id)[0]
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert not out.exists()  # no bundle file is written in check mode
+    sel = "%s=%s" % (RUN_ID_LABEL, run_id)
+    assert k8s.list("v1", "Namespace", label_selector=sel)["items"] == []

@@ -229,8 +229,17 @@ def test_missing_metadata_is_one_clear_error(tmp_path):
     assert not any(tmp_path.rglob("PRODUCT.yaml"))
 
 
-@pytest.mark.parametrize(("extra", "text"), [({"conformance_version": "v1.99"}, "got v1.99"), ({"conformance_mode": "yolo"}, "got yolo")])
-def test_conformance_refuses_unknown_version_or_mode_before_touching_the_cluster(tmp_path, extra, text):
+@pytest.mark.parametrize(
+    ("extra", "text"),
+    [
+        ({"conformance_version": "v1.99"}, "got v1.99"),
+        ({"conformance_mode": "yolo"}, "got yolo"),
+        ({"conformance_concurrency": "parallel"}, "got parallel"),
+        ({"conformance_domains": ["networking", "gpus"]}, "got ['networking', 'gpus']"),
+        ({"conformance_domains": "networking"}, "got networking"),
+    ],
+)
+def test_conformance_refuses_bad_run_inputs_before_touching_the_cluster(tmp_path, extra, text):
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
     cmd = [
         str(Path(sys.executable).with_name("ansible-playbook")),

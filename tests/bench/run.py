@@ -50,9 +50,13 @@ def build_seconds() -> dict[str, float | None]:
 
 
 def run_probe(name: str, args: dict) -> dict:
-    args = dict(args, kubeconfig=str(kubeconfig_path()), run_id="bench-%s" % name.replace("_", "-"))
-    host, wall = run_module(name, args)
-    return {"verdict": host.get("verdict"), "probe_duration_s": host.get("result", {}).get("duration_s"), "wall_s": round(wall, 1)}
+    # Run ids are at most 32 characters: "bench-" and the module name, cut to fit.
+    run_id = ("bench-%s" % name.replace("_", "-"))[:32].rstrip("-")
+    host, wall = run_module(name, dict(args, kubeconfig=str(kubeconfig_path()), run_id=run_id))
+    out = {"verdict": host.get("verdict"), "probe_duration_s": host.get("result", {}).get("duration_s"), "wall_s": round(wall, 1)}
+    if host.get("failed"):
+        out["module_failed"] = host.get("msg")
+    return out
 
 
 def run_play(mode: str) -> dict:

@@ -78,9 +78,7 @@ def build_rows(
         if issues:
             problems.append("result for %r is malformed: %s" % (rid or "?", "; ".join(issues)))
             if rid:
-                by_id[rid] = dict(
-                    missing_result(rid, owners.get(rid, "platform"), run_id), reason="the probe returned a malformed result: %s" % "; ".join(issues)
-                )
+                by_id[rid] = undecided(rid, owners.get(rid, "platform"), run_id, "the probe returned a malformed result: %s" % "; ".join(issues))
             continue
         if rid in by_id:
             problems.append("two results for %s: the later one is used" % rid)

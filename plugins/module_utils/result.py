@@ -208,22 +208,19 @@ def from_background_job(status: dict[str, Any], requirement: str, owner: str = "
     the job is still running after the wait, it died (killed at its time limit, a module failure),
     or what it returned is not a well-formed result for ``requirement``."""
     res = status.get("result")
-    job = {k: status[k] for k in ("ansible_job_id", "finished", "failed", "msg") if k in status}
     if not status.get("finished"):
         reason = "the probe was still running after %d s of waiting for its background job, so it has no result" % round(waited_s)
-        return undecided(requirement, owner, run_id, reason, {"background_job": job})
-    if not isinstance(res, dict) and "child_pid" in status:
+    elif not isinstance(res, dict) and "child_pid" in status:
         # async_wrapper's own record of a job it killed at its time limit.
         reason = "the probe's background job was stopped at its time limit before it returned a result; the cleanup phase sweeps what it created"
-        return undecided(requirement, owner, run_id, reason, {"background_job": job})
-    if not isinstance(res, dict):
+    elif not isinstance(res, dict):
         reason = "the probe's background job ended without a result: %s" % (status.get("msg") or "it returned no message")
-        return undecided(requirement, owner, run_id, reason, {"background_job": job})
-    problems = validate_result_dict(res)
-    if res.get("requirement") != requirement:
-        problems.append("it is a result for %r" % res.get("requirement"))
-    if problems:
-        return undecided(
-            requirement, owner, run_id, "the probe's background job returned a malformed result: %s" % "; ".join(problems), {"background_job": job}
-        )
-    return res
+    else:
+        problems = validate_result_dict(res)
+        if res.get("requirement") != requirement:
+            problems.append("it is a result for %r" % res.get("requirement"))
+        if not problems:
+            return res
+        reason = "the probe's background job returned a malformed result: %s" % "; ".join(problems)
+    job = {k: status[k] for k in ("ansible_job_id", "finished", "failed", "msg") if k in status}
+    return undecided(requirement, owner, run_id, reason, {"background_job": job})

@@ -11,15 +11,13 @@ issue 4: warm start < 30 s, cluster RSS < 4 GiB.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from tests.refcluster import cluster
-from tests.refcluster.ansible_run import run_module
+from tests.refcluster.ansible_run import run_conformance, run_module
 from tests.refcluster.config import REPO, disaggregated_args, gateway_check_args, inference_pool_args, kubeconfig_path, load_components
 
 TARGETS = {"warm_start_s": 30.0, "cluster_rss_mib": 4096.0}
@@ -61,17 +59,11 @@ def run_probe(name: str, args: dict) -> dict:
 
 def run_play(mode: str) -> dict:
     """conformance.yml on the reference cluster in one concurrency mode: wall time and counts."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"))
     with tempfile.TemporaryDirectory(prefix="aic-bench-") as out:
-        extra = {"conformance_output_dir": out, "conformance_concurrency": mode}
-        cmd = [str(Path(sys.executable).with_name("ansible-playbook")), str(REPO / "conformance.yml"), "-i", str(REPO / "inventories/local")]
-        cmd += ["--skip-tags", "upstream", "-e", "ansible_python_interpreter=%s" % sys.executable, "-e", json.dumps(extra)]
-        t0 = time.monotonic()
-        res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, check=False)
-        wall = round(time.monotonic() - t0, 1)
+        res, wall = run_conformance({"conformance_output_dir": out, "conformance_concurrency": mode})
         found = list(Path(out).rglob("results.json"))
         summary = json.loads(found[0].read_text())["summary"] if found else {}
-    return {"wall_s": wall, "rc": res.returncode, "counts": summary.get("counts")}
+    return {"wall_s": round(wall, 1), "rc": res.returncode, "counts": summary.get("counts")}
 
 
 def main() -> int:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from tests.refcluster.ansible_run import run_conformance
 from tests.refcluster.config import REPO
 
 TOKEN = "sha256~PLANTEDtokenDoNotLeak0123456789abcdef"
@@ -240,18 +241,7 @@ def test_missing_metadata_is_one_clear_error(tmp_path):
     ],
 )
 def test_conformance_refuses_bad_run_inputs_before_touching_the_cluster(tmp_path, extra, text):
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
-    cmd = [
-        str(Path(sys.executable).with_name("ansible-playbook")),
-        str(REPO / "conformance.yml"),
-        "-i",
-        str(REPO / "inventories/local"),
-        "-e",
-        "ansible_python_interpreter=%s" % sys.executable,
-        "-e",
-        json.dumps(dict(extra, conformance_kubeconfig=str(tmp_path / "none"))),
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, check=False)
+    res = run_conformance(dict(extra, conformance_kubeconfig=str(tmp_path / "none")))[0]
     assert res.returncode != 0
     assert text in res.stdout
     assert "Gather the cluster facts" not in res.stdout

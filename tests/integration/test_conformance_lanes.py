@@ -6,16 +6,12 @@ while the bundle is still written and the play fails on the undecided MUST."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import RUN_ID_LABEL
-from tests.refcluster.config import REPO
+from tests.refcluster.ansible_run import run_conformance
 
 pytestmark = pytest.mark.integration
 
@@ -24,31 +20,13 @@ DOMAINS = ("accelerators", "scheduling", "observability", "networking", "operato
 
 
 def play(kubeconfig, out, *flags, **extra):
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"))
-    cmd = [
-        str(Path(sys.executable).with_name("ansible-playbook")),
-        str(REPO / "conformance.yml"),
-        "-i",
-        str(REPO / "inventories/local"),
-        "--skip-tags",
-        "upstream",
-        *flags,
-        "-e",
-        "ansible_python_interpreter=%s" % sys.executable,
-        "-e",
-        json.dumps(
-            dict(
-                {
-                    "conformance_kubeconfig": kubeconfig,
-                    "conformance_output_dir": str(out),
-                    "conformance_version": "v1.37",
-                    "conformance_domains": ["operators", "security"],
-                },
-                **extra,
-            )
-        ),
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=900, check=False)
+    base = {
+        "conformance_kubeconfig": kubeconfig,
+        "conformance_output_dir": str(out),
+        "conformance_version": "v1.37",
+        "conformance_domains": ["operators", "security"],
+    }
+    res = run_conformance(dict(base, **extra), *flags, timeout_s=900)[0]
     if "--check" in flags:
         return res, None
     rows = {r["requirement"]: r for r in json.loads(next(out.rglob("results.json")).read_text())["requirements"]}

@@ -4,9 +4,6 @@ ServiceAccount bound only to docs/rbac/prober.yaml (what the README promises and
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ import yaml
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError, get_client
 from tests.integration.test_conformance_lanes import interval
+from tests.refcluster.ansible_run import run_conformance
 from tests.refcluster.config import REPO
 
 pytestmark = pytest.mark.integration
@@ -76,20 +74,7 @@ def test_the_prober_identity_is_not_an_admin(prober_kubeconfig):
 
 def test_conformance_runs_whole_without_cluster_admin(prober_kubeconfig, tmp_path):
     kc, token = prober_kubeconfig
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"))
-    cmd = [
-        str(Path(sys.executable).with_name("ansible-playbook")),
-        str(REPO / "conformance.yml"),
-        "-i",
-        str(REPO / "inventories/local"),
-        "--skip-tags",
-        "upstream",
-        "-e",
-        "ansible_python_interpreter=%s" % sys.executable,
-        "-e",
-        json.dumps({"conformance_kubeconfig": kc, "conformance_output_dir": str(tmp_path), "conformance_version": VERSION}),
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=1800, check=False)
+    res = run_conformance({"conformance_kubeconfig": kc, "conformance_output_dir": str(tmp_path), "conformance_version": VERSION})[0]
     assert res.returncode == 0, res.stdout[-3000:]
     results = json.loads(next(tmp_path.rglob("results.json")).read_text())
     verdicts = {r["requirement"]: (r["verdict"], r["reason"]) for r in results["requirements"]}

@@ -45,3 +45,26 @@ def run_module(name: str, args: dict[str, Any], check: bool = False, timeout_s: 
     wall = time.monotonic() - t0
     doc, _end = json.JSONDecoder().raw_decode(out.stdout[out.stdout.index("{") :])
     return doc["plays"][0]["tasks"][0]["hosts"]["localhost"], wall
+
+
+def run_conformance(extra: dict[str, Any], *flags: str, timeout_s: int = 1800) -> tuple[subprocess.CompletedProcess, float]:
+    """conformance.yml on inventories/local (the upstream suite left out) with ``extra`` as extra
+    vars and ``flags`` added to the command line (``--check``): the finished process and the wall
+    time in seconds."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"))
+    cmd = [
+        str(Path(sys.executable).with_name("ansible-playbook")),
+        str(REPO / "conformance.yml"),
+        "-i",
+        str(REPO / "inventories/local"),
+        "--skip-tags",
+        "upstream",
+        *flags,
+        "-e",
+        "ansible_python_interpreter=%s" % sys.executable,
+        "-e",
+        json.dumps(extra),
+    ]
+    t0 = time.monotonic()
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=timeout_s, check=False)
+    return res, time.monotonic() - t0

@@ -37,15 +37,30 @@ def _run(cmd: list[str], cwd: Path, log: Path, env: dict[str, str]) -> None:
         raise BuildError("exit %d from %s\n    %s" % (rc, " ".join(cmd[:3]), "\n    ".join(tail)))
 
 
-def _go_env() -> dict[str, str]:
+def _go_env(cgo: bool = False) -> dict[str, str]:
     go = shutil.which("go")
     if not go:
         raise BuildError("the Go toolchain is not on PATH: install Go 1.26 or newer (https://go.dev/dl) and retry")
     env = dict(os.environ)
     env.setdefault("GOTOOLCHAIN", "auto")
     env.setdefault("GOFLAGS", "-buildvcs=false")
-    env["CGO_ENABLED"] = "0"
+    # Static binaries, except where upstream needs cgo (runc's nsexec, libseccomp).
+    env["CGO_ENABLED"] = "1" if cgo else "0"
     return env
+
+
+def ensure_debian_packages(packages: list[str], why: str) -> None:
+    """Install the Debian packages a build needs (headers for cgo) when they are missing."""
+    missing = [p for p in packages if subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True).stdout != "install ok installed"]
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise BuildError("%s needs the Debian packages %s: install them (apt-get install %s) and retry" % (why, ", ".join(missing), " ".join(missing)))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + missing):
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if out.returncode != 0:
+            raise BuildError("%s needs %s and `%s` failed: %s" % (why, ", ".join(missing), " ".join(cmd[:2]), (out.stdout + out.stderr).strip()[-300:]))
 
 
 def _staging_replaces(module: str, version: str) -> list[str]:
@@ -98,6 +113,32 @@ def _seed_go_sum(src: Path, ref: str, logf: Path, env: dict[str, str]) -> None:
         (src / "go.sum").write_text(upstream.read_text())
 
 
+def _patch_module(src: Path, b: dict[str, Any], logf: Path, env: dict[str, str]) -> None:
+    """Build the main module from a patched copy in the build dir (``patches``: file -> [[old, new]]).
+
+    For a change upstream does not carry that this machine class needs (gVisor's shim insists on
+    lowering its OOM score, which the VM forbids).  The copy lives only in the build cache; each
+    replacement must match exactly once, so a new upstream version that moved the code fails the
+    build instead of building unpatched."""
+    ref = "%s@%s" % (b["module"], b["version"])
+    moddir = Path(json.loads(subprocess.check_output(["go", "mod", "download", "-json", ref], cwd=str(src), env=env))["Dir"])
+    dest = src / "patched"
+    if dest.exists():
+        subprocess.run(["chmod", "-R", "u+w", str(dest)], check=False)
+        shutil.rmtree(dest)
+    shutil.copytree(moddir, dest, symlinks=True)
+    subprocess.run(["chmod", "-R", "u+w", str(dest)], check=True)
+    for rel, edits in b["patches"].items():
+        f = dest / rel
+        text = f.read_text()
+        for old, new in edits:
+            if text.count(old) != 1:
+                raise BuildError("patch of %s in %s does not apply: the text to replace occurs %d times" % (rel, ref, text.count(old)))
+            text = text.replace(old, new)
+        f.write_text(text)
+    _run(["go", "mod", "edit", "-replace=%s=./patched" % b["module"]], src, logf, env)
+
+
 def _local_sources(comp: Component) -> dict[str, str]:
     """Our own Go packages built inside the component's tools module (fakes that need its
     dependencies): {package dir in the module: file name -> text}."""
@@ -124,8 +165,10 @@ def build(comp: Component, log=print) -> float:
     """Build one component if needed; return seconds spent (0 when cached)."""
     if is_built(comp):
         return 0.0
-    env = _go_env()
     b = comp.build
+    env = _go_env(bool(b.get("cgo")))
+    if b.get("debian_packages"):
+        ensure_debian_packages(list(b["debian_packages"]), "component %s" % comp.name)
     src = CACHE / "src" / comp.key
     src.mkdir(parents=True, exist_ok=True)
     comp.bin_dir.mkdir(parents=True, exist_ok=True)
@@ -163,6 +206,8 @@ def build(comp: Component, log=print) -> float:
             wanted += ["%s@%s" % (p, b["version"]) for p in sorted(set(b["binaries"].values())) if p != b["module"] and p.startswith(b["module"] + "/")]
             if b["binaries"]:  # an assets-only component (CRDs) needs nothing but the download
                 _run(["go", "get"] + wanted, src, logf, env)
+            if b.get("patches"):
+                _patch_module(src, b, logf, env)
             for rel, text in _local_sources(comp).items():
                 (src / rel).parent.mkdir(parents=True, exist_ok=True)
                 (src / rel).write_text(text)

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment:
-    # Matches AUTH_ARG_SPEC in plugins/module_utils/probe.py.
+    # Matches AUTH_ARG_SPEC in plugins/module_utils/probe.py (PROBE matches PROBE_ARG_SPEC).
     DOCUMENTATION = r"""
 options:
   kubeconfig:
@@ -79,6 +79,21 @@ options:
       - Leave the created objects in place for debugging instead of deleting them.
     type: bool
     default: false
+  undecided_runtime_checks:
+    description:
+      - What a pass becomes when some of its runtime checks (what a container sees, recorded with
+        kind C(runtime)) were not decided.
+      - V(auto) fails it when at least one node of the cluster runs containers (its
+        C(status.nodeInfo.containerRuntimeVersion) is set and does not start with C(kwok)). There
+        the checks could have run, so leaving them undecided is a defect of the platform or the
+        probe. On a cluster without such nodes the result stays a partial pass.
+      - V(fail) always fails it. V(allow) always keeps the partial pass.
+      - A partial pass keeps the verdict C(pass). Its reason starts with C(partial:), the number
+        of checks not decided and their names, and the result lists them in C(undecided_checks).
+        What the policy decided is in C(observations.undecided_policy).
+    type: str
+    default: auto
+    choices: [auto, fail, allow]
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.

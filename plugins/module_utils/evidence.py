@@ -18,12 +18,24 @@ from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import undecided, validate_result_dict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import (
+    has_refused_negative,
+    is_partial,
+    undecided,
+    undecided_of,
+    validate_result_dict,
+)
 
 # PRODUCT.yaml status for each verdict.  Only a pass may claim "Implemented"; a skip or error
 # leaves the status empty with a note, for the vendor to decide (the CNCF validator flags an
 # empty MUST, which is the honest outcome of an undecided MUST).
 STATUS = {"pass": "Implemented", "fail": "Not Implemented", "not_applicable": "N/A", "skip": "", "error": ""}
+# The status of a pass that is not proven in full (some checks not decided, or no negative case
+# proven refused) unless the submitter accepts it (evidence_accept_partial).  The checklist format
+# offers exactly this value (Implemented, Not Implemented, Partially Implemented, N/A): the item is
+# not claimed Implemented, and the CNCF validator rejects a MUST that says so, which is the honest
+# outcome of a MUST that was not proven in full.
+NOT_PROVEN_STATUS = "Partially Implemented"
 
 _SECRET_PATTERNS = [
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*"), r"\1<redacted>"),
@@ -66,8 +78,14 @@ def build_rows(
     run_id: str = "",
     extra_secrets: list[str] | None = None,
     upstream: dict[str, Any] | None = None,
+    accept_partial: bool = False,
 ) -> dict[str, Any]:
-    """Rows for every requirement of ``version``, extras, problems and the summary."""
+    """Rows for every requirement of ``version``, extras, problems and the summary.
+
+    ``accept_partial`` (the evidence role's evidence_accept_partial): a pass that is not proven in
+    full (undecided checks, or no negative case proven refused) keeps ``Implemented`` in
+    PRODUCT.yaml, with the acceptance in its notes; without it such a pass is
+    ``Partially Implemented`` (NOT_PROVEN_STATUS)."""
     v = catalog.normalize_version(version)
     owners = owners or {}
     by_id: dict[str, dict[str, Any]] = {}
@@ -82,17 +100,20 @@ def build_rows(
             continue
         if rid in by_id:
             problems.append("two results for %s: the later one is used" % rid)
-        by_id[rid] = redact(r, extra_secrets)
+        # Every result in the bundle carries its undecided checks (a result written before the key
+        # existed gets them from its checks).
+        clean = redact(r, extra_secrets)
+        by_id[rid] = dict(clean, undecided_checks=undecided_of(clean))
     rows = []
     for req in catalog.requirements(v):
         res = by_id.pop(req.id, None) or missing_result(req.id, owners.get(req.id, "platform"), run_id)
         if req.id in owners:
             res = dict(res, owner=owners[req.id])
-        rows.append(_row(req.to_dict(), res))
+        rows.append(_row(req.to_dict(), res, accept_partial))
     extras = []
     for rid in catalog.extras(v):
         if rid in by_id:
-            extras.append(_row({"id": rid, "category": catalog.category_of(rid), "level": "extra", "description": ""}, by_id.pop(rid)))
+            extras.append(_row({"id": rid, "category": catalog.category_of(rid), "level": "extra", "description": ""}, by_id.pop(rid), accept_partial))
     for rid in sorted(by_id):
         problems.append("result for %s is not part of checklist %s and was left out" % (rid, v))
     side = upstream_side(rows, upstream)
@@ -100,6 +121,7 @@ def build_rows(
     for row in rows:
         counts[row["verdict"]] += 1
     must_bad = [r["id"] for r in rows if r["level"] == "MUST" and r["verdict"] in ("fail", "error")]
+    partial = [r["id"] for r in rows if r["partial"]]
     return {
         "version": v,
         "metadata_keys": catalog.metadata_keys(v),
@@ -113,6 +135,13 @@ def build_rows(
             "total": len(rows),
             "counts": counts,
             "must_failed_or_error": must_bad,
+            # Partial passes are counted in counts.pass too (a partial pass is a pass); here they
+            # are counted apart.  not_proven: passes PRODUCT.yaml does not claim Implemented.
+            "partial_pass_count": len(partial),
+            "partial_passes": partial,
+            "must_partial": [r["id"] for r in rows if r["partial"] and r["level"] == "MUST"],
+            "not_proven": [r["id"] for r in rows if r["verdict"] == "pass" and r["status"] != "Implemented"],
+            "accepted_partial": [r["id"] for r in rows if r["accepted_partial"]],
             "conformant": not must_bad and all(r["verdict"] in ("pass", "not_applicable") for r in rows if r["level"] == "MUST"),
         },
     }
@@ -149,18 +178,53 @@ def upstream_side(rows: list[dict[str, Any]], upstream: dict[str, Any] | None) -
     }
 
 
-def _row(req: dict[str, Any], res: dict[str, Any]) -> dict[str, Any]:
+def _row(req: dict[str, Any], res: dict[str, Any], accept_partial: bool = False) -> dict[str, Any]:
     verdict = res["verdict"]
     status = STATUS[verdict]
+    und = undecided_of(res)
+    partial = is_partial(res)
+    refused = has_refused_negative(res)
+    accepted = False
+    label = verdict
+    if partial:
+        label = "pass (partial: %d undecided)" % len(und)
+    elif verdict == "pass" and not refused:
+        label = "pass (no negative case refused)"
     if verdict == "pass":
-        notes = res["reason"]
+        # (short, full) description of each way the pass is not proven in full.
+        gaps = []
+        if und:
+            listing = "; ".join("%s (%s): %s" % (u["name"], u["kind"], u["detail"]) for u in und)
+            gaps.append(("%d check(s) not decided" % len(und), "%d check(s) not decided: %s" % (len(und), listing)))
+        if not refused:
+            gaps.append(("no negative case refused", "no negative case was proven refused"))
+        short = ", ".join(g[0] for g in gaps)
+        full = "; ".join(g[1] for g in gaps)
+        if not gaps:
+            notes = res["reason"]
+            rule = "pass with every check decided and a negative case refused: Implemented"
+        elif accept_partial:
+            accepted = True
+            notes = "Accepted as Implemented by the submitter (evidence_accept_partial) although not proven in full: %s. %s" % (full, res["reason"])
+            rule = "a pass not proven in full (%s), accepted by the submitter (evidence_accept_partial: true): Implemented" % short
+        else:
+            status = NOT_PROVEN_STATUS
+            notes = "Not proven in full: %s. %s" % (full, res["reason"])
+            rule = "a pass not proven in full (%s) is not claimed Implemented without evidence_accept_partial: %s" % (short, NOT_PROVEN_STATUS)
     elif verdict == "not_applicable":
         notes = res["reason"]
+        rule = "not_applicable: N/A with the justification in the notes"
     else:
         notes = "%s: %s" % ("Not verified" if verdict in ("skip", "error") else "Failed", res["reason"])
+        rule = "fail: Not Implemented" if verdict == "fail" else "%s: status left empty for the vendor to decide" % verdict
     return dict(
         req,
         verdict=verdict,
+        verdict_label=label,
+        partial=partial,
+        undecided_checks=und,
+        accepted_partial=accepted,
+        status_rule=rule,
         reason=res["reason"],
         owner=res.get("owner", "platform"),
         status=status,

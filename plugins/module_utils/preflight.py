@@ -187,6 +187,19 @@ def check_requirement(req: catalog.Requirement, item: dict[str, Any], product_di
                     "the validator fails every MUST that is not Implemented",
                 )
             )
+        elif status == "Partially Implemented":
+            # What the evidence role writes for a pass not proven in full (checks not decided, or no
+            # negative case refused): say how to get it proven, or accepted.
+            out.append(
+                finding(
+                    "must-implemented",
+                    where,
+                    "MUST requirement %s has status %r; it must be Implemented" % (req.id, status),
+                    REJECTS,
+                    advice="its notes say what was not proven: run the probe where its checks can be decided, "
+                    "or set evidence_accept_partial: true to submit it as Implemented with that in the notes",
+                )
+            )
         else:
             out.append(finding("must-implemented", where, "MUST requirement %s has status %r; it must be Implemented" % (req.id, status), REJECTS))
     if status == "N/A":

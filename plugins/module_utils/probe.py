@@ -29,6 +29,12 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client i
 )
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import OWNERS, ProbeResult, Verdict
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import RunContext, new_run_id, validate_run_id
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.workloads import runs_containers
+
+# What a pass whose runtime checks were not decided becomes (option undecided_runtime_checks).
+UNDECIDED_POLICIES = ("auto", "fail", "allow")
+# How many node names a policy failure's reason names (observations keep more).
+_NODES_IN_REASON = 5
 
 AUTH_ARG_SPEC: dict[str, Any] = {
     "kubeconfig": {"type": "path", "fallback": (env_fallback, ["K8S_AUTH_KUBECONFIG"])},
@@ -46,6 +52,7 @@ PROBE_ARG_SPEC: dict[str, Any] = {
     "owner": {"type": "str", "default": "platform", "choices": list(OWNERS)},
     "timeout": {"type": "int", "default": 120},
     "keep_objects": {"type": "bool", "default": False},
+    "undecided_runtime_checks": {"type": "str", "default": "auto", "choices": list(UNDECIDED_POLICIES)},
 }
 
 
@@ -76,6 +83,55 @@ def client_or_fail(module: AnsibleModule) -> Client:
     except ClusterError as exc:
         module.fail_json(msg=exc.message, error_kind=exc.kind)
     raise AssertionError("unreachable")  # fail_json exits
+
+
+def container_nodes(client: Client) -> list[str]:
+    """Names of the nodes that run containers (a container runtime other than kwok's simulation:
+    workloads.runs_containers), read with one list call."""
+    return sorted(n["metadata"]["name"] for n in client.list("v1", "Node").get("items", []) if runs_containers(n))
+
+
+def apply_undecided_policy(client: Client, result: ProbeResult, policy: str) -> ProbeResult:
+    """Apply the undecided_runtime_checks policy to a pass whose runtime checks (what a container
+    sees) were not decided.
+
+    ``fail`` fails it; ``auto`` fails it when at least one node of the cluster runs containers
+    (then the checks could have run, and leaving them undecided is a defect of the platform or the
+    probe), and keeps the partial pass otherwise; ``allow`` keeps the partial pass.  The nodes are
+    read (one list call) only for ``auto`` and only when such a check exists.  What was decided is
+    recorded in ``observations["undecided_policy"]``."""
+    if result.verdict != Verdict.PASS:
+        return result
+    runtime = [u for u in result.undecided_checks() if u["kind"] == "runtime"]
+    if not runtime:
+        return result
+    listing = "; ".join("%s: %s" % (u["name"], u["detail"]) for u in runtime)
+    record: dict[str, Any] = {"policy": policy, "runtime_checks": [u["name"] for u in runtime]}
+    result.observations["undecided_policy"] = record
+    if policy == "allow":
+        record.update(outcome="partial pass", why="undecided_runtime_checks is allow")
+        return result
+    if policy == "fail":
+        record.update(outcome="fail", why="undecided_runtime_checks is fail")
+        return result.decide(Verdict.FAIL, "%d runtime check(s) were not decided and undecided_runtime_checks is fail: %s" % (len(runtime), listing))
+    try:
+        nodes = container_nodes(client)
+    except ClusterError as exc:
+        # The partial pass stands (it already says what was not decided); the policy could not
+        # tell whether the checks could have run.
+        record.update(outcome="partial pass", why="the nodes could not be read to apply the policy: %s" % exc.message)
+        return result
+    record["container_nodes"] = nodes[:20]
+    record["container_node_count"] = len(nodes)
+    if not nodes:
+        record.update(outcome="partial pass", why="no node runs containers (every containerRuntimeVersion is empty or kwok)")
+        return result
+    shown = ", ".join(nodes[:_NODES_IN_REASON]) + (" and %d more" % (len(nodes) - _NODES_IN_REASON) if len(nodes) > _NODES_IN_REASON else "")
+    record.update(outcome="fail", why="node(s) run containers, so the runtime checks could have run")
+    return result.decide(
+        Verdict.FAIL,
+        "%d runtime check(s) were not decided although node(s) %s run containers: %s" % (len(runtime), shown, listing),
+    )
 
 
 class Probe:
@@ -129,6 +185,8 @@ class Probe:
                 report = ctx.cleanup()
                 if report:
                     result.observations["cleanup"] = report
+            result.refresh_reason()
+            apply_undecided_policy(client, result, self.params.get("undecided_runtime_checks") or "auto")
         except ClusterError as exc:
             # The probe could not decide (no access, API gone, an object it needed vanished):
             # that is never a pass, and never silently a fail either.

@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 VERDICTS = ("pass", "fail", "skip", "not_applicable", "error")
+# A pass some of whose checks were not decided is a *partial* pass: the verdict stays ``pass`` and
+# the reason starts with this fixed prefix.  Consumers never parse it: they call is_partial(),
+# which reads the result's ``undecided_checks``.
+PARTIAL_PREFIX = "partial: "
 OWNERS = ("platform", "product", "base")
 # Order used when several partial verdicts are folded into one: the worst one wins.
 _SEVERITY = {"error": 4, "fail": 3, "skip": 2, "not_applicable": 1, "pass": 0}
@@ -89,6 +93,8 @@ class ProbeResult:
     started: str = ""
     duration_s: float = 0.0
     _t0: float = field(default=0.0, repr=False)
+    # The reason given to ``decide``, before any partial prefix (not serialised).
+    _decided_reason: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         Verdict.validate(self.verdict)
@@ -125,21 +131,38 @@ class ProbeResult:
         return n
 
     def decide(self, verdict: str, reason: str) -> ProbeResult:
+        """Set the verdict.  A pass while some checks are undecided is a partial pass: its reason
+        gets the ``partial: N of M checks not decided (...)`` prefix (see partial_reason)."""
         self.verdict = Verdict.validate(verdict)
-        self.reason = reason
+        self._decided_reason = reason
+        self.reason = partial_reason(self.undecided_checks(), len(self.checks), reason) if verdict == Verdict.PASS else reason
         return self
+
+    def refresh_reason(self) -> ProbeResult:
+        """Recompute the partial prefix of a pass from the checks recorded now (a check recorded
+        after ``decide`` counts too).  Other verdicts are left as they are."""
+        if self.verdict == Verdict.PASS:
+            self.decide(Verdict.PASS, self._decided_reason or self.reason)
+        return self
+
+    def undecided_checks(self) -> list[dict[str, Any]]:
+        """The checks whose ``ok`` is None: {name, kind, detail} each, in the order recorded."""
+        return undecided_from_checks(self.checks)
 
     def decide_from_checks(self, pass_reason: str) -> ProbeResult:
         """Fold the recorded checks into a verdict.
 
-        Any failed check fails the result, with the first failure as reason.  A result whose
-        checks all passed but whose negative cases were never attempted is not a pass: a probe
-        without a refused negative case proves nothing.  Undecided (None) checks are listed in
-        the observations but do not turn a pass into a skip when every decidable check passed.
+        Any failed check fails the result; the reason names every failed check, the first one
+        first (``A: detail`` for one, ``2 checks failed: A: detail; B: detail`` for several).  A
+        result whose checks all passed but whose negative cases were never attempted is not a pass:
+        a probe without a refused negative case proves nothing.  When every decidable check passed
+        and the negative cases were refused but some checks are undecided (None), the verdict is a
+        *partial* pass: ``pass`` with the reason ``partial: N of M checks not decided (names); ``
+        followed by ``pass_reason``, and the undecided checks in ``undecided_checks``.
         """
         failed = [c for c in self.checks if c["ok"] is False]
         if failed:
-            return self.decide(Verdict.FAIL, "%s: %s" % (failed[0]["name"], failed[0]["detail"]))
+            return self.decide(Verdict.FAIL, failed_reason(failed))
         if not any(c["ok"] for c in self.checks):
             return self.decide(Verdict.ERROR, "no check could be decided")
         unproven = [n for n in self.negative if n.refused is not True]
@@ -156,6 +179,7 @@ class ProbeResult:
             "reason": self.reason,
             "observations": self.observations,
             "checks": list(self.checks),
+            "undecided_checks": self.undecided_checks(),
             "steps": [s.to_dict() for s in self.steps],
             "negative": [n.to_dict() for n in self.negative],
             "owner": self.owner,
@@ -163,6 +187,51 @@ class ProbeResult:
             "started": self.started,
             "duration_s": self.duration_s,
         }
+
+
+def undecided_from_checks(checks: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """{name, kind, detail} of every check whose ``ok`` is None (not decided)."""
+    return [
+        {"name": c.get("name", ""), "kind": c.get("kind", "api"), "detail": c.get("detail", "")}
+        for c in checks or []
+        if isinstance(c, dict) and c.get("ok") is None
+    ]
+
+
+def partial_reason(undecided_list: list[dict[str, Any]], total: int, reason: str) -> str:
+    """``reason`` with the partial prefix when checks are undecided:
+    ``partial: N of M checks not decided (a, b); <reason>``; ``reason`` unchanged otherwise."""
+    if not undecided_list:
+        return reason
+    names = ", ".join(u["name"] for u in undecided_list)
+    return "%s%d of %d checks not decided (%s); %s" % (PARTIAL_PREFIX, len(undecided_list), total, names, reason)
+
+
+def failed_reason(failed: list[dict[str, Any]]) -> str:
+    """The reason of a fail naming every failed check, the first one first."""
+    parts = ["%s: %s" % (c["name"], c["detail"]) for c in failed]
+    if len(parts) == 1:
+        return parts[0]
+    return "%d checks failed: %s" % (len(parts), "; ".join(parts))
+
+
+def undecided_of(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The undecided checks of a result dict: its ``undecided_checks``, or, for a result written
+    before that key existed, derived from its ``checks``."""
+    if isinstance(result.get("undecided_checks"), list):
+        return list(result["undecided_checks"])
+    return undecided_from_checks(result.get("checks"))
+
+
+def is_partial(result: dict[str, Any]) -> bool:
+    """Whether a result dict is a partial pass: verdict ``pass`` with undecided checks.  Every
+    consumer (summary, evidence templates, gate) uses this, never the reason text."""
+    return (result or {}).get("verdict") == Verdict.PASS and bool(undecided_of(result or {}))
+
+
+def has_refused_negative(result: dict[str, Any]) -> bool:
+    """Whether at least one negative case of a result dict was proven refused."""
+    return any(isinstance(n, dict) and n.get("refused") is True for n in (result or {}).get("negative") or [])
 
 
 REQUIRED_KEYS = ("requirement", "verdict", "reason", "observations", "steps", "negative", "owner", "run_id", "started", "duration_s")
@@ -181,6 +250,10 @@ def validate_result_dict(data: dict[str, Any]) -> list[str]:
         problems.append("empty reason")
     if data.get("owner") not in OWNERS:
         problems.append("owner %r is not one of %s" % (data.get("owner"), ", ".join(OWNERS)))
+    # Optional (results written before it existed stay valid), but well-formed when present.
+    und = data.get("undecided_checks")
+    if und is not None and not (isinstance(und, list) and all(isinstance(u, dict) and u.get("name") for u in und)):
+        problems.append("undecided_checks is not a list of checks with a name")
     return problems
 
 
@@ -193,6 +266,7 @@ def undecided(requirement: str, owner: str, run_id: str, reason: str, observatio
         "reason": reason,
         "observations": dict(observations or {}),
         "checks": [],
+        "undecided_checks": [],
         "steps": [],
         "negative": [],
         "owner": owner if owner in OWNERS else "platform",

@@ -180,3 +180,9 @@ def run_to_completion(client: Any, name: str, namespace: str, timeout_s: float) 
     done = client.wait_for("v1", "Pod", name, lambda o: (o or {}).get("status", {}).get("phase") in ("Succeeded", "Failed"), namespace, timeout_s, "finish")
     log = client.request("GET", "/api/v1/namespaces/%s/pods/%s/log" % (namespace, name), what="read the log of pod %s" % name)
     return done["status"]["phase"], str(log.get("raw", "")) if isinstance(log, dict) else str(log)
+
+
+def runs_containers(node: dict[str, Any] | None) -> bool:
+    """Whether ``node`` runs real containers: its status.nodeInfo.containerRuntimeVersion is set
+    and is not kwok's simulation (the test runtime_skip_reason applies in mode auto)."""
+    return runtime_skip_reason("auto", node) is None

@@ -19,6 +19,12 @@ description:
     follow from each verdict, the owning layer, and a summary.
   - A requirement without a result gets an explicit C(error) row saying no probe ran for it. A
     malformed result becomes an C(error) row naming what is wrong. Nothing is silently left out.
+  - A partial pass (verdict C(pass) with checks not decided, listed in the result's
+    C(undecided_checks)) is counted as a pass and also apart, in C(partial_pass_count) and
+    C(partial_passes) of RV(summary); its row's C(verdict_label) gives the number of checks not
+    decided.
+  - A pass that is not proven in full (checks not decided, or no negative case proven refused) gets
+    the PRODUCT.yaml status C(Partially Implemented), unless O(accept_partial) is set.
   - Results for requirements the version no longer lists (C(dra_support) from v1.36 on) are
     returned as O(ignore:extras), not as rows.
   - Tokens, certificates, key material and cloud account ids are redacted from the returned results.
@@ -49,6 +55,14 @@ options:
   upstream:
     description: The result of M(ai_conformance.kubernetes.upstream_suite); its verdicts are put beside ours per requirement.
     type: dict
+  accept_partial:
+    description:
+      - Keep the PRODUCT.yaml status C(Implemented) for a pass that is not proven in full (checks
+        not decided, or no negative case proven refused); its notes then say that the submitter
+        accepted it and what was not proven.
+      - When false, such a pass gets C(Partially Implemented), with the same facts in its notes.
+    type: bool
+    default: false
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -97,8 +111,10 @@ rows:
   type: list
   elements: dict
   sample:
-    - {id: gang_scheduling, category: schedulingOrchestration, level: MUST, verdict: pass, status: Implemented, owner: platform,
-       reason: gang placed whole, notes: gang placed whole, evidence_file: evidence/gang_scheduling.md, description: "...", result: {}}
+    - {id: gang_scheduling, category: schedulingOrchestration, level: MUST, verdict: pass, verdict_label: pass, partial: false,
+       undecided_checks: [], accepted_partial: false, status_rule: "pass with every check decided and a negative case refused: Implemented",
+       status: Implemented, owner: platform, reason: gang placed whole, notes: gang placed whole, evidence_file: evidence/gang_scheduling.md,
+       description: "...", result: {}}
 extras:
   description: Rows for probed requirements that the version does not list.
   returned: always
@@ -117,10 +133,16 @@ upstream:
   type: dict
   sample: {ran: false, unavailable: the upstream suite phase was not run, rows: [], disagreements: []}
 summary:
-  description: Counts by verdict, the MUST requirements that failed or errored, and whether every MUST passed or is N/A.
+  description:
+    - Counts by verdict (a partial pass counts as a pass), the MUST requirements that failed or errored, and whether every MUST
+      passed or is N/A.
+    - C(partial_pass_count) and C(partial_passes) count the partial passes apart, C(must_partial) names the MUST ones,
+      C(not_proven) the passes PRODUCT.yaml does not claim Implemented, C(accepted_partial) those O(accept_partial) kept Implemented.
   returned: always
   type: dict
-  sample: {total: 15, counts: {pass: 1, fail: 0, skip: 0, not_applicable: 0, error: 14}, must_failed_or_error: [ai_inference], conformant: false}
+  sample: {total: 15, counts: {pass: 1, fail: 0, skip: 0, not_applicable: 0, error: 14}, must_failed_or_error: [ai_inference],
+           partial_pass_count: 1, partial_passes: [secure_accelerator_access], must_partial: [secure_accelerator_access],
+           not_proven: [secure_accelerator_access], accepted_partial: [], conformant: false}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -138,6 +160,7 @@ def main():
             "run_id": {"type": "str", "default": ""},
             "secrets": {"type": "list", "elements": "str", "default": [], "no_log": True},
             "upstream": {"type": "dict"},
+            "accept_partial": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -146,7 +169,7 @@ def main():
     if bad_owner:
         module.fail_json(msg="owners must map requirement ids to platform, product or base; got %s" % bad_owner)
     try:
-        out = build_rows(p["results"], p["version"], p["owners"], p["run_id"], p["secrets"], p["upstream"])
+        out = build_rows(p["results"], p["version"], p["owners"], p["run_id"], p["secrets"], p["upstream"], p["accept_partial"])
     except UnknownVersion as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **out)

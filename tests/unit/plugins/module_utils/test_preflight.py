@@ -122,6 +122,15 @@ def test_statuses_musts_and_na_notes(bundle):
     ]
 
 
+def test_a_partially_implemented_must_says_how_to_prove_or_accept_it(bundle):
+    p = good_product()
+    item(p, "secure_accelerator_access")["status"] = "Partially Implemented"
+    out = run(p, bundle)
+    f = next(f for f in out["findings"] if f["rule"] == "must-implemented")
+    assert f["validator"] == pf.REJECTS and f["where"] == "spec.security.secure_accelerator_access"
+    assert "evidence_accept_partial: true" in f["advice"]
+
+
 def test_conditional_must_na_is_rejected_but_flagged_as_a_conflict_with_the_faq(bundle):
     p = good_product()
     item(p, "cluster_autoscaling").update(status="N/A", notes="on-prem: node pools are fixed hardware")

@@ -3,10 +3,13 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import (
+    PARTIAL_PREFIX,
     VERDICTS,
     ProbeResult,
     Verdict,
     from_background_job,
+    is_partial,
+    undecided,
     validate_result_dict,
 )
 
@@ -75,6 +78,79 @@ def test_pass_with_undecided_runtime_check_keeps_it_in_output():
     assert {"name": "container sees its GPU", "ok": None, "detail": "no container runtime", "kind": "runtime"} in d["checks"]
     assert d["started"].endswith("Z")
     assert validate_result_dict(d) == []
+
+
+def _proven(*undecided_checks):
+    r = ProbeResult("dra_support")
+    r.check("claim allocated", True, "gpu-0")
+    r.check("pod on device node", True, "n1")
+    for name, kind in undecided_checks:
+        r.check(name, None, "%s: containers do not run on node n1" % name, kind=kind)
+    r.negative_case("claim matching no device", refused=True, outcome="stayed unallocated")
+    return r
+
+
+def test_a_pass_with_every_check_decided_is_a_bare_pass():
+    d = _proven().decide_from_checks("allocated and refused").to_dict()
+    assert (d["verdict"], d["reason"]) == ("pass", "allocated and refused")
+    assert d["undecided_checks"] == [] and not is_partial(d)
+
+
+def test_a_pass_with_undecided_checks_is_a_partial_pass_with_a_fixed_prefix():
+    r = _proven(("container sees its GPU", "runtime"), ("driver in container", "runtime"))
+    d = r.decide_from_checks("allocated and refused").to_dict()
+    assert d["verdict"] == "pass"
+    assert d["reason"] == "partial: 2 of 4 checks not decided (container sees its GPU, driver in container); allocated and refused"
+    assert d["reason"].startswith(PARTIAL_PREFIX)
+    assert d["undecided_checks"] == [
+        {"name": "container sees its GPU", "kind": "runtime", "detail": "container sees its GPU: containers do not run on node n1"},
+        {"name": "driver in container", "kind": "runtime", "detail": "driver in container: containers do not run on node n1"},
+    ]
+    assert is_partial(d) and validate_result_dict(d) == []
+    # undecided_checks is derived from checks when serialising, not stored twice.
+    assert "undecided_checks" not in vars(r)
+
+
+def test_is_partial_reads_undecided_checks_never_the_reason():
+    d = _proven().decide_from_checks("ok").to_dict()
+    assert not is_partial(dict(d, reason="partial: 1 of 2 checks not decided (x); ok"))
+    assert is_partial(dict(d, undecided_checks=[{"name": "x", "kind": "api", "detail": "d"}]))
+    assert not is_partial(dict(d, verdict="fail", undecided_checks=[{"name": "x", "kind": "api", "detail": "d"}]))
+    # A result written before undecided_checks existed: derived from its checks.
+    old = {k: v for k, v in _proven(("x", "runtime")).decide_from_checks("ok").to_dict().items() if k != "undecided_checks"}
+    assert is_partial(old) and validate_result_dict(old) == []
+
+
+def test_a_check_recorded_after_the_decision_is_counted_when_the_reason_is_refreshed():
+    r = _proven().decide_from_checks("ok")
+    r.check("late runtime check", None, "no container runtime", kind="runtime")
+    assert r.reason == "ok"
+    assert r.refresh_reason().reason == "partial: 1 of 3 checks not decided (late runtime check); ok"
+    # Refreshing twice does not stack prefixes.
+    assert r.refresh_reason().reason == "partial: 1 of 3 checks not decided (late runtime check); ok"
+    r.decide(Verdict.FAIL, "broken")
+    assert r.refresh_reason().reason == "broken"
+
+
+def test_a_fail_names_every_failed_check_the_first_one_first():
+    r = ProbeResult("dra_support")
+    r.check("claim allocated", False, "claim stayed pending")
+    r.check("pod on device node", True, "n1")
+    r.check("pod deleted", False, "pod still terminating after 30 s")
+    r.check("container sees its GPU", None, "no runtime", kind="runtime")
+    r.negative_case("x", refused=True, outcome="refused")
+    d = r.decide_from_checks("ok").to_dict()
+    assert d["verdict"] == "fail"
+    assert d["reason"] == "2 checks failed: claim allocated: claim stayed pending; pod deleted: pod still terminating after 30 s"
+    assert not is_partial(d) and [u["name"] for u in d["undecided_checks"]] == ["container sees its GPU"]
+
+
+def test_malformed_undecided_checks_are_reported_and_explicit_errors_carry_none():
+    d = _proven().decide_from_checks("ok").to_dict()
+    assert validate_result_dict(dict(d, undecided_checks="x")) == ["undecided_checks is not a list of checks with a name"]
+    assert validate_result_dict(dict(d, undecided_checks=[{"kind": "api"}])) == ["undecided_checks is not a list of checks with a name"]
+    e = undecided("dra_support", "platform", "r1", "no probe ran")
+    assert e["undecided_checks"] == [] and validate_result_dict(e) == []
 
 
 def test_validate_result_dict_reports_each_problem():

@@ -350,8 +350,9 @@ def _probe_ready(spec: dict[str, Any]) -> bool:
         return False
 
 
-def wait_ready(comp: Component, timeout_s: float = READY_TIMEOUT_S) -> float:
+def wait_ready(comp: Component, timeout_s: float | None = None) -> float:
     spec = _expand(comp.run.get("ready", {}), _context())
+    timeout_s = timeout_s or float(spec.pop("timeout_s", READY_TIMEOUT_S))
     t0 = time.monotonic()
     while True:
         if running(comp.name) is None:
@@ -524,9 +525,14 @@ def down(quiet: bool = False) -> dict[str, Any]:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
+    # What the real worker nodes may leave on the host when their supervisor was killed:
+    # container processes, cgroups, namespace mounts, CNI bridges (never rm -rf across a mount).
+    from tests.refcluster import node_host
+
+    host_left = node_host.cleanup_host()
     if STATE.exists():
-        subprocess.run(["rm", "-rf", str(STATE)], check=False)
-    res = {"stopped": stopped, "orphans_killed": orphans, "state_removed": str(STATE)}
+        subprocess.run(["rm", "-rf", "--one-file-system", str(STATE)], check=False)
+    res = {"stopped": stopped, "orphans_killed": orphans, "host_cleaned": host_left, "state_removed": str(STATE)}
     if not quiet:
         print(json.dumps(res))
     return res
@@ -543,6 +549,7 @@ def up(only: list[str] | None = None) -> dict[str, Any]:
         down(quiet=True)  # stale or half-dead: start clean
     check_ports()
     timings: dict[str, Any] = {"build": builder.build_all(log=lambda m: print(m, file=sys.stderr))}
+    timings["images"] = build_images()
     ensure_collection_path()
     t_start = time.monotonic()
     pki.make_pki(PKI, "https://127.0.0.1:%d" % ports()["apiserver"])
@@ -587,6 +594,16 @@ def up(only: list[str] | None = None) -> dict[str, Any]:
     return st
 
 
+def build_images() -> float:
+    """The images the real worker nodes import (no registry): built from the cache, seconds spent."""
+    from tests.refcluster import images
+    from tests.refcluster.config import CACHE
+
+    t0 = time.monotonic()
+    images.build_images(CACHE, log=lambda m: print(m, file=sys.stderr))
+    return round(time.monotonic() - t0, 1)
+
+
 def rss_mib() -> dict[str, float]:
     """Resident memory of each running component (and its children), MiB."""
     out = {}
@@ -621,7 +638,10 @@ def main(argv: list[str]) -> int:
             print(json.dumps(st, indent=2))
             return 0 if st["healthy"] else 1
         elif cmd == "build":
-            print(json.dumps(builder.build_all(argv[1:] or None)))
+            timings = builder.build_all(argv[1:] or None)
+            if not argv[1:]:
+                timings["images"] = build_images()
+            print(json.dumps(timings))
         elif cmd == "stop":
             for name in argv[1:]:
                 stop(name)

@@ -14,6 +14,8 @@ CLIENTS = {
     "front-proxy-client": "/CN=front-proxy-client",
     # a user with no rights at all: tests use it to prove 403 handling
     "nobody": "/CN=refcluster-nobody",
+    # the apiserver's identity towards kubelets (logs, exec): kubelets authorize it by webhook
+    "apiserver-kubelet-client": "/O=system:masters/CN=kube-apiserver-kubelet-client",
 }
 
 
@@ -74,6 +76,7 @@ def make_pki(d: Path, server: str) -> None:
     d.mkdir(parents=True, exist_ok=True)
     if not (d / "complete").is_file():
         _make(d, server)
+    _ensure_late(d, server)
     # The webhook pair under controller-runtime's file names, for webhook servers that take a cert dir.
     (d / "webhook-tls").mkdir(exist_ok=True)
     for src, dst in (("webhook.crt", "tls.crt"), ("webhook.key", "tls.key")):
@@ -95,3 +98,28 @@ def _make(d: Path, server: str) -> None:
     for p in d.glob("*.csr"):
         p.unlink()
     (d / "complete").write_text("ok\n")
+
+
+def _ensure_late(d: Path, server: str) -> None:
+    """Certificates added after a PKI was first made: created when missing, so a kept PKI (and the
+    kubeconfigs handed out from it) stays valid."""
+    if not (d / "apiserver-kubelet-client.crt").is_file():
+        _cert(d, "apiserver-kubelet-client", CLIENTS["apiserver-kubelet-client"], "extendedKeyUsage=clientAuth\n")
+
+
+def ensure_node_certs(d: Path, server: str, node: str, ip: str) -> Path:
+    """A real worker node's client certificate (system:node:<name> in system:nodes, what the Node
+    authorizer expects), its kubelet serving certificate, and its kubeconfig.  Returns the kubeconfig."""
+    stem = "node-%s" % node
+    if not (d / ("%s.crt" % stem)).is_file():
+        _cert(d, stem, "/O=system:nodes/CN=system:node:%s" % node, "extendedKeyUsage=clientAuth\n")
+    serving = "kubelet-%s" % node
+    if not (d / ("%s.crt" % serving)).is_file():
+        _cert(d, serving, "/CN=%s" % node, "subjectAltName=DNS:%s,IP:%s,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n" % (node, ip))
+    kc = d / ("%s.kubeconfig" % stem)
+    text = kubeconfig(d, stem, server)
+    if not kc.is_file() or kc.read_text() != text:
+        kc.write_text(text)
+    for p in d.glob("*.csr"):
+        p.unlink()
+    return kc

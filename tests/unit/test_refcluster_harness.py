@@ -148,3 +148,44 @@ def test_fake_model_servers_answer_for_the_oldest_live_serving_pod_of_each_port(
     assert {p: (v["name"], v["role"]) for p, v in table.items()} == {18200: ("decode-old", "decode"), 18100: ("prefill-a", "prefill")}
     assert table[18200]["model"] == "tiny" and table[18200]["prefill_service"] == "pd-prefill"
     assert table[18100]["prefill_service"] == ""
+
+
+def test_runtime_nodes_refuse_a_host_that_is_not_root(monkeypatch):
+    from tests.refcluster import node_host
+
+    monkeypatch.setattr(node_host.os, "geteuid", lambda: 1000)
+    assert node_host.host_problem({}) == "not root (kubelet and containerd need root)"
+
+
+def test_runtime_nodes_name_missing_cgroup_controllers_and_binaries(monkeypatch, tmp_path):
+    from tests.refcluster import node_host
+
+    monkeypatch.setattr(node_host.os, "geteuid", lambda: 0)
+    for ctrl in ("cpu", "memory", "unified"):
+        (tmp_path / ctrl).mkdir()
+        (tmp_path / ctrl / "cgroup.procs").write_text("")
+    monkeypatch.setattr(node_host, "CGROUP_ROOT", tmp_path)
+    problem = node_host.host_problem({})
+    assert problem == "cgroup v1 controllers missing: cpuacct, cpuset, pids, devices", problem
+
+
+def test_runtime_nodes_name_a_binary_that_is_not_built(monkeypatch, tmp_path):
+    from tests.refcluster import node_host
+
+    if node_host.host_problem({}) not in (None,):
+        pytest.skip("this host cannot run the real nodes at all: %s" % node_host.host_problem({}))
+    problem = node_host.host_problem({"kubelet": tmp_path / "kubelet"})
+    assert problem == "not built: %s (make cluster-build)" % (tmp_path / "kubelet")
+
+
+def test_runtime_nodes_only_ever_delete_their_own_cgroups_and_bridges(monkeypatch, tmp_path):
+    # cleanup_host on a host where nothing of the nodes exists touches nothing and reports nothing.
+    from tests.refcluster import node_host
+
+    (tmp_path / "memory" / "someone-else").mkdir(parents=True)
+    (tmp_path / "memory" / "cgroup.procs").write_text("")
+    monkeypatch.setattr(node_host, "CGROUP_ROOT", tmp_path)
+    monkeypatch.setattr(node_host, "NS_DIR", tmp_path / "ns")
+    monkeypatch.setattr(node_host, "HOST_DIRS_FILE", tmp_path / "host-dirs.json")
+    assert node_host.cleanup_host() == []
+    assert (tmp_path / "memory" / "someone-else").is_dir()

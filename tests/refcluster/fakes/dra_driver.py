@@ -124,6 +124,8 @@ class FakeDriver:
     def reconcile(self, node: dict[str, Any]) -> None:
         if node["metadata"].get("labels", {}).get(GPU_NODE_LABEL) != "true" or node["metadata"].get("deletionTimestamp"):
             return
+        if (node["metadata"].get("annotations") or {}).get("kwok.x-k8s.io/node") != "fake":
+            return  # a real node: its own kubelet plugin (fake-gpu-node) publishes and prepares its GPUs
         gpus = self.gpus_of(node)
         if not gpus:
             return

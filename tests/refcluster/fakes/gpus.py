@@ -220,3 +220,48 @@ def host_node_manifest(ip: str) -> dict[str, Any]:
             "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux", "kubeletVersion": "fake", "containerRuntimeVersion": "kwok://fake"},
         },
     }
+
+
+# Real worker nodes (kubelet + containerd), named apart from the kwok pools so that nothing
+# publishes or creates them twice.  refcluster-rt-1 is a GPU node whose GPUs are fakes a container
+# can see (device nodes through CDI, a fake nvidia-smi), tainted as GPU pools are on GKE, EKS and
+# AKS; refcluster-rt-2 is a gVisor sandbox node, labelled and tainted as GKE Sandbox nodes are.
+RUNTIME_NODES = ("refcluster-rt-1", "refcluster-rt-2")
+RUNTIME_NODE_SPECS: dict[str, dict[str, Any]] = {
+    "refcluster-rt-1": {"gpus": 2, "labels": {}, "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]},
+    "refcluster-rt-2": {
+        "gpus": 0,
+        "labels": {"sandbox.gke.io/runtime": "gvisor"},
+        "taints": [{"key": "sandbox.gke.io/runtime", "value": "gvisor", "effect": "NoSchedule"}],
+    },
+}
+NVIDIA_MAJOR = 195  # char major of /dev/nvidia* (shared/reference/fixtures/h100/dev-nodes.txt)
+NVIDIACTL_MINOR = 255
+
+
+def runtime_node_inventory(node: str) -> dict[str, Any]:
+    """The inventory file a real node's fake GPU agents read (gpus.json): the same identity rules as
+    the kwok GPUs, from the same recording, so every fake agrees on a GPU's UUID."""
+    rec = recorded_gpu()
+    buses = load_pools()["hgx_bus_numbers"]
+    gpus = gpus_for_node(node, RUNTIME_NODE_SPECS[node]["gpus"], rec, buses, False)
+    return {
+        "node": node,
+        "driver_version": rec["driver_version"],
+        "cuda_version": rec["cuda_version"],
+        "source": "tests/refcluster/fixtures/h100-nvidia-smi-q.xml (a real H100; UUIDs after the first are derived)",
+        "gpus": [
+            {
+                "minor": g.minor,
+                "uuid": g.uuid,
+                "pci_bus_id": g.pci_bus_id,
+                "product": g.product,
+                "brand": g.brand,
+                "architecture": g.architecture,
+                "memory_mib": g.memory_mib,
+                "cc_major": g.cc_major,
+                "cc_minor": g.cc_minor,
+            }
+            for g in gpus
+        ],
+    }

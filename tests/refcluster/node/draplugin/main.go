@@ -1,0 +1,260 @@
+// fake-gpu-kubelet-plugin: a FAKE of the NVIDIA DRA driver's kubelet plugin (k8s-dra-driver-gpu,
+// cmd/gpu-kubelet-plugin, driver gpu.nvidia.com) for the reference cluster's real worker nodes,
+// whose GPUs are fakes (harmless char device nodes 195:<minor>, no driver).
+//
+// Like the real plugin it is built on k8s.io/dynamic-resource-allocation/kubeletplugin: it registers
+// with the kubelet through plugins_registry, publishes one ResourceSlice pool named after the node
+// with devices gpu-<minor>, and in NodePrepareResources writes one CDI spec per claim whose devices
+// the kubelet hands to containerd.  A container that gets a claim sees exactly its GPUs' device
+// nodes, /dev/nvidiactl, NVIDIA_VISIBLE_DEVICES and the fake nvidia-smi; other containers see none.
+//
+// --fault=all-devices turns it into a broken driver that gives every claim all the node's GPUs.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/dynamic-resource-allocation/kubeletplugin"
+	"k8s.io/dynamic-resource-allocation/resourceslice"
+	"k8s.io/klog/v2"
+)
+
+type flags struct {
+	nodeName, kubeconfig, gpus, devDir, cdiDir, nvidiaSMI string
+	registrationDir, pluginDataDir, fault, readyFile      string
+	verbosity                                             int
+}
+
+func parseFlags() *flags {
+	f := &flags{}
+	flag.StringVar(&f.nodeName, "node-name", "", "name of this node (required); also the pool name")
+	flag.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig to reach the API server (required)")
+	flag.StringVar(&f.gpus, "gpus", "", "this node's gpus.json (required)")
+	flag.StringVar(&f.devDir, "dev-dir", "", "host directory holding nvidia<minor> and nvidiactl (required)")
+	flag.StringVar(&f.cdiDir, "cdi-dir", "", "directory containerd reads CDI specs from (required)")
+	flag.StringVar(&f.nvidiaSMI, "nvidia-smi", "", "host path of the fake nvidia-smi binary (required)")
+	flag.StringVar(&f.registrationDir, "plugin-registration-dir", kubeletplugin.KubeletRegistryDir, "kubelet plugin registration directory")
+	flag.StringVar(&f.pluginDataDir, "plugin-data-dir", filepath.Join(kubeletplugin.KubeletPluginsDir, driverName), "directory of the plugin's dra.sock")
+	flag.StringVar(&f.fault, "fault", "none", "none | all-devices (every claim gets all the node's GPUs)")
+	flag.StringVar(&f.readyFile, "ready-file", "", "written once registered with the kubelet and the ResourceSlice is published")
+	flag.IntVar(&f.verbosity, "v", 0, "klog verbosity of the kubeletplugin helper")
+	flag.Parse()
+	return f
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "fake-gpu-kubelet-plugin: "+format+"\n", args...)
+	os.Exit(2)
+}
+
+// publishedDevices counts the devices of this driver in ResourceSlices of the node.
+func publishedDevices(ctx context.Context, client kubernetes.Interface, node string) (int, []string, error) {
+	list, err := client.ResourceV1().ResourceSlices().List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+	if err != nil {
+		return 0, nil, err
+	}
+	n := 0
+	var names []string
+	for _, s := range list.Items {
+		if s.Spec.Driver == driverName {
+			n += len(s.Spec.Devices)
+			names = append(names, s.Name)
+		}
+	}
+	return n, names, nil
+}
+
+func deleteSlices(client kubernetes.Interface, node string, logger *log.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		_, names, err := publishedDevices(ctx, client, node)
+		if err == nil && len(names) == 0 {
+			return
+		}
+		for _, name := range names {
+			if err := client.ResourceV1().ResourceSlices().Delete(ctx, name, metav1.DeleteOptions{}); err == nil {
+				logger.Printf("deleted ResourceSlice %s", name)
+			}
+		}
+		if err != nil {
+			logger.Printf("listing ResourceSlices of %s: %v", node, err)
+		}
+		select {
+		case <-ctx.Done():
+			logger.Printf("gave up deleting the ResourceSlices of %s: %v", node, ctx.Err())
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// setup checks the flags and prepares the directories; it returns the inventory and the edits'
+// host paths.  Errors are usage errors.
+func setup(f *flags, logger *log.Logger) (*Inventory, specConfig, bool, error) {
+	var faultAll bool
+	switch f.fault {
+	case "none":
+	case "all-devices":
+		faultAll = true
+	default:
+		return nil, specConfig{}, false, fmt.Errorf("--fault must be none or all-devices, not %q", f.fault)
+	}
+	if f.nodeName == "" || f.cdiDir == "" {
+		return nil, specConfig{}, false, fmt.Errorf("--node-name and --cdi-dir are required")
+	}
+	var cfg specConfig
+	for _, p := range []struct {
+		name, val string
+		dst       *string
+	}{{"gpus", f.gpus, &cfg.GPUsJSON}, {"nvidia-smi", f.nvidiaSMI, &cfg.NvidiaSMI}, {"dev-dir", f.devDir, &cfg.DevDir}} {
+		if p.val == "" {
+			return nil, cfg, false, fmt.Errorf("--%s is required", p.name)
+		}
+		abs, err := filepath.Abs(p.val)
+		if err == nil {
+			_, err = os.Stat(abs)
+		}
+		if err != nil {
+			return nil, cfg, false, fmt.Errorf("--%s: %w", p.name, err)
+		}
+		*p.dst = abs
+	}
+	inv, err := loadInventory(cfg.GPUsJSON)
+	if err != nil {
+		return nil, cfg, false, fmt.Errorf("--gpus: %w", err)
+	}
+	for _, g := range inv.GPUs {
+		if _, err := os.Stat(filepath.Join(cfg.DevDir, fmt.Sprintf("nvidia%d", g.Minor))); err != nil {
+			logger.Printf("warning: %v", err)
+		}
+	}
+	for _, dir := range []string{f.cdiDir, f.registrationDir, f.pluginDataDir} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, cfg, false, err
+		}
+	}
+	return inv, cfg, faultAll, nil
+}
+
+// run is the plugin's life: start the kubeletplugin helper, publish the pool, write the ready file
+// once registered and published, and on ctx's end stop and delete the node's ResourceSlices.  It
+// returns an error only for a fatal one.
+func run(ctx context.Context, f *flags, inv *Inventory, cfg specConfig, faultAll bool, client kubernetes.Interface, logger *log.Logger) error {
+	if f.readyFile != "" {
+		os.Remove(f.readyFile)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var fatalErr atomic.Pointer[error]
+	fatal := func(err error) {
+		fatalErr.CompareAndSwap(nil, &err)
+		cancel(err)
+	}
+	drv := newDriver(f.nodeName, inv, f.cdiDir, cfg, faultAll, logger, fatal)
+	helper, err := kubeletplugin.Start(ctx, drv,
+		kubeletplugin.DriverName(driverName),
+		kubeletplugin.NodeName(f.nodeName),
+		kubeletplugin.KubeClient(client),
+		kubeletplugin.RegistrarDirectoryPath(f.registrationDir),
+		kubeletplugin.PluginDataDirectoryPath(f.pluginDataDir),
+		kubeletplugin.HealthService(false),
+	)
+	if err != nil {
+		return fmt.Errorf("start kubelet plugin: %w", err)
+	}
+	pool := resourceslice.Pool{Slices: []resourceslice.Slice{{Devices: sliceDevices(inv)}}}
+	if err := helper.PublishResources(ctx, resourceslice.DriverResources{Pools: map[string]resourceslice.Pool{f.nodeName: pool}}); err != nil {
+		helper.Stop()
+		return fmt.Errorf("publish ResourceSlice: %w", err)
+	}
+	logger.Printf("started on node %s: %d GPUs, fault=%s, cdi dir %s, registration dir %s", f.nodeName, len(inv.GPUs), f.fault, f.cdiDir, f.registrationDir)
+
+	go func() {
+		registered, published := false, false
+		for {
+			if !registered {
+				if st := helper.RegistrationStatus(); st != nil && st.PluginRegistered {
+					registered = true
+					logger.Printf("registered with the kubelet")
+				}
+			}
+			if !published {
+				if n, names, err := publishedDevices(ctx, client, f.nodeName); err == nil && n == len(inv.GPUs) {
+					published = true
+					logger.Printf("ResourceSlice published: %v", names)
+				}
+			}
+			if registered && published {
+				if f.readyFile != "" {
+					if err := os.WriteFile(f.readyFile, []byte("ready\n"), 0o644); err != nil {
+						logger.Printf("write --ready-file: %v", err)
+					}
+				}
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
+
+	<-ctx.Done()
+	logger.Printf("stopping: %v", context.Cause(ctx))
+	helper.Stop()
+	deleteSlices(client, f.nodeName, logger)
+	if f.readyFile != "" {
+		os.Remove(f.readyFile)
+	}
+	if p := fatalErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func main() {
+	f := parseFlags()
+	logger := log.New(os.Stderr, "fake-gpu-kubelet-plugin: ", log.LstdFlags|log.Lmicroseconds)
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	_ = klogFlags.Set("v", strconv.Itoa(f.verbosity))
+
+	inv, cfg, faultAll, err := setup(f, logger)
+	if err != nil {
+		fail("%v", err)
+	}
+	if f.kubeconfig == "" {
+		fail("--kubeconfig is required")
+	}
+	restConfig, err := clientcmd.BuildConfigFromFlags("", f.kubeconfig)
+	if err != nil {
+		fail("--kubeconfig: %v", err)
+	}
+	restConfig.UserAgent = "fake-gpu-kubelet-plugin/" + f.nodeName
+	client, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		fail("%v", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, f, inv, cfg, faultAll, client, logger); err != nil {
+		logger.Printf("fatal: %v", err)
+		stop()
+		os.Exit(1)
+	}
+}

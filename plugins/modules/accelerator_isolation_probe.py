@@ -157,6 +157,7 @@ result:
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dra
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import isolation as iso
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import runtime as rt
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
@@ -171,7 +172,9 @@ EXTRA = {
     "runtime_checks": {"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
     "probe_image": {"type": "str", "default": "nvcr.io/nvidia/cuda:12.9.1-base-ubuntu24.04"},
 }
-COUNT_DEVICES = ["sh", "-c", "ls /dev/nvidia[0-9]* 2>/dev/null | wc -l"]
+RUNTIME_CHECKS = ("pod without request sees no accelerator", "NVIDIA_VISIBLE_DEVICES=all without request sees no accelerator")
+PAIR_CHECK = "pods with one accelerator each see exactly their own"
+ENV_CASE = "pod without a request setting NVIDIA_VISIBLE_DEVICES=all sees an accelerator"
 
 
 class IsolationProbe(Probe):
@@ -197,7 +200,7 @@ class IsolationProbe(Probe):
         if dra_ready:
             self.dra_exclusive(client, ctx, result, ns)
         self.host_devices_refused(client, ctx, result, ns)
-        self.runtime(client, ctx, result, ns, nodes, free)
+        self.runtime(client, ctx, result, ns, nodes, free, dra_ready)
         paths = [x for x, on in (("device plugin", bool(free)), ("DRA", dra_ready)) if on]
         undecided = sum(1 for c in result.checks if c["ok"] is None)
         result.decide_from_checks(
@@ -274,44 +277,67 @@ class IsolationProbe(Probe):
         ours = [x for x in client.list("v1", "Pod", ns)["items"] if iso.host_device_access(x)]
         result.check("probe accelerator pods use no host device access", not ours, "pods with host device access: %s" % [x["metadata"]["name"] for x in ours])
 
-    def runtime(self, client, ctx, result, ns, nodes, free):
+    def runtime(self, client, ctx, result, ns, nodes, free, dra_ready):
+        """What containers see, on one node that runs containers: a pod without a request and one
+        that sets NVIDIA_VISIBLE_DEVICES=all see no accelerator (a runtime that honours the variable,
+        such as the legacy nvidia-container-runtime, fails here); on each path (device plugin, DRA)
+        two pods with one accelerator each see one each, different ones, matching what was
+        allocated to them (a plugin that hands every container all devices fails here)."""
         p = self.params
-        gpu_nodes = [n for n in nodes if n["metadata"]["name"] in free] or nodes
-        names = (
-            "pod without request sees no accelerator",
-            "NVIDIA_VISIBLE_DEVICES=all without request sees no accelerator",
-            "pod with one accelerator sees exactly one",
-        )
-        skip = wl.runtime_skip_reason(p["runtime_checks"], gpu_nodes[0] if gpu_nodes else None)
-        if skip:
-            for name in names:
-                result.check(name, None, skip, kind="runtime")
+        slices = client.list(dra.API, "ResourceSlice")["items"] if dra_ready else []
+        dra_nodes = iso.idle_dra_nodes(slices, client.list(dra.API, "ResourceClaim")["items"], p["driver"]) if dra_ready else {}
+        node = rt.pick_node(nodes, sorted(set(free) | set(dra_nodes))) if p["runtime_checks"] != "never" else None
+        name = node["metadata"]["name"] if node else ""
+        paths = [x for x, n in (("device plugin", free.get(name, 0)), ("DRA", dra_nodes.get(name, 0))) if n >= 2]
+        if not paths:
+            why = rt.no_node_reason(p["runtime_checks"], nodes, "accelerators")
+            if node:
+                why = "skipped: node %s has fewer than 2 free accelerators on either path" % name
+            for check in RUNTIME_CHECKS + tuple("%s (%s)" % (PAIR_CHECK, x) for x in ("device plugin", "DRA")):
+                result.check(check, None, why, kind="runtime")
+            result.negative_case(ENV_CASE, None, why)
             return
-        node = gpu_nodes[0]["metadata"]["name"]
-        if free:
-            one = wl.pod("rt-one", ns, image=p["probe_image"], command=COUNT_DEVICES, limits={p["resource_name"]: "1"})
-        else:  # DRA only: one device through a claim
-            ctx.create(dra.claim("rt-one", ns, p["device_class"]))
-            one = wl.pod("rt-one", ns, image=p["probe_image"], command=COUNT_DEVICES, claims=[{"name": "accel", "resourceClaimName": "rt-one"}])
-        specs = {
-            "rt-none": wl.pod("rt-none", ns, image=p["probe_image"], command=COUNT_DEVICES, node_selector={wl.HOSTNAME: node}),
-            "rt-env": wl.pod(
-                "rt-env", ns, image=p["probe_image"], command=COUNT_DEVICES, node_selector={wl.HOSTNAME: node}, env={"NVIDIA_VISIBLE_DEVICES": "all"}
-            ),
-            "rt-one": one,
-        }
-        for obj in specs.values():
-            ctx.create(obj)
+        img = p["probe_image"]
+        pods = {"rt-none": {}, "rt-env": {"env": {"NVIDIA_VISIBLE_DEVICES": "all"}}}
+        for path in paths:
+            for x in ("a", "b"):
+                pod = "rt-%s-%s" % ("dp" if path == "device plugin" else "dra", x)
+                if path == "DRA":
+                    ctx.create(dra.claim(pod, ns, p["device_class"]))
+                    pods[pod] = {"claims": [{"name": "accel", "resourceClaimName": pod}]}
+                else:
+                    pods[pod] = {"limits": {p["resource_name"]: "1"}}
+        for pod, extra in pods.items():
+            ctx.create(rt.observer_pod(pod, ns, img, name, **extra))
+        # A claim's allocation is read while its pod holds it: the controller releases it once the
+        # pod has finished.
+        allocations = {pod: self.allocated_uuids(client, ns, pod) for pod, extra in pods.items() if extra.get("claims")}
         seen = {}
-        for name in specs:
-            phase, log = wl.run_to_completion(client, name, ns, p["timeout"])
-            text = log.strip()
-            seen[name] = int(text) if text.isdigit() else None
-            result.step("kubectl -n %s logs %s (ls /dev/nvidia[0-9]* | wc -l)" % (ns, name), "%s, phase %s" % (text, phase))
-        result.observations["runtime"] = seen
-        result.check(names[0], seen["rt-none"] == 0, "saw %s devices" % seen["rt-none"], kind="runtime")
-        result.check(names[1], seen["rt-env"] == 0, "saw %s devices" % seen["rt-env"], kind="runtime")
-        result.check(names[2], seen["rt-one"] == 1, "saw %s devices" % seen["rt-one"], kind="runtime")
+        for pod in pods:
+            phase, seen[pod] = rt.observe(client, pod, ns, p["timeout"])
+            seen[pod]["phase"] = phase
+            result.step("kubectl -n %s logs %s (what the container sees)" % (ns, pod), "%s, phase %s" % (rt.summary(seen[pod]), phase))
+        result.observations["runtime"] = {"node": name, "paths": paths, "seen": seen}
+        ok, what = rt.sees_nothing(seen["rt-none"])
+        result.check(RUNTIME_CHECKS[0], ok, what, kind="runtime")
+        ok, what = rt.sees_nothing(seen["rt-env"])
+        result.negative_case("%s, on accelerator node %s" % (ENV_CASE, name), ok, what)
+        result.check(RUNTIME_CHECKS[1], ok, what, kind="runtime")
+        for path in paths:
+            pair = ["rt-%s-%s" % ("dp" if path == "device plugin" else "dra", x) for x in ("a", "b")]
+            want = {x: allocations[x] if path == "DRA" else sorted(v for v in (seen[x].get("visible_env") or "").split(",") if v) for x in pair}
+            got = {x: rt.uuids(seen[x]) for x in pair}
+            ok = all(len(got[x]) == 1 and len(seen[x]["devices"]) == 1 and got[x] == want[x] for x in pair) and got[pair[0]] != got[pair[1]]
+            detail = "; ".join("%s sees %s (device nodes %s), allocated %s" % (x, got[x], seen[x]["devices"] or "none", want[x]) for x in pair)
+            result.check("%s (%s)" % (PAIR_CHECK, path), ok, detail, kind="runtime")
+
+    def allocated_uuids(self, client, ns, claim):
+        """The UUIDs of the devices allocated to ``claim``, read from the ResourceSlices.  (On the
+        device-plugin path the API does not show which device the plugin chose: the kubelet hands
+        its answer to the container as NVIDIA_VISIBLE_DEVICES, which is what is compared there.)"""
+        held = client.wait_for(dra.API, "ResourceClaim", claim, dra.is_allocated, ns, self.params["timeout"], "be allocated")
+        devices = dra.published_devices(client.list(dra.API, "ResourceSlice")["items"], self.params["driver"])
+        return sorted(str(devices.get((r.get("pool"), r.get("device")), {}).get("attributes", {}).get("uuid")) for r in dra.allocation_results(held))
 
 
 def main():

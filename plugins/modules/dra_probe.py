@@ -158,6 +158,7 @@ result:
 """
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dra
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import runtime as rt
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
@@ -222,7 +223,7 @@ class DraProbe(Probe):
             "kubectl -n %s create resourceclaim holder + pod holder" % ns,
             "allocated %s/%s, pod bound to %s" % (first.get("pool"), first.get("device"), pod["spec"]["nodeName"]),
         )
-        self.runtime_check(client, ctx, result, ns, pod, devices)
+        self.runtime_check(client, ctx, result, ns, devices)
 
         # 2. Negative: a selector that matches no device is never satisfied.
         cel = "device.attributes['%s'].productName == 'aic-no-such-device-%s'" % (driver, ctx.run_id)
@@ -258,28 +259,33 @@ class DraProbe(Probe):
             "the device was released and handed over" % (first.get("pool"), first.get("device"), pod["spec"]["nodeName"])
         )
 
-    def runtime_check(self, client, ctx, result, ns, pod, devices):
+    def runtime_check(self, client, ctx, result, ns, devices):
+        """A pod with a claim, on a node that runs containers, sees exactly the allocated GPU: its
+        device node and, in nvidia-smi, the UUID the ResourceSlice publishes for that device."""
         check = "container sees exactly the allocated GPU"
-        skip = wl.runtime_skip_reason(self.params["runtime_checks"], client.get("v1", "Node", pod["spec"]["nodeName"]))
-        if skip:
-            result.check(check, None, skip, kind="runtime")
-            return
-        ctx.create(dra.claim("smi", ns, self.params["device_class"]))
-        ctx.create(
-            wl.pod(
-                "smi",
-                ns,
-                image=self.params["gpu_image"],
-                command=["nvidia-smi", "--query-gpu=uuid", "--format=csv,noheader"],
-                claims=[{"name": "accel", "resourceClaimName": "smi"}],
+        nodes = client.list("v1", "Node")["items"]
+        with_devices = sorted({d["node"] for d in devices.values() if d["node"]})
+        node = rt.pick_node(nodes, with_devices) if self.params["runtime_checks"] != "never" else None
+        if node is None:
+            result.check(
+                check,
+                None,
+                rt.no_node_reason(self.params["runtime_checks"], [n for n in nodes if n["metadata"]["name"] in with_devices], "DRA devices"),
+                kind="runtime",
             )
-        )
-        phase, log = wl.run_to_completion(client, "smi", ns, self.params["timeout"])
-        results = dra.allocation_results(client.get(dra.API, "ResourceClaim", "smi", ns))
+            return
+        name = node["metadata"]["name"]
+        ctx.create(dra.claim("smi", ns, self.params["device_class"]))
+        ctx.create(rt.observer_pod("smi", ns, self.params["gpu_image"], name, claims=[{"name": "accel", "resourceClaimName": "smi"}]))
+        # Read while the pod holds the claim: it is released once the pod has finished.
+        results = dra.allocation_results(client.wait_for(dra.API, "ResourceClaim", "smi", dra.is_allocated, ns, self.params["timeout"], "be allocated"))
+        phase, seen = rt.observe(client, "smi", ns, self.params["timeout"])
         want = sorted(str(devices.get((x.get("pool"), x.get("device")), {}).get("attributes", {}).get("uuid")) for x in results)
-        seen = sorted(line.strip() for line in log.splitlines() if line.strip().startswith("GPU-"))
-        result.observations["runtime_check"] = {"phase": phase, "visible_uuids": seen, "allocated_uuids": want}
-        result.check(check, seen == want and bool(seen), "visible %s, allocated %s" % (seen, want), kind="runtime")
+        got = rt.uuids(seen)
+        result.observations["runtime_check"] = {"node": name, "phase": phase, "seen": seen, "allocated_uuids": want}
+        result.step("kubectl -n %s logs smi (claim smi on %s)" % (ns, name), "%s, phase %s" % (rt.summary(seen), phase))
+        ok = bool(got) and got == want and len(seen["devices"]) == len(want)
+        result.check(check, ok, "visible %s (device nodes %s), allocated %s" % (got, seen["devices"] or "none", want), kind="runtime")
 
 
 def main():

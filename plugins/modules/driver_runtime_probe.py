@@ -146,6 +146,8 @@ result:
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dra
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import drivers as drv
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import isolation as iso
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import runtime as rt
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
@@ -262,27 +264,29 @@ class DriverProbe(Probe):
         result.negative_case("pod selecting driver major version 9999", refused, msg)
 
     def runtime(self, client, ctx, result, ns, by_node, nodes):
+        """nvidia-smi in a container on a node that runs containers reports the driver version
+        the node advertises (its DRA attribute and its label)."""
         p = self.params
-        name = sorted(by_node)[0]
         check = "container runtime exposes the advertised driver"
-        skip = wl.runtime_skip_reason(p["runtime_checks"], next((n for n in nodes if n["metadata"]["name"] == name), None))
-        if skip:
-            result.check(check, None, skip, kind="runtime")
-            return
-        ctx.create(
-            wl.pod(
-                "smi",
-                ns,
-                image=p["probe_image"],
-                command=["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                limits={p["resource_name"]: "1"},
-                node_selector={"kubernetes.io/hostname": name},
+        node = rt.pick_node(nodes, sorted(by_node)) if p["runtime_checks"] != "never" else None
+        if node is None:
+            result.check(
+                check, None, rt.no_node_reason(p["runtime_checks"], [n for n in nodes if n["metadata"]["name"] in by_node], "accelerators"), kind="runtime"
             )
-        )
-        _phase, log = wl.run_to_completion(client, "smi", ns, p["timeout"])
-        seen = {drv.normalize(x.strip()) for x in log.splitlines() if x.strip()}
+            return
+        name = node["metadata"]["name"]
+        has_dp = iso.qty(((node.get("status") or {}).get("allocatable") or {}).get(p["resource_name"], 0)) > 0
+        if has_dp:
+            ctx.create(rt.observer_pod("smi", ns, p["probe_image"], name, limits={p["resource_name"]: "1"}))
+        else:
+            ctx.create(dra.claim("smi", ns, p["device_class"]))
+            ctx.create(rt.observer_pod("smi", ns, p["probe_image"], name, claims=[{"name": "accel", "resourceClaimName": "smi"}]))
+        phase, seen = rt.observe(client, "smi", ns, p["timeout"])
+        got = {drv.normalize(g["driver_version"]) for g in seen["gpus"]}
         want = set(by_node[name]["dra"]) | ({by_node[name]["label"]} if by_node[name]["label"] else set())
-        result.check(check, bool(seen) and seen == want, "nvidia-smi in a pod: %s, advertised: %s" % (sorted(seen), sorted(want)), kind="runtime")
+        result.observations["runtime"] = {"node": name, "phase": phase, "seen": seen, "advertised": sorted(want)}
+        result.step("kubectl -n %s logs smi (nvidia-smi on %s)" % (ns, name), "%s, phase %s" % (rt.summary(seen), phase))
+        result.check(check, bool(got) and got == want, "nvidia-smi in a pod on %s: %s, advertised: %s" % (name, sorted(got), sorted(want)), kind="runtime")
 
 
 def main():

@@ -161,6 +161,7 @@ result:
       sample: 12.4
 """
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import runtime as rt
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import sandbox as sb
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
@@ -245,6 +246,11 @@ class SandboxProbe(Probe):
         p = self.params
         obj = wl.pod("sandboxed", ns, image=p["probe_image"], command=UNAME)
         obj["spec"]["runtimeClassName"] = cls["name"]
+        # Where some of the class's nodes run containers, the pod goes to one of them, so that the
+        # kernel it runs on can be observed (a node the class does not select stays refused).
+        real = [n for n in sorted(nodes) if sb.node_matches(nodes[n], cls["node_selector"]) and rt.runs_containers(nodes[n]) and rt.ready(nodes[n])]
+        if real and p["runtime_checks"] != "never":
+            obj["spec"]["nodeSelector"] = {wl.HOSTNAME: real[0]}
         try:
             live = ctx.create(obj)
         except ClusterError as exc:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import os
+import time
 from typing import Any
 
 import pytest
@@ -130,6 +132,29 @@ class Breaker:
             )
 
     @contextlib.contextmanager
+    def node_fault(self, **faults: str):
+        """Break the real worker nodes (tests/refcluster/runtime_nodes.py control file):
+        dra_fault / device_plugin_fault = all-devices (a plugin that hands every container every
+        GPU), runtime = legacy-nvidia (a runtime that honours NVIDIA_VISIBLE_DEVICES),
+        sandbox_runtime = runc (the sandbox handler runs plain runc).  Restored afterwards."""
+        from tests.refcluster import runtime_nodes as rn
+
+        def apply(control: dict[str, str]) -> None:
+            rn.APPLIED.unlink(missing_ok=True)
+            rn.CONTROL.write_text(json.dumps(control))
+            deadline = time.monotonic() + 120
+            while not (rn.APPLIED.is_file() and json.loads(rn.APPLIED.read_text()) == dict(rn.DEFAULT_CONTROL, **control)):
+                if time.monotonic() > deadline or harness.running("runtime-nodes") is None:
+                    raise AssertionError("the runtime nodes did not apply %s; see .build/refcluster/logs/runtime-nodes.log" % control)
+                time.sleep(0.5)
+
+        apply(dict(faults))
+        try:
+            yield
+        finally:
+            apply({})
+
+    @contextlib.contextmanager
     def deleted(self, api_version: str, kind: str, name: str, namespace: str | None = None):
         live = self.client.get(api_version, kind, name, namespace)
         if live is None:
@@ -154,6 +179,26 @@ def refcluster():
     yield st
     if not os.environ.get("AIC_KEEP_CLUSTER"):
         harness.down(quiet=True)
+
+
+@pytest.fixture(scope="session")
+def runtime_nodes(refcluster) -> list[str]:
+    """The real worker nodes, or a skip saying why this host runs kwok nodes only."""
+    from tests.refcluster import runtime_nodes as rn
+    from tests.refcluster.config import STATE
+
+    info = json.loads((STATE / "run" / "runtime-nodes.ready").read_text())
+    if info.get("skipped"):
+        pytest.skip("no real worker nodes on this host: %s" % info["skipped"])
+    return list(rn.NODES)
+
+
+@pytest.fixture(scope="session")
+def probe_image(refcluster) -> str:
+    """The locally built probe image (inventories/local), for the probes' container-level checks."""
+    from tests.refcluster.config import local_vars
+
+    return local_vars()["accelerators_probe_image"]
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,18 @@ options:
     description: How long each refused case is watched.
     type: int
     default: 8
+  runtime_checks:
+    description:
+      - "Container-level check of the DRA shared claim: on a Ready node whose kubelet runs containers, two pods
+        sharing one claim each see exactly the shared GPU (device node and nvidia-smi UUID)."
+      - V(auto) and V(always) run it where such a node has DRA devices; V(never) records it as not decided.
+    type: str
+    choices: [auto, always, never]
+    default: auto
+  probe_image:
+    description: Image with a POSIX shell for the container-level check (nvidia-smi is injected by the platform).
+    type: str
+    default: nvcr.io/nvidia/cuda:12.9.1-base-ubuntu24.04
 requirements:
   - kubernetes >= 24.2.0
 """
@@ -145,6 +157,7 @@ result:
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dra
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import isolation as iso
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import runtime as rt
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
@@ -156,6 +169,8 @@ EXTRA = {
     "resource_name": {"type": "str", "default": "nvidia.com/gpu"},
     "max_pods": {"type": "int", "default": 32},
     "observe_seconds": {"type": "int", "default": 8},
+    "runtime_checks": {"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
+    "probe_image": {"type": "str", "default": "nvcr.io/nvidia/cuda:12.9.1-base-ubuntu24.04"},
 }
 
 
@@ -236,7 +251,37 @@ class SharingProbe(Probe):
         else:
             refused, outcome = dra.claim_pod_refused(client, ctx, "intruder", ns, p["device_class"], sel, p["timeout"], p["observe_seconds"])
             result.negative_case("separate claim for the shared device (%s)" % sel, refused, outcome)
+        self.runtime_shared(client, ctx, result, ns, devices)
         result.decide_from_checks("one DRA device shared by two pods through one claim; a separate claim for that device was refused")
+
+    def runtime_shared(self, client, ctx, result, ns, devices):
+        """On a node that runs containers, both consumers of one shared claim see exactly the shared
+        GPU, no other one (a driver that hands a sharer every device, or a different one, fails)."""
+        p = self.params
+        check = "each consumer of a shared claim sees exactly the shared GPU"
+        nodes = client.list("v1", "Node")["items"]
+        with_devices = sorted({d["node"] for d in devices.values() if d["node"]})
+        node = rt.pick_node(nodes, with_devices) if p["runtime_checks"] != "never" else None
+        if node is None:
+            looked = [n for n in nodes if n["metadata"]["name"] in with_devices]
+            result.check(check, None, rt.no_node_reason(p["runtime_checks"], looked, "DRA devices"), kind="runtime")
+            return
+        name = node["metadata"]["name"]
+        ctx.create(dra.claim("rt-shared", ns, p["device_class"]))
+        users = ("rt-user-a", "rt-user-b")
+        for user in users:
+            ctx.create(rt.observer_pod(user, ns, p["probe_image"], name, claims=[{"name": "accel", "resourceClaimName": "rt-shared"}]))
+        # Read while the pods hold the claim: it is released once both have finished.
+        held = client.wait_for(dra.API, "ResourceClaim", "rt-shared", dra.is_allocated, ns, p["timeout"], "be allocated")
+        want = sorted(str(devices.get((r.get("pool"), r.get("device")), {}).get("attributes", {}).get("uuid")) for r in dra.allocation_results(held))
+        seen = {}
+        for user in users:
+            phase, seen[user] = rt.observe(client, user, ns, p["timeout"])
+            result.step("kubectl -n %s logs %s (shared claim rt-shared on %s)" % (ns, user, name), "%s, phase %s" % (rt.summary(seen[user]), phase))
+        result.observations["runtime_shared"] = {"node": name, "allocated_uuids": want, "seen": seen}
+        ok = len(want) == 1 and all(rt.uuids(seen[u]) == want and len(seen[u]["devices"]) == 1 for u in users)
+        detail = "; ".join("%s sees %s (device nodes %s)" % (u, rt.uuids(seen[u]), seen[u]["devices"] or "none") for u in users)
+        result.check(check, ok, "%s; allocated %s" % (detail, want), kind="runtime")
 
     def time_slicing(self, client, ctx, result, ns, ts, _mig):
         p = self.params

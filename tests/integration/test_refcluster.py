@@ -34,7 +34,9 @@ def test_gpu_nodes_ready_with_gfd_labels(k8s):
 def test_fake_dra_driver_publishes_the_recorded_gpu(k8s):
     slices = k8s.list("resource.k8s.io/v1", "ResourceSlice")["items"]
     by_node = {s["spec"]["nodeName"]: s for s in slices if s["spec"]["driver"] == "gpu.nvidia.com"}
-    assert set(by_node) == {"refcluster-gpu-1", "refcluster-gpu-2"}
+    # kwok GPU nodes get the fake driver's slices; the real node's come from its own kubelet plugin.
+    assert set(by_node) == {"refcluster-gpu-1", "refcluster-gpu-2"} | ({"refcluster-rt-1"} if runtime_nodes_up() else set())
+    assert by_node.get("refcluster-rt-1", {}).get("metadata", {}).get("labels", {}).get("app.kubernetes.io/managed-by") != "refcluster-fake-dra-driver"
     devs = by_node["refcluster-gpu-1"]["spec"]["devices"]
     assert [d["name"] for d in devs] == ["gpu-%d" % i for i in range(8)]
     rec = gpus.recorded_gpu()
@@ -117,7 +119,8 @@ def test_up_repairs_a_half_dead_cluster(refcluster, k8s):
     assert harness._orphans() == []
     nodes = sorted(n["metadata"]["name"] for n in k8s.list("v1", "Node")["items"])
     # The fixture's pools plus the host node that stands for this machine, nothing left over.
-    assert nodes == ["refcluster-cpu-1", "refcluster-gpu-1", "refcluster-gpu-2", "refcluster-host", "refcluster-sandbox-1"]
+    real = ["refcluster-rt-1", "refcluster-rt-2"] if runtime_nodes_up() else []
+    assert nodes == sorted(["refcluster-cpu-1", "refcluster-gpu-1", "refcluster-gpu-2", "refcluster-host", "refcluster-sandbox-1"] + real)
 
 
 def test_webhook_wiring_is_declarative_and_unwired_on_stop(k8s):
@@ -146,3 +149,12 @@ def test_webhook_wiring_is_declarative_and_unwired_on_stop(k8s):
     assert k8s.get("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "refcluster-test-webhook") is None
     created = k8s.create(cm)  # the dead webhook no longer blocks anything
     k8s.delete("v1", "ConfigMap", created["metadata"]["name"], "default")
+
+
+def runtime_nodes_up() -> bool:
+    """Whether this host runs the real worker nodes (the supervisor's ready file says)."""
+    import json
+
+    from tests.refcluster.config import STATE
+
+    return not json.loads((STATE / "run" / "runtime-nodes.ready").read_text()).get("skipped")

@@ -69,11 +69,24 @@ def test_dra_and_driver_runtime_checks_are_decided(ansible_module, runtime_nodes
     assert rc["ok"] is True and "580.159.4" in rc["detail"], rc
 
 
+def test_both_consumers_of_a_shared_claim_see_the_shared_gpu(ansible_module, runtime_nodes, probe_image):
+    res = ansible_module("gpu_sharing_probe", run_id="it-rt-share", observe_seconds=3, probe_image=probe_image)
+    assert res["verdict"] == "pass", res["reason"]
+    rc = runtime_checks(res["result"])["each consumer of a shared claim sees exactly the shared GPU"]
+    assert rc["ok"] is True, rc
+    shared = res["result"]["observations"]["runtime_shared"]
+    assert shared["node"] == GPU_NODE and len(shared["allocated_uuids"]) == 1
+    assert all([g["uuid"] for g in seen["gpus"]] == shared["allocated_uuids"] for seen in shared["seen"].values())
+
+
 @pytest.mark.fault
 def test_a_dra_plugin_that_hands_out_every_gpu_fails(ansible_module, breaker, runtime_nodes, probe_image):
     with breaker.node_fault(dra_fault="all-devices"):
         iso = ansible_module("accelerator_isolation_probe", run_id="it-rt-dra-all", observe_seconds=3, probe_image=probe_image)
         dra = ansible_module("dra_probe", run_id="it-rt-dra-all2", observe_seconds=3, gpu_image=probe_image)
+        share = ansible_module("gpu_sharing_probe", run_id="it-rt-dra-all3", observe_seconds=3, probe_image=probe_image)
+    assert share["verdict"] == "fail"
+    assert share["reason"].startswith("each consumer of a shared claim sees exactly the shared GPU"), share["reason"]
     assert iso["verdict"] == "fail"
     assert "pods with one accelerator each see exactly their own (DRA)" in iso["reason"], iso["reason"]
     assert runtime_checks(iso["result"])["pods with one accelerator each see exactly their own (device plugin)"]["ok"] is True
@@ -122,3 +135,41 @@ def test_a_sandbox_handler_that_is_plain_runc_fails(ansible_module, breaker, run
     assert "sandboxed pod runs on a kernel other than the node's" in res["reason"], res["reason"]
     kernels = res["result"]["observations"]["kernels"]
     assert kernels["sandboxed"] == kernels["node"], kernels
+
+
+def test_cluster_down_leaves_nothing_of_the_nodes_behind(k8s, runtime_nodes):
+    """Down after the real nodes ran containers: no process, mount, netns, veth, bridge, cgroup or
+    host directory of theirs is left; then the cluster comes back for the tests after this one."""
+    import json
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from tests.refcluster import cluster as harness
+    from tests.refcluster import node_host
+    from tests.refcluster.config import CACHE, STATE
+
+    created = json.loads(node_host.HOST_DIRS_FILE.read_text()) if node_host.HOST_DIRS_FILE.is_file() else []
+    harness.down(quiet=True)
+    try:
+        ours = []
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                try:
+                    exe = str((d / "exe").resolve())
+                except OSError:
+                    continue
+                if exe.startswith(str(CACHE / "bin")):
+                    ours.append("%s %s" % (d.name, exe))
+        assert ours == [], ours
+        mounts = [m for m in Path("/proc/self/mountinfo").read_text().splitlines() if str(STATE) in m or any(p in m.split()[4] for p in node_host.BIND_PATHS)]
+        assert mounts == [], mounts
+        links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        assert "aic-rt" not in links and "veth" not in links, links
+        assert [str(h / n) for h in node_host.cgroup_hierarchies() for n in node_host.NODES if (h / n).exists()] == []
+        assert [p for p in created if Path(p).exists()] == []
+        if shutil.which("iptables-save"):
+            rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+            assert "CNI-" not in rules and "KUBE-" not in rules, rules
+    finally:
+        assert harness.up()["healthy"]

@@ -605,23 +605,37 @@ def build_images() -> float:
 
 
 def rss_mib() -> dict[str, float]:
-    """Resident memory of each running component (and its children), MiB."""
+    """Resident memory of each running component and all its descendants, MiB.  For the real
+    worker nodes also their containers and shims (they live in the nodes' cgroups and reparent away
+    from the supervisor)."""
+    from tests.refcluster import node_host
+
+    procs: dict[int, tuple[int, int]] = {}  # pid -> (ppid, rss bytes)
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                st = (d / "stat").read_text().rsplit(")", 1)[1].split()
+                procs[int(d.name)] = (int(st[1]), int(st[21]) * os.sysconf("SC_PAGE_SIZE"))
+            except (OSError, IndexError, ValueError):
+                continue
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _rss) in procs.items():
+        children.setdefault(ppid, []).append(pid)
     out = {}
     comps = load_components()
     for c in run_order(comps, [n for n, c in comps.items() if c.run]):
         pid = running(c.name)
-        if pid:
-            total = 0
-            for d in Path("/proc").iterdir():
-                if not d.name.isdigit():
-                    continue
-                try:
-                    st = (d / "stat").read_text().rsplit(")", 1)[1].split()
-                    if int(d.name) == pid or int(st[2]) == pid:  # the process or a member of its group
-                        total += int(st[21]) * os.sysconf("SC_PAGE_SIZE")
-                except (OSError, IndexError, ValueError):
-                    continue
-            out[c.name] = round(total / 2**20, 1)
+        if not pid:
+            continue
+        tree, todo = set(), [pid]
+        while todo:
+            p = todo.pop()
+            if p not in tree:
+                tree.add(p)
+                todo.extend(children.get(p, []))
+        if c.name == "runtime-nodes":
+            tree |= node_host.node_pids()
+        out[c.name] = round(sum(procs[p][1] for p in tree if p in procs) / 2**20, 1)
     return out
 
 

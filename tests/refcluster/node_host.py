@@ -86,6 +86,21 @@ def prepare_host() -> None:
     HOST_DIRS_FILE.write_text(json.dumps(created))
 
 
+def node_pids() -> set[int]:
+    """Processes of the real nodes that left the supervisor's tree: containers (by cgroup) and the
+    containerd shims (they carry the harness's marker in their environment)."""
+    pids = {int(x) for h in cgroup_hierarchies() for n in NODES if (h / n).is_dir() for f in (h / n).rglob("cgroup.procs") for x in f.read_text().split()}
+    marker = ("AIC_REFCLUSTER_STATE=%s" % STATE).encode()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if b"containerd-shim" in (d / "cmdline").read_bytes() and marker in (d / "environ").read_bytes().split(b"\0"):
+                    pids.add(int(d.name))
+            except OSError:
+                continue
+    return pids
+
+
 def cleanup_host() -> list[str]:
     """Remove everything the nodes left on the host: processes in their cgroups, the cgroups, the
     namespace mounts, the CNI bridges and the host dirs created for the binds.  Idempotent; the

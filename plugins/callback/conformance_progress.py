@@ -16,6 +16,7 @@ author:
 description:
   - Prints a line as soon as a probe module returns a result (requirement, verdict, duration, reason),
     and at the end of the play a table of every requirement seen with the run's counts.
+  - A pass with checks that were not decided is printed as C(pass (partial)) and counted apart.
   - Probes of the background lane print their line when C(probe_job) collects them (one loop item
     each); the duration printed is the probe's own.
   - Reads only the structured C(result) the probe modules return; task output is not parsed.
@@ -48,6 +49,8 @@ EXAMPLES = r"""
 
 from ansible.plugins.callback import CallbackBase
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import is_partial
+
 ORDER = ("pass", "fail", "error", "skip", "not_applicable")
 
 
@@ -74,12 +77,17 @@ class CallbackModule(CallbackBase):
         self.seen[result["requirement"]] = result
         line = "[conformance] %-28s %-15s %6.1fs  %s" % (
             result["requirement"],
-            result["verdict"].upper(),
+            self._label(result).upper(),
             float(result.get("duration_s") or 0),
             self._short(result.get("reason", "")),
         )
         self._display.display(line, color=self._color(result["verdict"]))
         return line
+
+    @staticmethod
+    def _label(result):
+        """The verdict as printed: a pass with undecided checks is shown as a partial pass."""
+        return "pass (partial)" if is_partial(result) else result["verdict"]
 
     @staticmethod
     def _color(verdict):
@@ -97,9 +105,11 @@ class CallbackModule(CallbackBase):
             self._display.display("\nConformance results (%d requirement(s) probed):" % len(self.seen))
             for rid in sorted(self.seen, key=lambda r: (ORDER.index(self.seen[r]["verdict"]), r)):
                 r = self.seen[rid]
-                self._display.display("  %-28s %-15s %s" % (rid, r["verdict"], self._short(r.get("reason", ""))), color=self._color(r["verdict"]))
+                self._display.display("  %-28s %-15s %s" % (rid, self._label(r), self._short(r.get("reason", ""))), color=self._color(r["verdict"]))
             counts = {v: sum(1 for r in self.seen.values() if r["verdict"] == v) for v in ORDER}
-            self._display.display("  " + ", ".join("%s %d" % (k, v) for k, v in counts.items()))
+            partial = sum(1 for r in self.seen.values() if is_partial(r))
+            line = ", ".join("%s %d" % (k, v) for k, v in counts.items())
+            self._display.display("  " + line + (" (of the passes, %d partial: checks not decided)" % partial if partial else ""))
         custom = getattr(stats, "custom", {}) or {}
         run = custom.get("_run", {}).get("conformance")
         if run:

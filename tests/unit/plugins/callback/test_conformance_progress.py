@@ -61,3 +61,16 @@ def test_collected_background_probes_print_one_line_per_loop_item():
     cb.v2_runner_item_on_ok(TaskResult({"conformance_domain": "networking", "msg": "included"}))
     assert [line[0].split()[1:3] for line in cb._display.lines] == [["robust_controller", "ERROR"]]
     assert cb.seen["robust_controller"]["verdict"] == "error"
+
+
+def test_a_pass_with_undecided_checks_is_printed_and_counted_as_partial():
+    cb = make()
+    undecided = {"name": "pod without request sees no accelerator", "ok": None, "detail": "no node runs containers", "kind": "runtime"}
+    line = cb.record({"result": {"requirement": "secure_accelerator_access", "verdict": "pass", "reason": "partial: 1 of 5", "checks": [undecided]}})
+    assert "PASS (PARTIAL)" in line
+    cb.record({"result": {"requirement": "dra_support", "verdict": "pass", "reason": "ok", "checks": [dict(undecided, ok=True)]}})
+    cb._display.lines.clear()
+    cb.v2_playbook_on_stats(Stats())
+    text = [line[0] for line in cb._display.lines]
+    assert "  pass 2, fail 0, error 0, skip 0, not_applicable 0 (of the passes, 1 partial: checks not decided)" in text
+    assert any(t.startswith("  secure_accelerator_access") and "pass (partial)" in t for t in text)

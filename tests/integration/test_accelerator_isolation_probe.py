@@ -19,8 +19,10 @@ def test_passes_with_both_paths_and_runtime_checks_decided(ansible_module, probe
     runtime = [c for c in r["checks"] if c["kind"] == "runtime"]
     assert len(runtime) == 4 and all(c["ok"] is True for c in runtime), runtime
     assert r["undecided_checks"] == []
-    assert [n["refused"] for n in r["negative"]] == [True, True, True, True]
-    assert "PodSecurity" in r["negative"][2]["outcome"]
+    assert [n["refused"] for n in r["negative"]] == [True, True, True]
+    assert "NVIDIA_VISIBLE_DEVICES=all" in r["negative"][2]["case"]
+    # The probe's own Pod Security label makes that refusal: a check, never the negative case.
+    assert "PodSecurity" in checks["host device access outside the resource framework is refused"]["detail"]
     assert r["observations"]["device_plugin"]["free_before"] == 8
 
 

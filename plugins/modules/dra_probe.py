@@ -242,15 +242,16 @@ class DraProbe(Probe):
             # 4. Release: the holder goes, its claim is released, the contender gets the device.
             client.delete("v1", "Pod", "holder", ns)
             client.wait_gone("v1", "Pod", "holder", ns, timeout)
-            released = client.wait_for(dra.API, "ResourceClaim", "holder", lambda o: not dra.reserved_uids(o), ns, timeout, "be released")
+            # A claim that is never released is a finding (False), not an error: wait_until, not wait_for.
+            released = client.wait_until(dra.API, "ResourceClaim", "holder", lambda o: not dra.reserved_uids(o), ns, timeout)[1]
             result.check("claim released after its pod is gone", not dra.reserved_uids(released), "reservedFor=%s" % dra.reserved_uids(released))
-            got = client.wait_for("v1", "Pod", "contender", wl.is_bound, ns, timeout, "get the freed device")
+            got = client.wait_until("v1", "Pod", "contender", wl.is_bound, ns, timeout)[1] or {}
             cont = client.get(dra.API, "ResourceClaim", "contender", ns)
             handed = [(r.get("pool"), r.get("device")) for r in dra.allocation_results(cont)]
             result.check(
                 "freed device handed to the waiting claim",
                 handed == [(first.get("pool"), first.get("device"))],
-                "contender allocated %s, bound to %s" % (handed, got["spec"]["nodeName"]),
+                "contender allocated %s, bound to %s" % (handed, (got.get("spec") or {}).get("nodeName") or "no node"),
             )
             result.step("kubectl -n %s delete pod holder" % ns, "holder claim released; contender allocated %s" % handed)
 

@@ -47,3 +47,94 @@ def test_malformed_values_fail_in_one_line_before_touching_the_cluster(run_modul
 def test_check_mode_skips_because_the_probe_scales_workloads(run_module, offline):
     res = run_module(mod.main, {"serving_namespace": "llm-d", "model": "m", "gateway": "a/b"}, check_mode=True)
     assert res.result["verdict"] == "skip" and res.result["reason"].startswith("check mode")
+
+
+# ---- verdict logic against the fake cluster (tests/unit/fakecluster.py) ----------------------------
+from tests.unit import fakecluster as fc  # noqa: E402
+
+MODEL = "refcluster/tiny-llm"
+ARGS = {"serving_namespace": "llm-d", "model": MODEL, "gateway": "llm-d/pd-gateway"}
+PREFILL = {"llm-d.ai/role": "prefill", "app.kubernetes.io/name": "pd"}
+DECODE = {"llm-d.ai/role": "decode", "app.kubernetes.io/name": "pd"}
+
+
+def pd_cluster(servers_broken=""):
+    """llm-d's shape on the reference cluster (tests/refcluster/manifests/pd-standin.yaml): prefill
+    and decode Deployments of stand-in model servers, their Services, a Gateway routing to decode."""
+    c = fc.reference_cluster(dra=False)
+    fc.GatewayController(c)
+    fc.ModelServers(c, broken=servers_broken)
+    args = ["--served-model-name=" + MODEL]
+    fc.serving_stack(c, "llm-d", "pd-prefill", PREFILL, args)
+    fc.serving_stack(c, "llm-d", "pd-decode", DECODE, args, {"AIC_STANDIN_PREFILL_SERVICE": "pd-prefill"})
+    c.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "pd-prefill", "namespace": "llm-d"},
+            "spec": {"selector": PREFILL, "ports": [{"name": "http", "port": 8000, "targetPort": 8000}]},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "pd-decode", "namespace": "llm-d"},
+            "spec": {"selector": DECODE, "ports": [{"name": "http", "port": 8000, "targetPort": 8200}]},
+        },
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "Gateway",
+            "metadata": {"name": "pd-gateway", "namespace": "llm-d"},
+            "spec": {"gatewayClassName": "traefik", "listeners": [{"name": "web", "port": 80, "protocol": "HTTP"}]},
+        },
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": "pd", "namespace": "llm-d"},
+            "spec": {"parentRefs": [{"name": "pd-gateway"}], "rules": [{"backendRefs": [{"name": "pd-decode", "port": 8000}]}]},
+        },
+    )
+    return c
+
+
+def fake_probe(run_module, monkeypatch, cluster, **args):
+    return fc.run_probe(run_module, monkeypatch, mod, cluster, **dict(ARGS, **args))
+
+
+def test_requests_traverse_both_phases_and_each_phase_scales_alone(run_module, monkeypatch):
+    r = fake_probe(run_module, monkeypatch, pd_cluster())
+    assert r.verdict == "pass" and r.failed() == []
+    assert r["observations"]["counters"]["prefill"]["delta"] == 10 and r["observations"]["counters"]["decode"]["delta"] == 10
+    assert r.ok("prefill scales up by itself") and r.ok("decode unchanged while prefill scales") and r.ok("decode scales up by itself")
+    neg = r.negative("requests for model aic-no-such-model-t1")
+    assert neg["refused"] is True and neg["outcome"].startswith("HTTP [404, 404, 404]; no counter of either phase moved")
+
+
+def test_decode_answering_without_prefill_fails(run_module, monkeypatch):
+    r = fake_probe(run_module, monkeypatch, pd_cluster("skip-prefill"))
+    assert r.verdict == "fail" and r.failed() == ["requests traversed the prefill phase"]
+    assert "scaling" not in r["observations"]  # a stack that is not split is not scaled
+
+
+def test_serving_an_unknown_model_fails_the_negative_case(run_module, monkeypatch):
+    r = fake_probe(run_module, monkeypatch, pd_cluster("serve-any-model"))
+    assert r.verdict == "fail" and r.negative("requests for model")["refused"] is False
+
+
+def test_no_ready_decode_pod_fails(run_module, monkeypatch):
+    c = pd_cluster()
+    c.patch("apps/v1", "Deployment", "pd-decode", {"spec": {"replicas": 0}}, "llm-d")
+    r = fake_probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.reason.startswith("no ready decode pod in namespace llm-d")
+
+
+def test_gateway_without_address_fails(run_module, monkeypatch):
+    c = pd_cluster()
+    c.gateway_controller.broken.add("no-address")
+    c.obj("gateway.networking.k8s.io/v1", "Gateway", "pd-gateway", "llm-d")["status"]["addresses"] = []
+    r = fake_probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed() == ["requests traversed both phases"]
+
+
+def test_server_without_the_success_counter_fails(run_module, monkeypatch):
+    r = fake_probe(run_module, monkeypatch, pd_cluster(), success_metric="sglang:num_requests_total")
+    assert r.verdict == "fail" and r.failed() == ["model servers export sglang:num_requests_total"]

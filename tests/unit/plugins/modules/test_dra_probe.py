@@ -75,3 +75,123 @@ def test_scheduling_probes_reject_bad_input_in_one_line(run_module, tmp_path, mo
     mod = importlib.import_module("ansible_collections.ai_conformance.kubernetes.plugins.modules.%s" % module)
     res = run_module(mod.main, dict(args, kubeconfig=str(tmp_path / "none")))
     assert res.failed and msg in res.result["msg"] and "\n" not in res.result["msg"]
+
+
+# ---- verdict logic against the fake cluster (tests/unit/fakecluster.py) ----------------------------
+from tests.unit import fakecluster as fc  # noqa: E402
+
+RELEASE = "claim released after its pod is gone"
+RUNTIME = "container sees exactly the allocated GPU"
+
+
+def probe(run_module, monkeypatch, cluster, **args):
+    return fc.run_probe(run_module, monkeypatch, dra_probe, cluster, **args)
+
+
+def test_pass_on_kwok_nodes_is_partial_with_the_runtime_check_undecided(run_module, monkeypatch):
+    r = probe(run_module, monkeypatch, fc.reference_cluster())
+    assert r.verdict == "pass" and r.reason.startswith("partial: 1 of 7 checks not decided (%s)" % RUNTIME)
+    assert r.undecided() == [RUNTIME] and r.check(RUNTIME)["kind"] == "runtime"
+    assert "containers do not run" in r.check(RUNTIME)["detail"] or "no Ready node" in r.check(RUNTIME)["detail"]
+    assert [n["refused"] for n in r["negative"]] == [True, True]
+    assert "cannot allocate all claims" in r.negative("claim whose CEL selector matches no device")["outcome"]
+    assert r["observations"]["published"]["devices"] == 16
+    assert r.ok("freed device handed to the waiting claim") and r.ok(RELEASE)
+
+
+def test_full_pass_when_a_container_on_a_real_node_sees_exactly_its_gpu(run_module, monkeypatch):
+    r = probe(run_module, monkeypatch, fc.reference_cluster(runtime_node=True))
+    assert (r.verdict, r.undecided()) == ("pass", [])
+    assert r.reason.startswith("claim allocated refcluster-gpu-1/gpu-0 on refcluster-gpu-1")
+    seen = r["observations"]["runtime_check"]
+    assert seen["node"] == "refcluster-rt-1" and seen["seen"]["devices"] == ["nvidia0"] and seen["phase"] == "Succeeded"
+
+
+def test_runtime_that_hands_every_gpu_to_a_claim_fails_the_runtime_check(run_module, monkeypatch):
+    c = fc.reference_cluster(dra=True)
+    fc.add_runtime_gpu_node(c, faults=("all-devices",))
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed() == [RUNTIME]
+    assert r.reason.startswith(RUNTIME + ": visible ['GPU-") and "(device nodes ['nvidia0', 'nvidia1'])" in r.reason
+
+
+def test_runtime_checks_never_leaves_the_check_undecided_even_on_a_real_node(run_module, monkeypatch):
+    r = probe(run_module, monkeypatch, fc.reference_cluster(runtime_node=True), runtime_checks="never", undecided_runtime_checks="allow")
+    assert r.verdict == "pass" and r.undecided() == [RUNTIME] and r.check(RUNTIME)["detail"] == "skipped: runtime_checks is never"
+
+
+@pytest.mark.parametrize(
+    ("break_it", "reason"),
+    [
+        (lambda c: c.kinds.pop("resource.k8s.io/v1"), "the DRA API resource.k8s.io/v1 is not served by this cluster"),
+        (lambda c: c.remove("resource.k8s.io/v1", "DeviceClass", "gpu.nvidia.com"), "DeviceClass gpu.nvidia.com does not exist"),
+        (
+            lambda c: [c.remove("resource.k8s.io/v1", "ResourceSlice", s["metadata"]["name"]) for s in c.all("resource.k8s.io/v1", "ResourceSlice")],
+            "no ResourceSlice publishes a device of driver gpu.nvidia.com",
+        ),
+    ],
+)
+def test_missing_dra_pieces_fail_before_creating_anything(run_module, monkeypatch, break_it, reason):
+    c = fc.reference_cluster()
+    break_it(c)
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.reason.startswith(reason)
+    assert not c.all("v1", "Pod") and r["negative"] == []
+
+
+def test_claims_that_fit_nowhere_fail_the_positive_case(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    for s in c.all("resource.k8s.io/v1", "ResourceSlice"):  # devices published, but not of the class's type
+        for d in s["spec"]["devices"]:
+            d["attributes"]["type"] = {"string": "mig"}
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed() == ["pod with a claim scheduled"]
+    assert "cannot allocate all claims" in r.reason
+
+
+def test_scheduler_ignoring_request_selectors_is_caught_by_the_unmatched_claim(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    c.faults.add("dra-ignore-request-selectors")
+    r = probe(run_module, monkeypatch, c)
+    # The selector-blind allocator also hands the contender some other device: both show.
+    assert r.verdict == "fail" and r.failed() == ["freed device handed to the waiting claim"]
+    assert r.negative("claim whose CEL selector")["refused"] is False and r.negative("second claim")["refused"] is False
+    assert r.negative("claim whose CEL selector")["outcome"].startswith("claim unallocated=False")
+
+
+def test_allocator_handing_a_held_device_to_a_second_claim_fails(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    c.faults.add("dra-double-allocate")
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.reason.startswith("negative case not proven refused: second claim selecting the held device")
+    assert r.negative("claim whose CEL selector")["refused"] is True and r.negative("second claim")["refused"] is False
+
+
+def test_class_selecting_another_drivers_devices_fails_the_driver_check(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    other = c.obj("resource.k8s.io/v1", "ResourceSlice", "refcluster-gpu-1-gpu.nvidia.com")
+    c.apply(dict(other, metadata={"name": "example"}, spec=dict(other["spec"], driver="gpu.example.com", pool={"name": "ex", "generation": 1})))
+    c.obj("resource.k8s.io/v1", "DeviceClass", "gpu.nvidia.com")["spec"]["selectors"] = [{"cel": {"expression": "device.driver == 'gpu.example.com'"}}]
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed()[0] == "allocated by the expected driver"
+    assert "came from driver gpu.example.com, expected gpu.nvidia.com" in r.reason
+
+
+def test_devices_without_a_unique_attribute_leave_the_contention_case_unproven(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    for s in c.all("resource.k8s.io/v1", "ResourceSlice"):
+        for d in s["spec"]["devices"]:
+            d["attributes"].pop("uuid")
+            d["attributes"].pop("resource.kubernetes.io/pciBusID")
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.reason == "negative case not proven refused: second claim for the held device"
+    assert r.negative("second claim")["refused"] is None
+
+
+def test_claim_controller_that_never_releases_fails(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    c.faults.add("claim-controller-off")
+    r = probe(run_module, monkeypatch, c)
+    # The fault first, then its consequence: the contender never gets the device.
+    assert r.verdict == "fail" and r.failed() == [RELEASE, "freed device handed to the waiting claim"]
+    assert r.reason.startswith("2 checks failed: " + RELEASE)

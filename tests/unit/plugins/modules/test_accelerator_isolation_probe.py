@@ -1,0 +1,134 @@
+"""accelerator_isolation_probe's verdicts against the fake cluster (tests/unit/fakecluster.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.ai_conformance.kubernetes.plugins.modules import accelerator_isolation_probe as mod
+from tests.unit import fakecluster as fc
+
+DP = "device plugin accelerators are exclusive"
+DRA = "DRA devices are exclusive"
+HOST = "host device access outside the resource framework is refused"
+NONE_SEES = "pod without request sees no accelerator"
+ENV_SEES = "NVIDIA_VISIBLE_DEVICES=all without request sees no accelerator"
+PAIR = "pods with one accelerator each see exactly their own"
+
+
+def probe(run_module, monkeypatch, cluster, **args):
+    return fc.run_probe(run_module, monkeypatch, mod, cluster, **args)
+
+
+def test_kwok_only_cluster_is_a_partial_pass_with_the_runtime_checks_undecided(run_module, monkeypatch):
+    # No node runs containers: the runtime checks are not decided, the NVIDIA_VISIBLE_DEVICES case is
+    # not attempted (so not recorded), and the result is a partial pass, never a fail or a bare pass.
+    r = probe(run_module, monkeypatch, fc.reference_cluster())
+    assert r.verdict == "pass" and r.reason.startswith("partial: 4 of ")
+    assert r.failed() == []
+    assert sorted(r.undecided()) == sorted([ENV_SEES, NONE_SEES, PAIR + " (DRA)", PAIR + " (device plugin)"])
+    assert all(r.check(n)["kind"] == "runtime" for n in r.undecided())
+    assert r.ok(DP) and r.ok(DRA) and r.ok(HOST) and r.ok("every free accelerator can be requested")
+    assert "Insufficient nvidia.com/gpu" in r.negative("one nvidia.com/gpu more than node refcluster-gpu-1 has free")["outcome"]
+    assert r.check(HOST)["detail"].startswith("forbidden (403) to create Pod")
+    assert [n["refused"] for n in r["negative"]] == [True, True]
+    assert r["observations"]["dra"]["devices"] == 8
+
+
+def test_healthy_runtime_node_decides_every_runtime_check(run_module, monkeypatch):
+    r = probe(run_module, monkeypatch, fc.reference_cluster(runtime_node=True))
+    assert (r.verdict, r.undecided(), r.failed()) == ("pass", [], [])
+    assert r["observations"]["runtime"]["paths"] == ["device plugin", "DRA"]
+    assert r.negative("pod without a request setting NVIDIA_VISIBLE_DEVICES=all")["refused"] is True
+
+
+def test_runtime_honouring_nvidia_visible_devices_fails(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    fc.add_runtime_gpu_node(c, faults=("legacy-envvar",))
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.reason.startswith("2 checks failed: %s: device nodes ['nvidia0', 'nvidia1']" % NONE_SEES)
+    assert r.ok(PAIR + " (device plugin)") and r.ok(PAIR + " (DRA)")  # a granted GPU's env names only it
+    assert r.failed() == [NONE_SEES, ENV_SEES]
+    assert r.negative("pod without a request setting NVIDIA_VISIBLE_DEVICES=all")["refused"] is False
+
+
+def test_plugin_handing_every_gpu_to_each_container_fails_the_pair_checks(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    fc.add_runtime_gpu_node(c, faults=("all-devices",))
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed() == [PAIR + " (device plugin)", PAIR + " (DRA)"]
+    assert "rt-dp-a sees ['GPU-" in r.check(PAIR + " (device plugin)")["detail"]
+
+
+def test_nothing_mediated_fails_before_creating_anything(run_module, monkeypatch):
+    c = fc.reference_cluster(dra=False)
+    for n in c.all("v1", "Node"):
+        n["status"]["allocatable"].pop("nvidia.com/gpu", None)
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.reason.startswith("no accelerator is exposed through a device plugin (nvidia.com/gpu) or DRA")
+    assert not c.all("v1", "Pod")
+
+
+def test_scheduler_not_accounting_gpus_hands_one_twice(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    c.faults.add("no-extended-resource-accounting")
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed() == [DP] and r.reason.startswith(DP + ": bound to node refcluster-gpu-1")
+    assert r.negative("one nvidia.com/gpu more")["refused"] is False
+
+
+def test_dra_allocator_handing_a_held_device_out_again_fails(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    c.faults.add("dra-double-allocate")
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed() == [DRA] and "claim unallocated=False" in r.reason
+    assert r.negative("a second claim for a device on refcluster-gpu-1")["refused"] is False
+
+
+def test_class_installed_but_nothing_published_fails(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    for s in c.all("resource.k8s.io/v1", "ResourceSlice"):
+        c.remove("resource.k8s.io/v1", "ResourceSlice", s["metadata"]["name"])
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.reason == DRA + ": DeviceClass gpu.nvidia.com is installed but driver gpu.nvidia.com publishes no device"
+
+
+def test_namespace_without_pod_security_admits_host_dev_and_fails(run_module, monkeypatch):
+    c = fc.reference_cluster(runtime_node=True)
+    c.pod_security = False
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed() == [HOST, "probe accelerator pods use no host device access"]
+    assert r.reason.startswith("2 checks failed: %s: a privileged pod mounting host /dev was admitted" % HOST)
+
+
+@pytest.mark.parametrize(("max_pods", "detail"), [(4, "node refcluster-gpu-1 has 8 free, more than max_pods 4"), (16, "no free nvidia.com/gpu on any node")])
+def test_device_plugin_case_undecided_when_it_cannot_be_set_up(run_module, monkeypatch, max_pods, detail):
+    c = fc.reference_cluster(runtime_node=True)
+    if "no free" in detail:  # every device-plugin GPU already held by someone else's pods
+        for node, n in (("refcluster-gpu-1", "8"), ("refcluster-gpu-2", "8"), ("refcluster-rt-1", "2")):
+            c.apply(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": "busy-" + node, "namespace": "default"},
+                    "spec": {"nodeName": node, "containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": n}}}]},
+                }
+            )
+    r = probe(run_module, monkeypatch, c, max_pods=max_pods, undecided_runtime_checks="allow")
+    assert r.verdict == "pass" and r.check(DP)["ok"] is None and r.check(DP)["detail"] == detail
+
+
+def test_dra_case_undecided_when_every_node_has_an_allocated_device(run_module, monkeypatch):
+    c = fc.reference_cluster(runtime_node=True)
+    c.faults.add("claim-controller-off")  # the other tenant's claims stay as they are
+    for i, node in enumerate(("refcluster-gpu-1", "refcluster-gpu-2", "refcluster-rt-1")):
+        c.apply(
+            {
+                "apiVersion": "resource.k8s.io/v1",
+                "kind": "ResourceClaim",
+                "metadata": {"name": "other-%d" % i, "namespace": "default"},
+                "spec": {},
+                "status": {"allocation": {"devices": {"results": [{"driver": "gpu.nvidia.com", "pool": node, "device": "gpu-1"}]}}},
+            }
+        )
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "pass" and r.check(DRA)["ok"] is None and "no idle node to fill" in r.check(DRA)["detail"]

@@ -1,0 +1,86 @@
+"""network_dra_probe's verdicts against the fake cluster (tests/unit/fakecluster.py), with the
+reference cluster's DRANET slices (one EFA per GPU PCIe root, one ENA without RDMA)."""
+
+from __future__ import annotations
+
+from ansible_collections.ai_conformance.kubernetes.plugins.modules import network_dra_probe as mod
+from tests.unit import fakecluster as fc
+
+ALIGNED = "GPU and NIC aligned on resource.kubernetes.io/pcieRoot"
+
+
+def probe(run_module, monkeypatch, cluster, **args):
+    return fc.run_probe(run_module, monkeypatch, mod, cluster, **args)
+
+
+def test_nics_attached_aligned_and_over_asking_refused(run_module, monkeypatch):
+    r = probe(run_module, monkeypatch, fc.reference_cluster(nics=True))
+    assert r.verdict == "pass" and r.failed() == [] and r.undecided() == []
+    assert r.ok("NIC characteristics discoverable") and r.ok("two RDMA NICs attached to one pod through one claim")
+    assert r.ok("GPU and NIC allocated in one claim") and r.ok("GPU, NIC and pod on one node") and r.ok(ALIGNED)
+    assert r["observations"]["rdma_nics"] == {"refcluster-gpu-1": 8, "refcluster-gpu-2": 8}
+    assert [n["refused"] for n in r["negative"]] == [True, True]
+    assert r.negative("9 RDMA NICs on refcluster-gpu-1")["outcome"].startswith("claim unallocated=True")
+
+
+def test_declared_none_is_not_applicable(run_module, monkeypatch):
+    r = probe(run_module, monkeypatch, fc.reference_cluster(nics=True), declared="none")
+    assert r.verdict == "not_applicable" and r.reason.startswith("the platform serves single-node")
+
+
+def test_dra_not_served_fails(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    c.kinds.pop("resource.k8s.io/v1")
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.reason.startswith("the DRA API (resource.k8s.io/v1) is not served")
+
+
+def test_no_rdma_nic_on_a_gpu_node_fails(run_module, monkeypatch):
+    r = probe(run_module, monkeypatch, fc.reference_cluster())
+    assert r.verdict == "fail" and r.reason.startswith("no specialized NIC is exposed through DRA: driver dra.net publishes no RDMA NIC")
+    r = probe(run_module, monkeypatch, fc.reference_cluster(), declared="rdma")
+    assert r.reason.startswith("specialized networking is declared")
+
+
+def test_nics_that_do_not_say_where_they_are_fail(run_module, monkeypatch):
+    c = fc.reference_cluster(nics=True)
+    for s in c.all("resource.k8s.io/v1", "ResourceSlice"):
+        for d in s["spec"]["devices"]:
+            d["attributes"].pop("dra.net/pciAddress", None)
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed() == ["NIC characteristics discoverable"] and "pciAddress" in r.reason
+
+
+def test_missing_nic_class_fails(run_module, monkeypatch):
+    c = fc.reference_cluster(nics=True)
+    c.remove("resource.k8s.io/v1", "DeviceClass", "rdma.dra.net")
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.reason == "NIC DeviceClass installed: DeviceClass rdma.dra.net does not exist"
+
+
+def test_no_nic_sharing_a_root_with_a_gpu_fails_the_alignment(run_module, monkeypatch):
+    c = fc.reference_cluster(nics=True)
+    for s in c.all("resource.k8s.io/v1", "ResourceSlice"):
+        if s["spec"]["driver"] == "dra.net":
+            for d in s["spec"]["devices"]:
+                d["attributes"]["resource.kubernetes.io/pcieRoot"] = {"string": "pci0000:f0"}
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed() == ["GPU and NIC allocated in one claim"]
+
+
+def test_allocator_ignoring_match_attribute_fails_the_misaligned_case(run_module, monkeypatch):
+    c = fc.reference_cluster(nics=True)
+    c.faults.add("dra-ignore-constraints")
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.reason.startswith("negative case not proven refused: GPU on pci0000:00 and NIC on pci0000:2a")
+    assert r.negative("GPU on")["refused"] is False
+
+
+def test_one_nic_per_node_leaves_multi_attach_undecided(run_module, monkeypatch):
+    c = fc.reference_cluster(nics=True)
+    for s in c.all("resource.k8s.io/v1", "ResourceSlice"):
+        if s["spec"]["driver"] == "dra.net":
+            s["spec"]["devices"] = s["spec"]["devices"][:1]
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "pass" and r.undecided() == ["two RDMA NICs attached to one pod through one claim"]
+    assert r.reason.startswith("partial: 1 of ")

@@ -29,6 +29,43 @@ ensure_collection_path()
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import get_client  # noqa: E402
 
+# Tiers, run in this order.  core: the harness, the runtime lane (its faults too), the main job's
+# bundle and the least-privilege run of the whole play; probes: every other healthy-cluster test;
+# faults: every other fault test.  Under a deadline (AIC_TEST_DEADLINE, epoch seconds: `make test`
+# sets it from its time budget) a tier whose measured duration (TIER_S, docs/reference-cluster.md)
+# no longer fits is skipped whole, each test with that reason; without one every tier runs.
+CORE_FILES = ("test_refcluster.py", "test_runtime_lane.py", "test_bundle.py", "test_least_privilege.py", "test_cleanup_run.py")
+TIERS = ("core", "probes", "faults")
+TIER_S = {"core": 900, "probes": 1500, "faults": 1100}
+_tier_verdict: dict[str, str | None] = {}
+
+
+def tier_of(item) -> str:
+    if item.path.name in CORE_FILES:
+        return "core"
+    return "faults" if item.get_closest_marker("fault") else "probes"
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda it: TIERS.index(tier_of(it)))  # stable: file order kept within a tier
+
+
+def pytest_runtest_setup(item):
+    deadline = os.environ.get("AIC_TEST_DEADLINE")
+    tier = tier_of(item)
+    if not deadline or tier == "core":
+        return
+    if tier not in _tier_verdict:
+        left = int(deadline) - time.time()
+        _tier_verdict[tier] = (
+            None
+            if left >= TIER_S[tier]
+            else "integration tier %r skipped: it takes about %d s and %d s of the test budget are left (an empty build cache takes most of it); "
+            "run `make integration` for every tier" % (tier, TIER_S[tier], max(0, left))
+        )
+    if _tier_verdict[tier]:
+        pytest.skip(_tier_verdict[tier])
+
 
 class Breaker:
     def __init__(self, client):

@@ -1913,11 +1913,19 @@ class KubeRay:
     webhook vraycluster.kb.io, which refuses duplicate worker group names as
     ray-operator/pkg/webhooks/v1/raycluster_webhook.go does.  The controller creates the head pod,
     one pod per worker replica and the head Service, owned by the RayCluster, and reports
-    state ready once the pods run.  broken: "no-webhook", "no-controller", "no-owner-refs"."""
+    state ready once the pods run.  broken: "no-webhook", "no-controller", "no-owner-refs".
+    install: "in-cluster" (the Helm chart with webhooks: Deployment ray-system/kuberay-operator and
+    the webhook's Service selecting its pods) or "url" (the reference cluster: the operator runs
+    as a process, its webhook is reached by URL, no Deployment)."""
 
-    def __init__(self, c: FakeCluster, broken: str = "") -> None:
+    def __init__(self, c: FakeCluster, broken: str = "", install: str = "in-cluster") -> None:
         self.c, self.broken = c, broken
         c.serve("ray.io/v1", "RayCluster", "rayclusters")
+        client_config: dict[str, Any] = {"url": "https://127.0.0.1:19443/validate-ray-io-v1-raycluster"}
+        if install == "in-cluster":
+            labels = {"app.kubernetes.io/name": "kuberay-operator", "app.kubernetes.io/instance": "kuberay-operator"}
+            in_cluster_component(c, "ray-system", "kuberay-operator", "kuberay-webhook-service", labels, "quay.io/kuberay/operator:v1.7.0")
+            client_config = {"service": {"namespace": "ray-system", "name": "kuberay-webhook-service", "path": "/validate-ray-io-v1-raycluster"}}
         c.apply(
             {
                 "apiVersion": "apiextensions.k8s.io/v1",
@@ -1936,6 +1944,7 @@ class KubeRay:
                     "webhooks": [
                         {
                             "name": "vraycluster.kb.io",
+                            "clientConfig": client_config,
                             "rules": [{"apiGroups": ["ray.io"], "apiVersions": ["v1"], "resources": ["rayclusters"], "operations": ["CREATE", "UPDATE"]}],
                         }
                     ],
@@ -1988,6 +1997,67 @@ class KubeRay:
                 self.c.touch(rc)
                 changed = True
         return changed
+
+
+def in_cluster_component(c: FakeCluster, ns: str, name: str, service: str, labels: dict[str, str], image: str) -> None:
+    """A controller installed in the cluster: its Deployment and the Service in front of its pods."""
+    if c.obj("v1", "Namespace", ns) is None:
+        c.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    c.apply(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": ns, "labels": dict(labels)},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": dict(labels)},
+                "template": {"metadata": {"labels": dict(labels)}, "spec": {"containers": [{"name": "manager", "image": image}]}},
+            },
+        },
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": ns}, "spec": {"selector": dict(labels), "ports": [{"port": 443}]}},
+    )
+
+
+class PolicyEngine:
+    """A Kyverno-like policy engine: one validating webhook (validate.kyverno.svc-fail) served by
+    its own admission controller (Deployment kyverno/kyverno-admission-controller behind Service
+    kyverno/kyverno-svc), registered by default for every resource (Kyverno's catch-all
+    registration), that denies what a policy refuses with Kyverno's message.  ``policies``:
+    {policy name: fn(obj) -> message or None}."""
+
+    HOOK = "validate.kyverno.svc-fail"
+
+    def __init__(self, c: FakeCluster, policies: dict[str, Callable[[dict[str, Any]], str | None]], rules: list[dict[str, Any]] | None = None) -> None:
+        self.c, self.policies = c, policies
+        labels = {"app.kubernetes.io/component": "admission-controller", "app.kubernetes.io/instance": "kyverno"}
+        in_cluster_component(c, "kyverno", "kyverno-admission-controller", "kyverno-svc", labels, "reg.kyverno.io/kyverno/kyverno:v1.15.0")
+        every = [{"apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*/*"], "operations": ["CREATE", "UPDATE"]}]
+        c.apply(
+            {
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "ValidatingWebhookConfiguration",
+                "metadata": {"name": "kyverno-resource-validating-webhook-cfg"},
+                "webhooks": [
+                    {
+                        "name": self.HOOK,
+                        "clientConfig": {"service": {"namespace": "kyverno", "name": "kyverno-svc", "path": "/validate/fail"}},
+                        "rules": rules or every,
+                    }
+                ],
+            }
+        )
+        c.admission.append(self.admit)
+
+    def admit(self, op: str, obj: dict[str, Any], _old: Any) -> None:
+        if obj["kind"] in ("Event", "Namespace"):
+            return
+        denied = [(n, m) for n, fn in sorted(self.policies.items()) for m in [fn(obj)] if m]
+        if denied:
+            md = obj["metadata"]
+            lines = "".join("\n\n%s:\n  check: %s" % (n, m) for n, m in denied)
+            where = "%s/%s/%s" % (obj["kind"], md.get("namespace", ""), md.get("name", ""))
+            msg = 'admission webhook "%s" denied the request: \n\nresource %s was blocked due to the following policies %s' % (self.HOOK, where, lines)
+            raise Deny(400, "BadRequest", msg)
 
 
 def serving_stack(c: FakeCluster, ns: str, name: str, labels: dict[str, str], args: list[str], env: dict[str, str] | None = None, replicas: int = 1) -> None:

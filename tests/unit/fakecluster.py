@@ -887,12 +887,16 @@ class FakeCluster:
             plan.append((p, node, allocs))
             for k, v in self.pod_requests(p).items():
                 extra.setdefault(node["metadata"]["name"], {})[k] = extra.get(node["metadata"]["name"], {}).get(k, 0) + v
-        if len(plan) == len(members):
+        if len(plan) >= need - len(bound):  # the quorum (minCount) fits: those bind, the rest wait as single pods do
+            changed = bool(plan)
             for p, node, allocs in plan:
                 self.bind(p, node, allocs)
-            cond(group, "PodGroupInitiallyScheduled", "True", "Scheduled", "", self.iso())
-            self.touch(group)
-            return True
+            for p in members[len(plan) :]:
+                changed |= self.unschedulable(p, why)
+            if cond(group, "PodGroupInitiallyScheduled", "True", "Scheduled", "", self.iso()):
+                self.touch(group)
+                changed = True
+            return changed
         msg = "%d/%d pods of the gang could not be scheduled: %s" % (len(members) - len(plan), len(members), why)
         changed = any([self.unschedulable(p, msg) for p in members])
         if cond(group, "PodGroupInitiallyScheduled", "False", "Unschedulable", msg, self.iso()):
@@ -1273,6 +1277,33 @@ def native_gang(c: FakeCluster, plugin: Any = True) -> FakeCluster:
     c.serve("scheduling.k8s.io/v1beta1", "PodGroup", "podgroups")
     c.gang_plugin = plugin
     return c
+
+
+class MutatingWebhook:
+    """A mutating admission webhook (a MutatingWebhookConfiguration with one webhook) that changes
+    what is created before it is stored, as the API server applies the webhook's patch: ``mutate``
+    edits every object whose group and resource its ``rules`` match, in place."""
+
+    def __init__(self, c: FakeCluster, name: str, rules: list[dict[str, Any]], mutate: Callable[[dict[str, Any]], None]) -> None:
+        self.c, self.rules, self.mutate = c, rules, mutate
+        c.serve("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", namespaced=False)
+        c.apply(
+            {
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "MutatingWebhookConfiguration",
+                "metadata": {"name": name + "-cfg"},
+                "webhooks": [{"name": name, "clientConfig": {"service": {"namespace": "policy", "name": name}}, "rules": rules}],
+            }
+        )
+        c.admission.insert(0, self.admit)  # mutating admission runs before validation
+
+    def admit(self, op: str, obj: dict[str, Any], _old: Any) -> None:
+        group = obj["apiVersion"].rpartition("/")[0]
+        plural = self.c.kinds.get(obj["apiVersion"], {}).get(obj["kind"], ("",))[0]
+        for r in self.rules:
+            if op in r.get("operations", []) and group in r.get("apiGroups", []) and plural in r.get("resources", []):
+                self.mutate(obj)
+                return
 
 
 def kueue_crds_only(c: FakeCluster) -> FakeCluster:

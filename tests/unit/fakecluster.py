@@ -1736,6 +1736,21 @@ class ModelServers:
         self.running: dict[tuple[str, int], int] = {}
         c.apps.append(self.app)
 
+    def other_client(self, ns: str, labels: dict[str, str], port: int, every: float) -> None:
+        """Another client of the model servers (another tenant, a health checker that sends
+        completions): one completion every ``every`` seconds, straight to a running pod with
+        ``labels``; the servers count it like any other request."""
+
+        def tick() -> None:
+            sel = ",".join("%s=%s" % kv for kv in sorted(labels.items()))
+            pods = [p for p in self.c.all("v1", "Pod", ns) if labels_match(p["metadata"].get("labels"), sel)]
+            pods = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
+            handler = self.app(pods[0]) if pods else None
+            if handler is not None:
+                handler(port, "POST", "/v1/completions", {}, {"model": self.model_of(pods[0]), "prompt": "ping"})
+
+        self.c.every(every, tick)
+
     @staticmethod
     def model_of(pod: dict[str, Any]) -> str | None:
         for c_ in pod["spec"]["containers"]:

@@ -1345,16 +1345,32 @@ class Karpenter:
     """Karpenter with the kwok provider: for pods the scheduler reported Unschedulable that a pool
     selects and tolerates, it launches a node of an instance type (tests/refcluster/fixtures/
     karpenter-instance-types.json) that fits them, within the pool's limits, after ``launch_s``;
-    it removes a node it launched once no pod has run on it for ``consolidate_s``.
-    broken: "off" (launches nothing), "no-consolidation", "launch-anyway" (launches a node even
-    for a pod no instance type can hold)."""
+    it removes a node it launched once no pod has run on it for ``consolidate_s``.  Like Karpenter
+    v1 it decides with a NodeClaim (labelled with its pool, created when it decides, the pod's
+    ``Nominated`` event naming it), which gets the node's name once the node registers; the node
+    names its NodeClaim as owner, and consolidation deletes the NodeClaim (and so the node).
+    ``batch_s``: how long a pending pod waits before Karpenter decides (its batch window).
+    ``settings``: the environment of a Karpenter Deployment kube-system/karpenter (the Helm chart's
+    BATCH_MAX_DURATION, BATCH_IDLE_DURATION); None: it runs outside the cluster, as on the
+    reference cluster.  broken: "off" (launches nothing), "no-consolidation", "launch-anyway"
+    (launches a node even for a pod no instance type can hold)."""
 
     API = "karpenter.sh/v1"
 
-    def __init__(self, c: FakeCluster, broken: str = "", pool: dict[str, Any] | None = None, launch_s: float = 20, consolidate_s: float = 30) -> None:
-        self.c, self.broken, self.launch_s, self.consolidate_s = c, broken, launch_s, consolidate_s
+    def __init__(
+        self,
+        c: FakeCluster,
+        broken: str = "",
+        pool: dict[str, Any] | None = None,
+        launch_s: float = 20,
+        consolidate_s: float = 30,
+        batch_s: float = 0,
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        self.c, self.broken, self.launch_s, self.consolidate_s, self.batch_s = c, broken, launch_s, consolidate_s, batch_s
         self.types = REFCLUSTER["karpenter_instance_types"]
         self.nominated: set[str] = set()
+        self.pending_since: dict[str, float] = {}
         self.launched: dict[str, float] = {}
         self.count = itertools.count(1)
         c.serve(self.API, "NodePool", "nodepools", namespaced=False)
@@ -1362,6 +1378,23 @@ class Karpenter:
         p = copy.deepcopy(pool or KARPENTER_POOL)
         p["status"] = {"conditions": [{"type": "Ready", "status": "True", "reason": "Ready"}], "resources": {}}
         c.apply(p)
+        if settings is not None:
+            ensure_namespace(c, "kube-system")
+            labels = {"app.kubernetes.io/name": "karpenter", "app.kubernetes.io/instance": "karpenter"}
+            env = [{"name": k, "value": v} for k, v in sorted(settings.items())]
+            container = {"name": "controller", "image": "public.ecr.aws/karpenter/controller:1.14.3", "env": env}
+            c.apply(
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": "karpenter", "namespace": "kube-system", "labels": labels},
+                    "spec": {
+                        "replicas": 0,
+                        "selector": {"matchLabels": labels},
+                        "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+                    },
+                }
+            )
         c.controllers.append(self.reconcile)
         c.every(5.0, self.consolidate)
 
@@ -1372,6 +1405,11 @@ class Karpenter:
         for pod in self.c.all("v1", "Pod"):
             uid = pod["metadata"]["uid"]
             if pod["spec"].get("nodeName") or uid in self.nominated or get_cond(pod, "PodScheduled").get("reason") != "Unschedulable":
+                continue
+            since = self.pending_since.setdefault(uid, self.c.now)
+            if self.c.now < since + self.batch_s:
+                if since == self.c.now and self.batch_s:
+                    self.c.after(self.batch_s, lambda: None)  # the batch window closes: decide then
                 continue
             for pool in self.c.all(self.API, "NodePool"):
                 labels = dict(pool["spec"]["template"]["metadata"]["labels"], **{"karpenter.sh/nodepool": pool["metadata"]["name"]})
@@ -1398,20 +1436,49 @@ class Karpenter:
                     continue
                 self.nominated.add(uid)
                 pool["status"].setdefault("resources", {})["nvidia.com/gpu"] = str(int(used + qty(itype["resources"].get("nvidia.com/gpu", 0))))
-                self.c.event(pod, "Nominated", "Pod should schedule on: nodeclaim/%s" % pool["metadata"]["name"])
-                self.c.after(self.launch_s, lambda pool=pool, labels=labels, itype=itype: self.launch(pool, labels, itype))
+                claim = self.c.create_obj(
+                    {
+                        "apiVersion": self.API,
+                        "kind": "NodeClaim",
+                        "metadata": {"name": "%s-%05d" % (pool["metadata"]["name"], next(self.count)), "labels": dict(labels)},
+                        "spec": {
+                            "nodeClassRef": copy.deepcopy(pool["spec"]["template"]["spec"]["nodeClassRef"]),
+                            "requirements": copy.deepcopy(pool["spec"]["template"]["spec"].get("requirements") or []),
+                            "resources": {"requests": {k: str(v) for k, v in need.items()}},
+                        },
+                        "status": {"conditions": [{"type": "Launched", "status": "Unknown"}]},
+                    }
+                )
+                self.c.event(pod, "Nominated", "Pod should schedule on: nodeclaim/%s" % claim["metadata"]["name"])
+                self.c.after(self.launch_s, lambda claim=claim, labels=labels, itype=itype: self.launch(claim, labels, itype))
                 changed = True
                 break
         return changed
 
-    def launch(self, pool: dict[str, Any], labels: dict[str, str], itype: dict[str, Any]) -> None:
-        name = "%s-%05d" % (pool["metadata"]["name"], next(self.count))
+    def launch(self, claim: dict[str, Any], labels: dict[str, str], itype: dict[str, Any]) -> None:
+        name = claim["metadata"]["name"]
+        if self.c.obj(self.API, "NodeClaim", name) is None:
+            return
         res = {k: str(v) for k, v in itype["resources"].items()}
+        pool = self.c.obj(self.API, "NodePool", labels["karpenter.sh/nodepool"])
+        owner = {"apiVersion": self.API, "kind": "NodeClaim", "name": name, "uid": claim["metadata"]["uid"], "blockOwnerDeletion": True}
+        claim["status"] = {
+            "nodeName": name,
+            "providerID": "kwok://%s" % name,
+            "conditions": [{"type": t, "status": "True"} for t in ("Launched", "Registered")],
+        }
+        self.c.touch(claim)
         self.c.create_obj(
             {
                 "apiVersion": "v1",
                 "kind": "Node",
-                "metadata": {"name": name, "labels": dict(labels, **{"kubernetes.io/hostname": name, "node.kubernetes.io/instance-type": itype["name"]})},
+                "metadata": {
+                    "name": name,
+                    "labels": dict(
+                        labels, **{"kubernetes.io/hostname": name, "node.kubernetes.io/instance-type": itype["name"], "karpenter.sh/registered": "true"}
+                    ),
+                    "ownerReferences": [owner],
+                },
                 "spec": {"taints": copy.deepcopy(pool["spec"]["template"]["spec"].get("taints") or [])},
                 "status": {
                     "capacity": res,
@@ -1427,6 +1494,11 @@ class Karpenter:
         if self.broken in ("off", "no-consolidation"):
             return
         for name, since in list(self.launched.items()):
+            pool = self.c.obj(
+                self.API, "NodePool", (self.c.obj(self.API, "NodeClaim", name) or {}).get("metadata", {}).get("labels", {}).get("karpenter.sh/nodepool", "")
+            )
+            if ((pool or {}).get("spec") or {}).get("disruption", {}).get("consolidateAfter") == "Never":
+                continue
             busy = [p for p in self.c.all("v1", "Pod") if p["spec"].get("nodeName") == name and not self.c.terminal(p)]
             if busy:
                 self.launched[name] = self.c.now
@@ -1435,8 +1507,137 @@ class Karpenter:
                 pool = self.c.obj(self.API, "NodePool", node["metadata"]["labels"]["karpenter.sh/nodepool"])
                 gpus = qty(node["status"]["allocatable"].get("nvidia.com/gpu", 0))
                 pool["status"]["resources"]["nvidia.com/gpu"] = str(int(qty(pool["status"]["resources"].get("nvidia.com/gpu", 0)) - gpus))
+                self.c.remove(self.API, "NodeClaim", name)  # the node goes with it (owner reference)
                 self.c.remove("v1", "Node", name)
                 del self.launched[name]
+
+
+class ClusterAutoscaler:
+    """The Cluster Autoscaler with one kwok node group (shared/reference/apis.md section 5): its
+    Deployment kube-system/cluster-autoscaler with the flags ``flags`` and its status ConfigMap.
+    Every --scan-interval (default 10s) it looks at the pods the scheduler reported Unschedulable:
+    one the group's template node fits (labels, taints, resources) triggers a scale-up (event
+    TriggeredScaleUp, a node ``kwok-fake-<group>-<n>`` after ``launch_s``), one it does not gets
+    NotTriggerScaleUp; a node it added that has had no pod for --scale-down-unneeded-time (default
+    10m) is removed (event ScaleDown).  broken: "off", "launch-anyway" (scales up for pods the template cannot hold),
+    "no-scale-down"."""
+
+    GROUP_LABEL = "ai-conformance.io/node-group"
+
+    def __init__(
+        self,
+        c: FakeCluster,
+        broken: str = "",
+        group: str = "ca-gpu",
+        gpus: int = 8,
+        launch_s: float = 20,
+        flags: list[str] | None = None,
+    ) -> None:
+        opts = dict(f.lstrip("-").split("=", 1) for f in flags or [] if "=" in f)
+        seconds = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+        def flag(name: str, default: str) -> float:
+            return sum(float(n) * seconds[u] for n, u in re.findall(r"(\d+)(ms|s|m|h)", opts.get(name, default)))
+
+        self.c, self.broken, self.group, self.launch_s = c, broken, group, launch_s
+        self.unneeded_s = flag("scale-down-unneeded-time", "10m")
+        self.template = {
+            "labels": {self.GROUP_LABEL: group, "nvidia.com/gpu.present": "true"},
+            "taints": [{"key": "ai-conformance.io/autoscaled", "value": "true", "effect": "NoSchedule"}],
+            "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110", "nvidia.com/gpu": str(gpus)},
+        }
+        self.triggered: set[str] = set()
+        self.added: dict[str, float] = {}
+        self.count = itertools.count(1)
+        args = ["--cloud-provider=kwok", "--nodes=0:4:%s" % group] + list(flags or [])
+        ensure_namespace(c, "kube-system")
+        c.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "cluster-autoscaler-status", "namespace": "kube-system"},
+                "data": {"status": "Healthy"},
+            },
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "cluster-autoscaler", "namespace": "kube-system", "labels": {"app.kubernetes.io/name": "cluster-autoscaler"}},
+                "spec": {
+                    "replicas": 0,
+                    "selector": {"matchLabels": {"app.kubernetes.io/name": "cluster-autoscaler"}},
+                    "template": {
+                        "metadata": {"labels": {"app.kubernetes.io/name": "cluster-autoscaler"}},
+                        "spec": {
+                            "containers": [
+                                {
+                                    "name": "cluster-autoscaler",
+                                    "image": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.0",
+                                    "command": ["./cluster-autoscaler"],
+                                    "args": args,
+                                }
+                            ]
+                        },
+                    },
+                },
+            },
+        )
+        c.every(flag("scan-interval", "10s"), self.scan)
+
+    def scan(self) -> None:
+        if self.broken == "off":
+            return
+        for pod in self.c.all("v1", "Pod"):
+            uid = pod["metadata"]["uid"]
+            if pod["spec"].get("nodeName") or uid in self.triggered or get_cond(pod, "PodScheduled").get("reason") != "Unschedulable":
+                continue
+            if any(self.template["labels"].get(k) != v for k, v in (pod["spec"].get("nodeSelector") or {}).items()):
+                continue
+            if not all(self.c.tolerates(pod, t) for t in self.template["taints"]):
+                continue
+            fits = all(qty(self.template["allocatable"].get(k, 0)) >= v for k, v in self.c.pod_requests(pod).items())
+            if not fits and self.broken != "launch-anyway":
+                msg = "pod didn't trigger scale-up: 1 max node group size reached or 1 Insufficient %s" % ", ".join(sorted(self.c.pod_requests(pod)))
+                self.c.event(pod, "NotTriggerScaleUp", msg)
+                self.triggered.add(uid)
+                continue
+            self.triggered.add(uid)
+            self.c.event(pod, "TriggeredScaleUp", "pod triggered scale-up: [{%s 0->1 (max: 4)}]" % self.group)
+            self.c.after(self.launch_s, self.add_node)
+        self.c.settle()
+        if self.broken != "no-scale-down":
+            self.scale_down()
+
+    def add_node(self) -> None:
+        name = "kwok-fake-%s-%05d" % (self.group, next(self.count))
+        self.c.create_obj(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": name,
+                    "labels": dict(self.template["labels"], **{"kubernetes.io/hostname": name}),
+                    "annotations": {"kwok.x-k8s.io/node": "fake"},
+                },
+                "spec": {"taints": copy.deepcopy(self.template["taints"]), "providerID": "kwok:%s" % name},
+                "status": {
+                    "capacity": dict(self.template["allocatable"]),
+                    "allocatable": dict(self.template["allocatable"]),
+                    "nodeInfo": {"containerRuntimeVersion": KWOK_RUNTIME},
+                    "conditions": [{"type": "Ready", "status": "True"}],
+                },
+            }
+        )
+        self.added[name] = self.c.now
+
+    def scale_down(self) -> None:
+        for name, since in list(self.added.items()):
+            if any(p["spec"].get("nodeName") == name and not self.c.terminal(p) for p in self.c.all("v1", "Pod")):
+                self.added[name] = self.c.now
+            elif self.c.now - since >= self.unneeded_s:
+                node = self.c.obj("v1", "Node", name)
+                self.c.event(node, "ScaleDown", "nodes removed by cluster autoscaler")
+                self.c.remove("v1", "Node", name)
+                del self.added[name]
 
 
 # ---- Prometheus, the DCGM exporter, the metrics adapter and the HPA controller -----------------
@@ -2045,10 +2246,14 @@ class KubeRay:
         return changed
 
 
-def in_cluster_component(c: FakeCluster, ns: str, name: str, service: str, labels: dict[str, str], image: str) -> None:
-    """A controller installed in the cluster: its Deployment and the Service in front of its pods."""
+def ensure_namespace(c: FakeCluster, ns: str) -> None:
     if c.obj("v1", "Namespace", ns) is None:
         c.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+
+
+def in_cluster_component(c: FakeCluster, ns: str, name: str, service: str, labels: dict[str, str], image: str) -> None:
+    """A controller installed in the cluster: its Deployment and the Service in front of its pods."""
+    ensure_namespace(c, ns)
     c.apply(
         {
             "apiVersion": "apps/v1",

@@ -367,7 +367,8 @@ class AutoscalerProbe(Probe):
         result.observations.update({"impossible_pod_events": events, "launched": {n: by_unit[n] for n in sorted(by_unit)}})
         refused = held and not wl.is_bound(last) and not stray and not triggered
         if refused:
-            outcome = "nothing launched for it and unbound for %ds alone and through the scale-up; %s" % (window, "; ".join(events[-3:]) or "no events")
+            seen = list(dict.fromkeys(reversed(events)))[:4][::-1]  # the last distinct events, oldest first
+            outcome = "nothing launched for it and unbound for %ds alone and through the scale-up; %s" % (window, "; ".join(seen) or "no events")
         else:
             kind = "NodeClaim" if claims else "node"
             launched = ["%s %s (created %s%s)" % (kind, n, asc.created(units[n]), ", gone again" if units[n].get("deleted") else "") for n in stray]

@@ -106,8 +106,8 @@ result:
       sample: the operator reconciled, validated and cleaned up
     observations:
       description: >-
-        Operator, its Deployments, CRD versions, the validating webhooks for the resource (each with whether it is the
-        operator's and why), the refusing webhook, status transitions with times, children with owners, time to
+        Operator, its Deployments, CRD versions, the validating webhooks for the resource (names) and, in webhook_ties,
+        whether each is the operator's and why, the refusing webhook, status transitions with times, children with owners, time to
         reconcile and to garbage-collect.
       type: dict
       returned: always
@@ -215,7 +215,8 @@ class OperatorProbe(Probe):
             deployments, ties = [], None
             result.observations["webhooks_unreadable"] = exc.message
         result.observations["operator_deployments"] = ["%s/%s" % (d["metadata"]["namespace"], d["metadata"]["name"]) for d in deployments]
-        result.observations["validating_webhooks"] = ties
+        result.observations["validating_webhooks"] = sorted({t["name"] for t in ties}) if ties is not None else None
+        result.observations["webhook_ties"] = ties
 
         ns = ctx.ensure_namespace(self.params["namespace"])
         name = ctx.name(be.kind.lower())

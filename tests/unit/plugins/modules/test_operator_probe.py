@@ -88,7 +88,8 @@ def test_operator_webhook_refusing_beside_a_policy_engine_passes(run_module, mon
     fc.PolicyEngine(c, {"no-privileged": lambda obj: None})
     r = probe(run_module, monkeypatch, c)
     assert r.verdict == "pass" and r.negative(CASE)["outcome"] == "refused with HTTP 403 by webhook vraycluster.kb.io"
-    assert {w["name"]: w["operator"] for w in r["observations"]["validating_webhooks"]} == {"validate.kyverno.svc-fail": False, "vraycluster.kb.io": True}
+    assert r["observations"]["validating_webhooks"] == ["validate.kyverno.svc-fail", "vraycluster.kb.io"]
+    assert {w["name"]: w["operator"] for w in r["observations"]["webhook_ties"]} == {"validate.kyverno.svc-fail": False, "vraycluster.kb.io": True}
 
 
 def test_no_webhook_fails(run_module, monkeypatch):

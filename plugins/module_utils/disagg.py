@@ -31,6 +31,32 @@ STANDIN_HEADER_PREFIX = "x-aic-standin-"
 STANDIN_NOTE = "; the model servers were stand-ins that speak the OpenAI API and report the phase that handled each request, not vLLM"
 
 
+def missing_config(p: dict[str, Any]) -> str | None:
+    """What the probe needs and was not given: an explicit error verdict in the bundle, not a crash of the play."""
+    missing = [name for name in ("serving_namespace", "model") if not p.get(name)]
+    if not p["gateway_url"] and not p["gateway"]:
+        missing.append("gateway or gateway_url")
+    if missing:
+        return "disaggregated_inference is not configured: set %s (or declare none)" % ", ".join(missing)
+    return None
+
+
+def param_error(p: dict[str, Any]) -> str | None:
+    """Malformed values: a one-line failure before anything is touched."""
+    if p["gateway"] and p["gateway"].count("/") != 1:
+        return "gateway must be namespace/name, got %r" % p["gateway"]
+    if p["gateway_url"]:
+        try:
+            parse_url(p["gateway_url"])
+        except ValueError as exc:
+            return str(exc)
+    if min(p["requests"], p["prompt_words"], p["max_tokens"], p["quiet_seconds"]) < 1:
+        return "requests, prompt_words, max_tokens and quiet_seconds must be at least 1"
+    if not p["prefill_selector"] or not p["decode_selector"]:
+        return "prefill_selector and decode_selector must not be empty"
+    return None
+
+
 def is_ready(pod: dict[str, Any]) -> bool:
     if (pod.get("metadata") or {}).get("deletionTimestamp"):
         return False
@@ -196,3 +222,55 @@ def unserved_model_refused(statuses: list[int], moved: dict[str, float], unmoved
     saying that no counter moved)."""
     refused = bool(statuses) and all(400 <= s < 500 for s in statuses) and not moved
     return refused, "HTTP %s; %s" % (statuses, "counters moved: %s" % moved if moved else unmoved)
+
+
+# ---- tying the counters to the probe's own requests ----------------------------------------------
+# Sent with every request of the probe, "aic-<run id>-<n>": vLLM takes it as the request id (and
+# answers with it in the completion's id when it honours request-id headers); recorded, never decisive.
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+def counters(client: Any, pods: dict[str, list[dict[str, Any]]], ports: dict[str, int], path: str, metric: str) -> dict[str, dict[str, float | None]]:
+    """phase -> pod name -> the counter's sum on that pod (None: not exported)."""
+    return {ph: {x["metadata"]["name"]: counter_sum(scrape(client, x, ports[ph], path), metric) for x in pods[ph]} for ph in PHASES}
+
+
+def deltas(before: dict[str, dict[str, float | None]], after: dict[str, dict[str, float | None]]) -> dict[str, float]:
+    return {ph: sum((after[ph].get(n) or 0) - (before[ph].get(n) or 0) for n in before[ph]) for ph in PHASES}
+
+
+def traversed(metric: str, phase: str, delta: float, sent: int, pods: int, other: float, quiet_s: int) -> tuple[bool | None, str]:
+    """(ok, detail) of "requests traversed the <phase> phase".  The counter counts every request
+    the phase's servers finished, not only the probe's: it proves the probe's requests only when
+    it grew by exactly the number sent and stayed still in the quiet windows just before and
+    after them (no other traffic).  Fewer than sent fails whatever else was counted; more than
+    sent, or other traffic, cannot be tied to the probe's requests: undecided."""
+    base = "%s +%g on %d %s pod(s) for %d requests" % (metric, delta, pods, phase, sent)
+    if delta < sent:
+        return False, base + ": fewer than the requests sent"
+    if other:
+        why = "other traffic moved it by +%g in the %d s quiet windows before and after them" % (other, quiet_s)
+        return None, base + "; not tied to the probe's requests: " + why
+    if delta > sent:
+        return None, base + "; not tied to the probe's requests: %g more than sent although the quiet windows around them were still" % (delta - sent)
+    return True, base + ", exactly; still in the %d s quiet windows before and after them" % quiet_s
+
+
+def echoed(responses: list[dict[str, Any]], ids: list[str]) -> int:
+    """How many completions carry the probe's request id in their own id."""
+    return sum(1 for r, i in zip(responses, ids) if isinstance(r.get("json"), dict) and i in str(r["json"].get("id") or ""))
+
+
+def summarize(responses: list[dict[str, Any]]) -> tuple[int, dict[str, int], dict[str, int], list[dict[str, Any]]]:
+    """(completions, count per HTTP status, count per stand-in "prefill pod -> decode pod" pair,
+    the failed responses) of the probe's requests."""
+    answers, statuses, pairs, failed = 0, {}, {}, []
+    for r in responses:
+        statuses[str(r["status"])] = statuses.get(str(r["status"]), 0) + 1
+        answers += r["status"] == 200 and is_completion(r["json"])
+        hdr = r["headers"]
+        pair = "%s -> %s" % (hdr.get(STANDIN_HEADER_PREFIX + "prefill-pod", "?"), hdr.get(STANDIN_HEADER_PREFIX + "decode-pod", "?"))
+        pairs[pair] = pairs.get(pair, 0) + 1
+        if r["status"] != 200:
+            failed.append({"status": r["status"], "body": r["text"][:200]})
+    return answers, dict(sorted(statuses.items())), pairs, failed

@@ -32,24 +32,27 @@ def established(crd: dict[str, Any] | None) -> bool:
     return (wl.condition(crd, "Established") or {}).get("status") == "True"
 
 
+def _hit(values: list[str] | None, value: str) -> bool:
+    return bool(values) and ("*" in values or value in values)
+
+
+def _matches_resource(rule: dict[str, Any], group: str, version: str, resource: str, operation: str) -> bool:
+    return (
+        _hit(rule.get("apiGroups"), group)
+        and _hit(rule.get("apiVersions"), version)
+        and (_hit(rule.get("resources"), resource) or bool({resource + "/*", "*/*"} & set(rule.get("resources") or [])))
+        and _hit(rule.get("operations"), operation)
+    )
+
+
 def covering_webhooks(configs: list[dict[str, Any]], group: str, version: str, resource: str, operation: str = "CREATE") -> list[str]:
     """Names of the validating webhooks whose rules match ``operation`` on group/version/resource."""
-
-    def hit(values: list[str] | None, value: str) -> bool:
-        return bool(values) and ("*" in values or value in values)
-
-    out = []
-    for cfg in configs:
-        for hook in cfg.get("webhooks") or []:
-            for rule in hook.get("rules") or []:
-                if (
-                    hit(rule.get("apiGroups"), group)
-                    and hit(rule.get("apiVersions"), version)
-                    and (hit(rule.get("resources"), resource) or hit(rule.get("resources"), resource + "/*"))
-                    and hit(rule.get("operations"), operation)
-                ):
-                    out.append(hook["name"])
-                    break
+    out = [
+        hook["name"]
+        for cfg in configs
+        for hook in cfg.get("webhooks") or []
+        if any(_matches_resource(rule, group, version, resource, operation) for rule in hook.get("rules") or [])
+    ]
     return sorted(set(out))
 
 
@@ -59,6 +62,74 @@ def denying_webhook(status_obj: dict[str, Any]) -> str | None:
     request: ...), so the name is read from that prefix; anything else was not a webhook."""
     match = DENIED.match(str((status_obj or {}).get("message") or ""))
     return match.group(1) if match else None
+
+
+def operator_deployments(client: Any, backend: Any, named: str | None = None) -> list[dict[str, Any]]:
+    """The operator's own Deployments: the one named (``namespace/name``), else those carrying one
+    of the backend's install labels or running its image."""
+    if named:
+        ns, _sep, name = named.partition("/")
+        dep = client.get("apps/v1", "Deployment", name, ns)
+        return [dep] if dep else []
+    found = {}
+    for sel in backend.operator_labels:
+        for d in client.list("apps/v1", "Deployment", label_selector=sel)["items"]:
+            found[(d["metadata"]["namespace"], d["metadata"]["name"])] = d
+    for d in client.list("apps/v1", "Deployment")["items"]:
+        images = [c.get("image") or "" for c in (((d.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []]
+        if any(backend.operator_image in i for i in images):
+            found[(d["metadata"]["namespace"], d["metadata"]["name"])] = d
+    return [found[k] for k in sorted(found)]
+
+
+def _selects(service: dict[str, Any], deployment: dict[str, Any]) -> bool:
+    sel = (service.get("spec") or {}).get("selector") or {}
+    labels = ((((deployment.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {}
+    same_ns = service["metadata"].get("namespace") == deployment["metadata"].get("namespace")
+    return bool(sel) and same_ns and all(labels.get(k) == v for k, v in sel.items())
+
+
+def webhook_ties(client: Any, configs: list[dict[str, Any]], backend: Any, deployments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every validating webhook whose rules match CREATE of the backend's resource, and whether it
+    is the operator's own: its clientConfig Service selects the pods of an operator Deployment, or,
+    where that cannot be told (a URL, a Service that does not exist, no operator Deployment in the
+    cluster), its rules name the operator's API group itself rather than a wildcard.  A webhook
+    whose Service selects other pods is another component's (a policy engine), whatever its rules."""
+    deps = ", ".join("%s/%s" % (d["metadata"]["namespace"], d["metadata"]["name"]) for d in deployments) or "none found"
+    out = []
+    for cfg in configs:
+        for hook in cfg.get("webhooks") or []:
+            rules = [r for r in hook.get("rules") or [] if _matches_resource(r, backend.group, backend.version, backend.resource, "CREATE")]
+            if not rules:
+                continue
+            cc = hook.get("clientConfig") or {}
+            svc_ref = cc.get("service") or {}
+            entry = {"name": hook["name"], "configuration": cfg["metadata"]["name"], "operator": False}
+            named = any(backend.group in (r.get("apiGroups") or []) for r in rules)
+            svc = client.get("v1", "Service", svc_ref["name"], svc_ref.get("namespace")) if svc_ref.get("name") else None
+            if svc_ref:
+                entry["service"] = "%s/%s" % (svc_ref.get("namespace"), svc_ref.get("name"))
+            else:
+                entry["url"] = bool(cc.get("url"))
+            if svc is not None and deployments:
+                mine = [d for d in deployments if _selects(svc, d)]
+                entry["operator"] = bool(mine)
+                entry["tie"] = (
+                    "its Service %s selects the pods of the operator's Deployment %s/%s"
+                    % (entry["service"], mine[0]["metadata"]["namespace"], mine[0]["metadata"]["name"])
+                    if mine
+                    else "its Service %s selects no pod of the operator's Deployment (%s)" % (entry["service"], deps)
+                )
+            else:
+                where = "served from %s" % ("Service %s" % entry["service"] if svc_ref else "a URL")
+                entry["operator"] = named
+                entry["tie"] = "%s (operator Deployment: %s); its rules %s" % (
+                    where,
+                    deps,
+                    "name the operator's group %s" % backend.group if named else "cover every API group, not the operator's in particular",
+                )
+            out.append(entry)
+    return out
 
 
 def owned_by(obj: dict[str, Any], uid: str) -> bool:
@@ -78,6 +149,9 @@ class RayBackend:
     # What the webhook refuses and the CRD schema allows: worker group names must be unique
     # (ray-operator pkg/webhooks/v1/raycluster_webhook.go, validateWorkerGroups).
     invalid_case = "two worker groups with the same groupName"
+    # How the operator is installed: the Helm chart's and the kustomize manifests' labels, its image.
+    operator_labels = ("app.kubernetes.io/name=kuberay-operator", "app.kubernetes.io/component=kuberay-operator")
+    operator_image = "kuberay/operator"
 
     def __init__(self, image: str, ray_version: str, node_selector: dict[str, str] | None, tolerations: list[dict[str, Any]] | None) -> None:
         self.image = image

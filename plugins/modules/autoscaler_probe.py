@@ -20,8 +20,21 @@ description:
   - "Scale-down: once the pods are deleted, every node that joined for them must be removed
     within O(scale_down_timeout); the time is measured."
   - "Negative case: a pod asking for more GPUs than any node of the pool offers
-    (O(impossible_gpus)) must not make any node join during O(observe_seconds) and stays unbound;
-    the autoscaler's own events on the pod are recorded as the reason."
+    (O(impossible_gpus)) must make the autoscaler launch nothing and stays unbound. It is watched
+    alone for a window derived from the autoscaler's own settings (twice the time it takes to act
+    on a pending pod: Karpenter's C(BATCH_MAX_DURATION) + C(BATCH_IDLE_DURATION) from its
+    Deployment, the Cluster Autoscaler's C(--scan-interval) + C(--new-pod-scale-up-delay); at least
+    15 s; O(observe_seconds) where they cannot be read), then stays pending through the scale-up.
+    Every NodeClaim (Karpenter) or node created since the probe started is replayed from a watch,
+    also those already gone again, and attributed: nominated for this pod (Karpenter's
+    C(Nominated) event), or launched while it was the probe's only pending pod, fails the case,
+    as does a C(TriggeredScaleUp) or C(Nominated) event on the pod."
+  - "The scale-up node must be launched for the workload: nominated for a workload pod, or
+    launched after the workload was created; a node launched for the impossible pod that the
+    workload happens to use does not count."
+  - "The scale-down wait the autoscaler itself applies (the NodePool's
+    C(disruption.consolidateAfter); the Cluster Autoscaler's C(--scale-down-unneeded-time) and
+    C(--scale-down-delay-after-add)) is recorded and named when nodes stay."
   - "Discovery: Karpenter (C(karpenter.sh/v1) NodePool; limits and taints are read from the pool)
     or the Cluster Autoscaler (its C(cluster-autoscaler-status) ConfigMap in any namespace).
     No autoscaler, or a Karpenter pool whose limits leave no room, fails the probe with that reason."
@@ -69,9 +82,12 @@ options:
     type: int
     default: 900
   observe_seconds:
-    description: How long the negative case is watched for a node joining.
+    description: >-
+      How long the pod of the negative case is watched alone, when the autoscaler's settings cannot be
+      read (it runs outside the cluster); with readable settings, the window they give unless this is
+      longer; unset, the autoscaler's own defaults give it. The result records the window and where it
+      came from (C(observations.negative_window)).
     type: int
-    default: 15
 requirements:
   - kubernetes >= 24.2.0
 """
@@ -121,10 +137,13 @@ result:
       returned: always
       sample: karpenter added a GPU node
     observations:
-      description: Provider, pool, headroom, nodes that joined, scale_up_s, scale_down_s, the autoscaler's events.
+      description: >-
+        Provider, pool, headroom, the negative window and the scale-down wait with where each came from, every
+        NodeClaim or node launched since the probe began and for whom (launched), the nodes that joined and which
+        of them were launched for the workload, scale_up_s, scale_down_s, the autoscaler's events.
       type: dict
       returned: always
-      sample: {provider: karpenter, scale_up_s: 3.1, scale_down_s: 24.0}
+      sample: {provider: karpenter, negative_window: {seconds: 22, source: "karpenter's defaults"}, scale_up_s: 3.1, scale_down_s: 24.0}
     checks:
       description: Each sub-check with ok true, false, or null when undecidable, and whether it is decided from the API or needs a runtime.
       type: list
@@ -170,7 +189,7 @@ import time
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import autoscale as asc
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import isolation as iso
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError, selector
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import selector
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
 
@@ -185,7 +204,7 @@ EXTRA = {
     "impossible_gpus": {"type": "int", "default": 4096},
     "scale_up_timeout": {"type": "int", "default": 600},
     "scale_down_timeout": {"type": "int", "default": 900},
-    "observe_seconds": {"type": "int", "default": 15},
+    "observe_seconds": {"type": "int"},
 }
 
 
@@ -194,8 +213,9 @@ class AutoscalerProbe(Probe):
 
     def __init__(self, extra_spec):
         super().__init__(extra_spec)
+        self.pool = None
         for k in ("gpus_per_pod", "max_pods", "scale_up_timeout", "scale_down_timeout", "observe_seconds"):
-            if self.params[k] < 1:
+            if self.params[k] is not None and self.params[k] < 1:
                 self.module.fail_json(msg="%s must be at least 1, got %d" % (k, self.params[k]))
 
     def discover(self, client, result):
@@ -209,6 +229,7 @@ class AutoscalerProbe(Probe):
                 result.decide(Verdict.FAIL if p["node_pool"] else Verdict.ERROR, why)
                 return None
             name = pool["metadata"]["name"]
+            self.pool = pool
             result.observations["node_pool"] = name
             ready = wl.condition(pool, "Ready") or {}
             if ready.get("status") == "False":
@@ -247,92 +268,118 @@ class AutoscalerProbe(Probe):
         if found is None:
             return
         provider, sel, tol = found
-        result.observations.update({"provider": provider, "node_selector": sel, "tolerations": tol})
+        obs = result.observations
+        obs.update({"provider": provider, "node_selector": sel, "tolerations": tol})
+        settings, source = asc.karpenter_settings(client) if provider == "karpenter" else asc.cluster_autoscaler_settings(client)
+        window, wsource = asc.negative_window(provider, settings, source, p["observe_seconds"])
+        down, dsource = asc.scale_down_window(provider, self.pool, settings)
+        obs["negative_window"] = {"seconds": window, "source": wsource}
+        obs["scale_down_window"] = {"seconds": down, "source": dsource}
         ns = ctx.ensure_namespace(p["namespace"])
         res = p["resource_name"]
-        baseline = {n["metadata"]["name"] for n in client.list("v1", "Node")["items"]}
+        base = self.baseline(client, provider, sel)
 
-        # Negative: nothing the pool offers fits this pod, so no node may join for it.
-        ctx.create(wl.pod("impossible", ns, limits={res: str(p["impossible_gpus"])}, node_selector=sel, tolerations=tol))
-        held, last = client.holds("v1", "Pod", "impossible", wl.is_bound, ns, p["observe_seconds"])
-        joined = self.new_nodes(client, sel, baseline)
-        events = asc.events_for(client, ns, "Pod", "impossible")
-        result.observations["impossible_pod_events"] = events
-        refused = held and not joined
-        outcome = (
-            "no node joined in %ds and the pod stayed unbound; %s" % (p["observe_seconds"], "; ".join(events[-3:]) or "no events")
-            if refused
-            else "node(s) %s joined / pod bound to %s for a pod no node can hold" % (sorted(joined), (last or {}).get("spec", {}).get("nodeName"))
-        )
-        result.negative_case("pod needing %d %s, more than any pool node has" % (p["impossible_gpus"], res), refused, outcome)
-        ctx.delete({"apiVersion": "v1", "kind": "Pod", "name": "impossible", "namespace": ns}, wait=True)
+        # Negative: nothing the pool offers fits this pod, so nothing may be launched for it.  It is
+        # watched alone for the window the autoscaler's settings give, and stays pending through the
+        # scale-up: a node launched for it later is told apart from the workload's by the
+        # autoscaler's nomination or by when it was launched.
+        imp = ctx.create(wl.pod("impossible", ns, limits={res: str(p["impossible_gpus"])}, node_selector=sel, tolerations=tol))
+        held, _last = client.holds("v1", "Pod", "impossible", wl.is_bound, ns, window)
 
         # Scale-up: fill what the pool already has free, plus one pod that needs a new node.
         nodes = client.list("v1", "Node", label_selector=selector(sel))["items"]
         free = iso.free_by_node(nodes, client.list("v1", "Pod")["items"], res)
         count = sum(f // p["gpus_per_pod"] for f in free.values()) + 1
-        result.observations["pool_free_before"] = free
+        obs["pool_free_before"] = free
         if count > p["max_pods"]:
+            self.negative(client, result, ns, provider, sel, base, imp, None, held, window)
+            wl.delete_together(client, ctx, ns, ["impossible"])
             result.decide(Verdict.SKIP, "the pool already has room for %d pods; a scale-up needs more than max_pods %d" % (count - 1, p["max_pods"]))
             return
         names = ["load-%d" % i for i in range(count)]
         t0 = time.monotonic()
-        for n in names:
-            ctx.create(wl.pod(n, ns, limits={res: str(p["gpus_per_pod"])}, node_selector=sel, tolerations=tol))
+        t_load = min(asc.created(ctx.create(wl.pod(n, ns, limits={res: str(p["gpus_per_pod"])}, node_selector=sel, tolerations=tol))) for n in names)
         placed = wl.wait_all_bound(client, ns, names, p["scale_up_timeout"])
         up_s = round(time.monotonic() - t0, 1)
         bound = [x for x in placed if wl.is_bound(x)]
-        joined = sorted({x["spec"]["nodeName"] for x in bound} - baseline)
-        result.observations.update({"scale_up_s": up_s if joined else None, "joined_nodes": joined})
+        joined = sorted({x["spec"]["nodeName"] for x in bound} - base["nodes"])
+        whose = self.negative(client, result, ns, provider, sel, base, imp, t_load, held, window)
+        mine = [n for n in joined if whose.get(n) == "workload"]
+        obs.update({"scale_up_s": up_s if mine else None, "joined_nodes": joined, "launched_for_workload": mine})
+        obs["launched_before_workload"] = sorted(n for n in joined if whose.get(n) != "workload")
         if len(bound) < count:
             waiting = [x for x in placed if not wl.is_bound(x)]
             why = "; ".join(asc.events_for(client, ns, "Pod", waiting[0]["metadata"]["name"])[-3:]) if waiting else ""
-            result.check(
-                "a node joined and runs the workload",
-                False,
-                "%d/%d pods bound after %ds; new nodes: %s; events: %s" % (len(bound), count, p["scale_up_timeout"], joined or "none", why or "none"),
+            detail = "%d/%d pods bound after %ds; new nodes: %s; events: %s" % (len(bound), count, p["scale_up_timeout"], joined or "none", why or "none")
+        elif joined and not mine:
+            detail = "%d pods bound in %.1f s, but only on node(s) %s, not launched for the workload (%s)" % (
+                count,
+                up_s,
+                joined,
+                ", ".join("%s: %s" % (n, whose.get(n)) for n in joined),
             )
         else:
-            result.check("a node joined and runs the workload", bool(joined), "%d pods bound in %.1f s; new nodes %s" % (count, up_s, joined or "none"))
-        result.step(
-            "create %d pods x %d %s on %s" % (count, p["gpus_per_pod"], res, selector(sel)),
-            "%d bound in %.1f s, new nodes %s" % (len(bound), up_s, joined),
-            bool(joined),
-        )
+            detail = "%d pods bound in %.1f s; new nodes %s" % (count, up_s, mine or "none")
+        result.check("a node joined and runs the workload", len(bound) == count and bool(mine), detail)
+        done = "%d bound in %.1f s, new nodes %s" % (len(bound), up_s, joined)
+        result.step("create %d pods x %d %s on %s" % (count, p["gpus_per_pod"], res, selector(sel)), done, bool(mine))
 
         # Scale-down: the nodes that joined for the workload leave once it is gone.
-        wl.delete_together(client, ctx, ns, names)
-        if not joined:
-            result.check("joined nodes are removed after the workload leaves", None, "no node joined, nothing to scale down")
-        else:
-            t1 = time.monotonic()
-            gone = []
-            for node in joined:
-                try:
-                    client.wait_gone("v1", "Node", node, None, max(1.0, t1 + p["scale_down_timeout"] - time.monotonic()))
-                    gone.append(node)
-                except ClusterError as exc:
-                    if exc.kind != "timeout":
-                        raise
-            down_s = round(time.monotonic() - t1, 1)
-            result.observations["scale_down_s"] = down_s if len(gone) == len(joined) else None
-            left = sorted(set(joined) - set(gone))
-            events = [e for node in left for e in asc.events_for(client, None, "Node", node)[-2:]]
-            result.check(
-                "joined nodes are removed after the workload leaves",
-                not left,
-                "%d/%d removed in %.1f s%s"
-                % (len(gone), len(joined), down_s, "; still there: %s (%s)" % (left, "; ".join(events) or "no events") if left else ""),
-            )
-            result.step("delete the workload", "%d/%d joined nodes removed in %.1f s" % (len(gone), len(joined), down_s), not left)
+        wl.delete_together(client, ctx, ns, names + ["impossible"])
+        asc.scale_down(client, result, joined, p["scale_down_timeout"], down, dsource)
         result.decide_from_checks(
-            "%s added a node in %s s for GPU pods that did not fit and removed it %s s after they left; a pod no node can hold launched nothing"
-            % (provider, result.observations.get("scale_up_s"), result.observations.get("scale_down_s"))
+            "%s added a node in %s s for GPU pods that did not fit and removed it %s s after they left; a pod no node can hold launched nothing in %d s"
+            % (provider, obs.get("scale_up_s"), obs.get("scale_down_s"), window)
         )
 
-    @staticmethod
-    def new_nodes(client, sel, baseline):
-        return sorted({n["metadata"]["name"] for n in client.list("v1", "Node", label_selector=selector(sel))["items"]} - baseline)
+    def baseline(self, client, provider, sel):
+        """Nodes (and Karpenter's NodeClaims) before the probe, with the resourceVersions to replay from."""
+        doc = client.list("v1", "Node", label_selector=selector(sel))
+        base = {"nodes": {n["metadata"]["name"] for n in client.list("v1", "Node")["items"]}, "nodes_rv": doc["resourceVersion"], "claims": set()}
+        if provider == "karpenter" and client.served(asc.KARPENTER_API, "NodeClaim"):
+            doc = client.list(asc.KARPENTER_API, "NodeClaim", label_selector=self.claim_selector())
+            base.update(claims={c["metadata"]["name"] for c in doc["items"]}, claims_rv=doc["resourceVersion"])
+        return base
+
+    def claim_selector(self):
+        return "%s=%s" % (asc.KARPENTER_POOL_LABEL, self.pool["metadata"]["name"])
+
+    def negative(self, client, result, ns, provider, sel, base, imp, t_load, held, window):
+        """Decide the negative case once the workload is placed (or not created): nothing may have
+        been launched for the pod no node can hold, at any time, and it stayed unbound.  Returns,
+        for every node launched since the baseline, for whom it was launched."""
+        t_imp, t_load = asc.created(imp), t_load or "9999"
+        nodes = asc.launched(client, "v1", "Node", selector(sel), base["nodes"], base["nodes_rv"])
+        claims = asc.launched(client, asc.KARPENTER_API, "NodeClaim", self.claim_selector(), base["claims"], base["claims_rv"]) if "claims_rv" in base else {}
+        noms = asc.nominations(client, None) if provider == "karpenter" else {}
+        load = {k for k in noms if k.startswith(ns + "/load-")}
+        units = claims or nodes  # Karpenter launches NodeClaims; the Cluster Autoscaler, nodes
+        by_unit = {n: asc.whose(n, asc.created(u), t_imp, t_load, noms, "%s/impossible" % ns, load) for n, u in units.items()}
+        whose = {}
+        for node, obj in nodes.items():
+            claim = asc.claim_of(obj, claims)
+            # A node from no new NodeClaim came from one launched before the probe began.
+            whose[node] = by_unit[claim["metadata"]["name"]] if claim else by_unit.get(node, "before")
+        events = asc.events_for(client, ns, "Pod", "impossible")
+        last = client.get("v1", "Pod", "impossible", ns)
+        stray = sorted(n for n, w in by_unit.items() if w == "impossible")
+        triggered = [e for e in events if e.startswith(("TriggeredScaleUp", "Nominated"))]
+        result.observations.update({"impossible_pod_events": events, "launched": {n: by_unit[n] for n in sorted(by_unit)}})
+        refused = held and not wl.is_bound(last) and not stray and not triggered
+        if refused:
+            seen = list(dict.fromkeys(reversed(events)))[:4][::-1]  # the last distinct events, oldest first
+            outcome = "nothing launched for it and unbound for %ds alone and through the scale-up; %s" % (window, "; ".join(seen) or "no events")
+        else:
+            kind = "NodeClaim" if claims else "node"
+            launched = ["%s %s (created %s%s)" % (kind, n, asc.created(units[n]), ", gone again" if units[n].get("deleted") else "") for n in stray]
+            outcome = "%s launched for a pod no node can hold%s%s" % (
+                "; ".join(launched) or "a node",
+                "; %s" % "; ".join(triggered[-2:]) if triggered else "",
+                "; the pod was bound to %s" % last["spec"]["nodeName"] if wl.is_bound(last) else "",
+            )
+        p = self.params
+        result.negative_case("pod needing %d %s, more than any pool node has" % (p["impossible_gpus"], p["resource_name"]), refused, outcome)
+        return whose
 
 
 def main():

@@ -20,10 +20,13 @@ description:
   - "Separation: both phases have ready pods, no pod matches both selectors, and the workloads that
     scale them (the highest owner serving C(/scale): a Deployment, StatefulSet or LeaderWorkerSet) are
     distinct objects."
-  - "Traversal: O(requests) OpenAI-style requests for O(model) are sent through the gateway; every one
-    must be answered with a completion, and the model servers' own counter O(success_metric), read from
-    every serving pod through the API server's pod proxy before and after, must grow by at least
-    O(requests) on the prefill pods and on the decode pods."
+  - "Traversal: O(requests) OpenAI-style requests for O(model), each with its own C(X-Request-Id)
+    (C(aic-<run id>-<n>)), are sent through the gateway; every one must be answered with a completion,
+    and the model servers' own counter O(success_metric), read from every serving pod through the API
+    server's pod proxy before and after, must grow by exactly O(requests) on the prefill pods and on
+    the decode pods. The counter counts every request, not only the probe's, so it is also watched for
+    O(quiet_seconds) just before and just after the requests: growth there (other traffic), or more
+    growth than requests sent, leaves the check undecided; less growth than requests sent fails it."
   - "Negative case: requests for a model nobody serves must be refused (HTTP 4xx) and move no counter
     of either phase."
   - "Independent scaling: each phase in turn is scaled up by one replica through its C(/scale)
@@ -117,6 +120,13 @@ options:
     description: Seconds one inference request may take.
     type: int
     default: 60
+  quiet_seconds:
+    description: >-
+      Length of the windows just before and just after the probe's requests in which the counters are
+      watched with no request of the probe in flight; growth there is other traffic, and then the
+      counter deltas cannot be tied to the probe's requests (the traversal checks are undecided).
+    type: int
+    default: 5
 requirements:
   - kubernetes >= 24.2.0
 notes:
@@ -246,47 +256,22 @@ EXTRA = {
     "metrics_path": {"type": "str", "default": "/metrics"},
     "unknown_model": {"type": "str", "default": ""},
     "request_timeout_s": {"type": "int", "default": 60},
+    "quiet_seconds": {"type": "int", "default": 5},
 }
 
 NEGATIVE_REQUESTS = 3
 
 
-def missing_config(p):
-    """What the probe needs and was not given: an explicit error verdict in the bundle, not a crash of the play."""
-    missing = [name for name in ("serving_namespace", "model") if not p.get(name)]
-    if not p["gateway_url"] and not p["gateway"]:
-        missing.append("gateway or gateway_url")
-    if missing:
-        return "disaggregated_inference is not configured: set %s (or declare none)" % ", ".join(missing)
-    return None
-
-
-def param_error(p):
-    """Malformed values: a one-line failure before anything is touched."""
-    if p["gateway"] and p["gateway"].count("/") != 1:
-        return "gateway must be namespace/name, got %r" % p["gateway"]
-    if p["gateway_url"]:
-        try:
-            gw.parse_url(p["gateway_url"])
-        except ValueError as exc:
-            return str(exc)
-    if p["requests"] < 1 or p["prompt_words"] < 1 or p["max_tokens"] < 1:
-        return "requests, prompt_words and max_tokens must be at least 1"
-    if not p["prefill_selector"] or not p["decode_selector"]:
-        return "prefill_selector and decode_selector must not be empty"
-    return None
-
-
 class DisaggregatedInferenceProbe(Probe):
     requirement = "disaggregated_inference"
-    param_error = staticmethod(param_error)
+    param_error = staticmethod(dg.param_error)
 
     def run(self, client, ctx, result):
         p = self.params
         if p["declared"] == "none":
             result.decide(Verdict.NOT_APPLICABLE, p["justification"])
             return
-        missing = missing_config(p)
+        missing = dg.missing_config(p)
         if missing:
             result.decide(Verdict.ERROR, missing)
             return
@@ -333,10 +318,15 @@ class DisaggregatedInferenceProbe(Probe):
         firsts = {ph: next(iter(targets[ph].values())) for ph in dg.PHASES}
         self.scale_one(client, result, firsts, "prefill", "decode")
         self.scale_one(client, result, firsts, "decode", "prefill")
+        proved = {c["name"] for c in result.checks if c["ok"] is True}
+        counted = [ph for ph in dg.PHASES if "requests traversed the %s phase" % ph in proved]
+        by = "by both phases' model servers"
+        if len(counted) < 2:
+            by = "by the %s servers; the counters of the other phase could not be tied to them" % counted[0] if counted else "(neither phase's counters tied)"
         result.decide_from_checks(
             "prefill (%s) and decode (%s) are distinct workloads that scale independently; %d requests through the gateway "
-            "were completed and counted by both phases' model servers; requests for an unserved model were refused"
-            % (dg.ref_key(firsts["prefill"]), dg.ref_key(firsts["decode"]), p["requests"])
+            "were completed and counted %s; requests for an unserved model were refused"
+            % (dg.ref_key(firsts["prefill"]), dg.ref_key(firsts["decode"]), p["requests"], by)
             + dg.STANDIN_NOTE * ("standin_phase_headers" in result.observations)
         )
 
@@ -352,69 +342,64 @@ class DisaggregatedInferenceProbe(Probe):
     def counters(self, client, pods):
         p = self.params
         ports = {"prefill": p["prefill_metrics_port"], "decode": p["decode_metrics_port"]}
-        out = {}
-        for ph in dg.PHASES:
-            out[ph] = {x["metadata"]["name"]: dg.counter_sum(dg.scrape(client, x, ports[ph], p["metrics_path"]), p["success_metric"]) for x in pods[ph]}
-        return out
+        return dg.counters(client, pods, ports, p["metrics_path"], p["success_metric"])
 
-    @staticmethod
-    def deltas(before, after):
-        return {ph: sum((after[ph].get(n) or 0) - (before[ph].get(n) or 0) for n in before[ph]) for ph in dg.PHASES}
+    def still(self, client, pods, start):
+        """Counter growth over one quiet window with no request of the probe in flight: other traffic."""
+        time.sleep(self.params["quiet_seconds"])
+        end = self.counters(client, pods)
+        return dg.deltas(start, end), end
 
     def traversal(self, client, result, url, pods):
         p = self.params
         host = p["hostname"] or gw.parse_url(url)[0]
         chat = p["path"].rstrip("/").endswith("/chat/completions")
-        before = self.counters(client, pods)
-        absent = {ph: sorted(n for n, v in before[ph].items() if v is None) for ph in dg.PHASES}
+        start = self.counters(client, pods)
+        absent = {ph: sorted(n for n, v in start[ph].items() if v is None) for ph in dg.PHASES}
         if any(absent.values()):
             result.check("model servers export %s" % p["success_metric"], False, "no such series on %s" % absent)
             return
+        other_before, before = self.still(client, pods, start)
         result.step("GET <pod>:<port>%s via the API server's pod proxy" % p["metrics_path"], "%s before: %s" % (p["success_metric"], before))
-        answers, statuses, pairs = 0, {}, {}
-        for i in range(p["requests"]):
-            r = dg.post_json(
-                url, host, p["path"], dg.completion_body(p["model"], p["prompt_words"], p["max_tokens"], chat, i), timeout_s=p["request_timeout_s"]
-            )
-            statuses[r["status"]] = statuses.get(r["status"], 0) + 1
-            if r["status"] == 200 and dg.is_completion(r["json"]):
-                answers += 1
-            hdr = r["headers"]
-            pair = "%s -> %s" % (hdr.get(dg.STANDIN_HEADER_PREFIX + "prefill-pod", "?"), hdr.get(dg.STANDIN_HEADER_PREFIX + "decode-pod", "?"))
-            pairs[pair] = pairs.get(pair, 0) + 1
-            if r["status"] != 200:
-                result.observations.setdefault("failed_responses", []).append({"status": r["status"], "body": r["text"][:200]})
-        result.observations["responses"] = {"statuses": {str(k): v for k, v in sorted(statuses.items())}, "completions": answers}
+        ids = ["aic-%s-%d" % (result.run_id, i) for i in range(p["requests"])]
+        bodies = [dg.completion_body(p["model"], p["prompt_words"], p["max_tokens"], chat, i) for i in range(p["requests"])]
+        responses = [dg.post_json(url, host, p["path"], b, {dg.REQUEST_ID_HEADER: i}, timeout_s=p["request_timeout_s"]) for b, i in zip(bodies, ids)]
+        answers, statuses, pairs, failed = dg.summarize(responses)
+        if failed:
+            result.observations["failed_responses"] = failed
+        result.observations["responses"] = {"statuses": statuses, "completions": answers, "request_ids_echoed": dg.echoed(responses, ids)}
         if any(k != "? -> ?" for k in pairs):
             # Only the reference cluster's stand-in model servers send these headers; recorded, never decisive.
             result.observations["standin_phase_headers"] = pairs
             result.observations["model_servers"] = dg.STANDIN_NOTE.lstrip("; ")
         result.step(
-            "POST %s%s (Host %s) x%d, model %s, %d-word prompt" % (url, p["path"], host, p["requests"], p["model"], p["prompt_words"]),
-            "statuses %s, %d completion(s)" % (result.observations["responses"]["statuses"], answers),
+            "POST %s%s (Host %s, %s aic-%s-<n>) x%d, model %s, %d-word prompt"
+            % (url, p["path"], host, dg.REQUEST_ID_HEADER, result.run_id, p["requests"], p["model"], p["prompt_words"]),
+            "statuses %s, %d completion(s)" % (statuses, answers),
         )
         result.check("every request through the gateway completed", answers == p["requests"], "%d of %d were OpenAI completions" % (answers, p["requests"]))
-        n = p["requests"]
         # Counters are read until they account for every completed request (a server may export them
         # a moment after it answered); requests that were not completed are not waited for.
         after, waited = poll(lambda: self.grown(client, pods, before, answers), min(30, p["timeout"]), 1.0)
         after = after or self.counters(client, pods)
-        delta = self.deltas(before, after)
-        result.observations["counters"] = {ph: {"before": before[ph], "after": after[ph], "delta": delta[ph]} for ph in dg.PHASES}
-        result.step("GET <pod>:<port>%s again (waited %.1f s)" % (p["metrics_path"], waited), "%s delta: %s" % (p["success_metric"], delta))
+        delta = dg.deltas(before, after)
+        other_after, _end = self.still(client, pods, after)
+        other = {ph: other_before[ph] + other_after[ph] for ph in dg.PHASES}
+        result.observations["counters"] = {ph: {"before": before[ph], "after": after[ph], "delta": delta[ph], "other_traffic": other[ph]} for ph in dg.PHASES}
+        result.step(
+            "GET <pod>:<port>%s again (waited %.1f s), and %d s before and after the requests" % (p["metrics_path"], waited, p["quiet_seconds"]),
+            "%s delta: %s; other traffic: %s" % (p["success_metric"], delta, other),
+        )
         for ph in dg.PHASES:
-            result.check(
-                "requests traversed the %s phase" % ph,
-                delta[ph] >= n,
-                "%s +%g on %d %s pod(s) for %d requests" % (p["success_metric"], delta[ph], len(pods[ph]), ph, n),
-            )
-        self.unknown_model(client, result, url, host, pods, chat)
+            ok, detail = dg.traversed(p["success_metric"], ph, delta[ph], p["requests"], len(pods[ph]), other[ph], p["quiet_seconds"])
+            result.check("requests traversed the %s phase" % ph, ok, detail)
+        self.unknown_model(client, result, url, host, pods, chat, any(other.values()))
 
     def grown(self, client, pods, before, n):
         now = self.counters(client, pods)
-        return now if all(d >= n for d in self.deltas(before, now).values()) else None
+        return now if all(d >= n for d in dg.deltas(before, now).values()) else None
 
-    def unknown_model(self, client, result, url, host, pods, chat):
+    def unknown_model(self, client, result, url, host, pods, chat, busy):
         p = self.params
         model = p["unknown_model"] or "aic-no-such-model-%s" % result.run_id
         before = self.counters(client, pods)
@@ -423,10 +408,12 @@ class DisaggregatedInferenceProbe(Probe):
             r = dg.post_json(url, host, p["path"], dg.completion_body(model, 8, p["max_tokens"], chat, i), timeout_s=p["request_timeout_s"])
             statuses.append(r["status"])
         time.sleep(1.0)
-        moved = {ph: d for ph, d in self.deltas(before, self.counters(client, pods)).items() if d}
-        result.negative_case(
-            "requests for model %s, which no one serves" % model, *dg.unserved_model_refused(statuses, moved, "no counter of either phase moved")
-        )
+        moved = {ph: d for ph, d in dg.deltas(before, self.counters(client, pods)).items() if d}
+        if busy:  # other traffic moves the counters too: only the answers decide
+            refused, outcome = dg.unserved_model_refused(statuses, {}, "counters not compared, other traffic moves them (%s)" % moved)
+        else:
+            refused, outcome = dg.unserved_model_refused(statuses, moved, "no counter of either phase moved")
+        result.negative_case("requests for model %s, which no one serves" % model, refused, outcome)
 
     def scale_one(self, client, result, firsts, phase, other):
         p = self.params

@@ -24,6 +24,12 @@ description:
     and must start whole once the blockers are deleted and capacity appears.  A partial placement
     (some members bound) fails the probe with the number bound."
   - Bind timestamps of every member (the C(PodScheduled) condition) are recorded as evidence.
+  - "Objects are not trusted as written: each group the probe creates is read back from the API
+    (the PodGroup's C(minCount) or C(minMember) and spec, every member's labels, annotations,
+    scheduler name, scheduling group and resources) and compared with what was asked. A mutating
+    admission webhook that changed any of it (lowered the minimum member count, moved the pods to
+    another scheduler) fails the probe, naming the field and the mutating webhooks registered for
+    those kinds."
   - "Backends: V(kueue), V(volcano), V(kai), V(native) (the Kubernetes Workload API,
     C(scheduling.k8s.io/v1alpha3) PodGroup).  V(auto) picks the first one the cluster serves in
     that order; when none is served the probe fails."
@@ -147,7 +153,7 @@ result:
       sample: 21.4
 """
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gang
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gang, readback
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import isolation as iso
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
@@ -202,7 +208,9 @@ class GangProbe(Probe):
             return
 
         # Positive: a group that fits is placed whole and its group object counts every member.
-        names = backend.group(ctx, ns, "gang-fit", size, 1)
+        rec = readback.Recorder(ctx)
+        names = backend.group(rec, ns, "gang-fit", size, 1)
+        result.check("the group is stored as the probe asked", *readback.stored_as_asked(client, rec.take()))
         pods = self.wait_bound(client, ns, names)
         bound = [x for x in pods if wl.is_bound(x)]
         result.observations["fit_bind_times"] = {x["metadata"]["name"]: gang.bind_time(x) for x in bound}
@@ -266,7 +274,9 @@ class GangProbe(Probe):
             return
         result.step("blocker pods take %d GPUs on %s" % (sum(g for _node, g in plan), ", ".join(n for n, _gpus in plan)), "%d GPU(s) left free" % (size - 1))
 
-        names = backend.group(ctx, ns, "gang-wait", size, 1)
+        rec = readback.Recorder(ctx)
+        names = backend.group(rec, ns, "gang-wait", size, 1)
+        result.check("the waiting group is stored as the probe asked", *readback.stored_as_asked(client, rec.take()))
         backend.wait_refused(client, ns, "gang-wait", p["timeout"])
         held, _last = client.holds("v1", "Pod", names[0], wl.is_bound, ns, p["observe_seconds"])
         early = self.bound_count(client, ns, "gang-wait")

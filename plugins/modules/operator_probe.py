@@ -23,8 +23,12 @@ description:
     operator's children (head and worker pods, head Service) exist and name the RayCluster as
     their controlling owner."
   - "Negative case: a RayCluster that the CRD schema allows but the operator's rules forbid (two
-    worker groups with one name) must be refused at admission by one of the validating webhooks
-    registered for RayCluster; the refusing webhook's name is read from the API server's Status."
+    worker groups with one name) must be refused at admission by the operator's own validating
+    webhook; the refusing webhook's name is read from the API server's Status. The webhook is the
+    operator's when its clientConfig Service selects the pods of the operator's Deployment
+    (O(operator_deployment)) or, where that cannot be told (a URL, no operator Deployment in the
+    cluster), when its rules name the operator's API group itself. A refusal by another webhook (a
+    policy engine's catch-all rule) fails the probe and names that webhook."
   - "Clean-up: deleting the RayCluster must remove every child through owner references."
 extends_documentation_fragment:
   - ai_conformance.kubernetes.auth
@@ -50,6 +54,13 @@ options:
     description: Tolerations for the operator's pods.
     type: list
     elements: dict
+  operator_deployment:
+    description: >-
+      The operator's Deployment as C(namespace/name). Empty finds it by the operator's install labels
+      (KubeRay: C(app.kubernetes.io/name=kuberay-operator) or C(app.kubernetes.io/component=kuberay-operator))
+      or its image (C(kuberay/operator)). A webhook counts as the operator's when its Service selects this
+      Deployment's pods.
+    type: str
 requirements:
   - kubernetes >= 24.2.0
 """
@@ -94,7 +105,10 @@ result:
       returned: always
       sample: the operator reconciled, validated and cleaned up
     observations:
-      description: Operator, CRD versions, covering webhooks, status transitions with times, children with owners, time to reconcile and to garbage-collect.
+      description: >-
+        Operator, its Deployments, CRD versions, the validating webhooks for the resource (names) and, in webhook_ties,
+        whether each is the operator's and why, the refusing webhook, status transitions with times, children with owners, time to
+        reconcile and to garbage-collect.
       type: dict
       returned: always
       sample: {operator: kuberay, reconcile_s: 3.1, gc_s: 1.2}
@@ -151,6 +165,7 @@ EXTRA = {
     "ray_version": {"type": "str", "default": "2.46.0"},
     "node_selector": {"type": "dict"},
     "tolerations": {"type": "list", "elements": "dict"},
+    "operator_deployment": {"type": "str"},
 }
 
 
@@ -193,12 +208,15 @@ class OperatorProbe(Probe):
             "versions %s, Established=%s" % (versions, ops.established(crd)) if crd else why,
         )
         try:
+            deployments = ops.operator_deployments(client, be, self.params["operator_deployment"])
             configs = client.list(ops.WEBHOOK_API, "ValidatingWebhookConfiguration")["items"]
-            covering = ops.covering_webhooks(configs, be.group, be.version, be.resource)
+            ties = ops.webhook_ties(client, configs, be, deployments)
         except ClusterError as exc:
-            covering = None
+            deployments, ties = [], None
             result.observations["webhooks_unreadable"] = exc.message
-        result.observations["validating_webhooks"] = covering
+        result.observations["operator_deployments"] = ["%s/%s" % (d["metadata"]["namespace"], d["metadata"]["name"]) for d in deployments]
+        result.observations["validating_webhooks"] = sorted({t["name"] for t in ties}) if ties is not None else None
+        result.observations["webhook_ties"] = ties
 
         ns = ctx.ensure_namespace(self.params["namespace"])
         name = ctx.name(be.kind.lower())
@@ -243,33 +261,13 @@ class OperatorProbe(Probe):
             ctx.create(be.invalid(bad, ns))
         except ClusterError as exc:
             hook = ops.denying_webhook(exc.status_obj)
-            by_registered = hook is not None and (covering is None or hook in covering)
-            result.observations["invalid_refusal"] = {
-                "code": exc.status_obj.get("code", exc.status),
-                "reason": exc.status_obj.get("reason"),
-                "webhook": hook,
-                "causes": ((exc.status_obj.get("details") or {}).get("causes") or [])[:5],
-            }
-            result.negative_case(
-                "%s with %s" % (be.kind, be.invalid_case),
-                by_registered,
-                "refused with HTTP %s by webhook %s" % (exc.status, hook)
-                if hook
-                else "refused with HTTP %s, but not by a webhook: %s" % (exc.status, exc.message[:200]),
-            )
-            result.check(
-                "the operator's admission webhook refuses an invalid %s" % be.kind,
-                by_registered,
-                "webhook %s (registered for %s: %s)" % (hook, be.resource, covering)
-                if hook
-                else "refused, but not by an admission webhook: %s" % exc.message[:200],
-            )
+            self.refused(result, be, exc, hook, ties)
         else:
             result.negative_case("%s with %s" % (be.kind, be.invalid_case), False, "accepted: no admission webhook validated it")
             result.check(
                 "the operator's admission webhook refuses an invalid %s" % be.kind,
                 False,
-                "the API server accepted it (validating webhooks registered for %s: %s)" % (be.resource, covering or "none"),
+                "the API server accepted it (validating webhooks registered for %s: %s)" % (be.resource, [t["name"] for t in ties or []] or "none"),
             )
 
         # Clean-up through owner references.
@@ -300,6 +298,44 @@ class OperatorProbe(Probe):
             "%s reconciled %s %s in %.1f s, its webhook refused an invalid one, and deleting it removed %d children in %.1f s"
             % (be.name, be.kind, name, reconcile_s, total, gc_s)
         )
+
+    @staticmethod
+    def refused(result, be, exc, hook, ties):
+        """The invalid object was refused: by the operator's own webhook (tied to the operator by
+        its Service or, where that cannot be told, by rules naming the operator's group), by
+        another webhook (a policy engine's catch-all), or not by a webhook at all."""
+        case = "%s with %s" % (be.kind, be.invalid_case)
+        name = "the operator's admission webhook refuses an invalid %s" % be.kind
+        tie = next((t for t in ties or [] if t["name"] == hook), None)
+        mine = sorted(t["name"] for t in ties or [] if t["operator"])
+        result.observations["invalid_refusal"] = {
+            "code": exc.status_obj.get("code", exc.status),
+            "reason": exc.status_obj.get("reason"),
+            "webhook": hook,
+            "operator_webhook": tie["operator"] if tie else None,
+            "tie": tie["tie"] if tie else None,
+            "causes": ((exc.status_obj.get("details") or {}).get("causes") or [])[:5],
+        }
+        if hook is None:
+            result.negative_case(case, False, "refused with HTTP %s, but not by a webhook: %s" % (exc.status, exc.message[:200]))
+            result.check(name, False, "refused, but not by an admission webhook: %s" % exc.message[:200])
+        elif ties is None:
+            result.negative_case(case, True, "refused with HTTP %s by webhook %s" % (exc.status, hook))
+            result.check(name, None, "refused by webhook %s; whose it is cannot be told: the webhook configurations are unreadable" % hook)
+        elif tie is None or not tie["operator"]:
+            why = tie["tie"] if tie else "no validating webhook configuration registers it for %s" % be.resource
+            outcome = "refused with HTTP %s by webhook %s, which is not the operator's: %s; the operator's own webhooks for %s: %s" % (
+                exc.status,
+                hook,
+                why,
+                be.resource,
+                ", ".join(mine) or "none",
+            )
+            result.negative_case(case, False, outcome)
+            result.check(name, False, outcome)
+        else:
+            result.negative_case(case, True, "refused with HTTP %s by webhook %s" % (exc.status, hook))
+            result.check(name, True, "webhook %s: %s" % (hook, tie["tie"]))
 
 
 def main():

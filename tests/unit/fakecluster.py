@@ -887,12 +887,16 @@ class FakeCluster:
             plan.append((p, node, allocs))
             for k, v in self.pod_requests(p).items():
                 extra.setdefault(node["metadata"]["name"], {})[k] = extra.get(node["metadata"]["name"], {}).get(k, 0) + v
-        if len(plan) == len(members):
+        if len(plan) >= need - len(bound):  # the quorum (minCount) fits: those bind, the rest wait as single pods do
+            changed = bool(plan)
             for p, node, allocs in plan:
                 self.bind(p, node, allocs)
-            cond(group, "PodGroupInitiallyScheduled", "True", "Scheduled", "", self.iso())
-            self.touch(group)
-            return True
+            for p in members[len(plan) :]:
+                changed |= self.unschedulable(p, why)
+            if cond(group, "PodGroupInitiallyScheduled", "True", "Scheduled", "", self.iso()):
+                self.touch(group)
+                changed = True
+            return changed
         msg = "%d/%d pods of the gang could not be scheduled: %s" % (len(members) - len(plan), len(members), why)
         changed = any([self.unschedulable(p, msg) for p in members])
         if cond(group, "PodGroupInitiallyScheduled", "False", "Unschedulable", msg, self.iso()):
@@ -1275,6 +1279,33 @@ def native_gang(c: FakeCluster, plugin: Any = True) -> FakeCluster:
     return c
 
 
+class MutatingWebhook:
+    """A mutating admission webhook (a MutatingWebhookConfiguration with one webhook) that changes
+    what is created before it is stored, as the API server applies the webhook's patch: ``mutate``
+    edits every object whose group and resource its ``rules`` match, in place."""
+
+    def __init__(self, c: FakeCluster, name: str, rules: list[dict[str, Any]], mutate: Callable[[dict[str, Any]], None]) -> None:
+        self.c, self.rules, self.mutate = c, rules, mutate
+        c.serve("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", namespaced=False)
+        c.apply(
+            {
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "MutatingWebhookConfiguration",
+                "metadata": {"name": name + "-cfg"},
+                "webhooks": [{"name": name, "clientConfig": {"service": {"namespace": "policy", "name": name}}, "rules": rules}],
+            }
+        )
+        c.admission.insert(0, self.admit)  # mutating admission runs before validation
+
+    def admit(self, op: str, obj: dict[str, Any], _old: Any) -> None:
+        group = obj["apiVersion"].rpartition("/")[0]
+        plural = self.c.kinds.get(obj["apiVersion"], {}).get(obj["kind"], ("",))[0]
+        for r in self.rules:
+            if op in r.get("operations", []) and group in r.get("apiGroups", []) and plural in r.get("resources", []):
+                self.mutate(obj)
+                return
+
+
 def kueue_crds_only(c: FakeCluster) -> FakeCluster:
     """Kueue's CRDs served with no controller running: nothing ever becomes Active."""
     for kind, plural, nsd in (
@@ -1314,16 +1345,32 @@ class Karpenter:
     """Karpenter with the kwok provider: for pods the scheduler reported Unschedulable that a pool
     selects and tolerates, it launches a node of an instance type (tests/refcluster/fixtures/
     karpenter-instance-types.json) that fits them, within the pool's limits, after ``launch_s``;
-    it removes a node it launched once no pod has run on it for ``consolidate_s``.
-    broken: "off" (launches nothing), "no-consolidation", "launch-anyway" (launches a node even
-    for a pod no instance type can hold)."""
+    it removes a node it launched once no pod has run on it for ``consolidate_s``.  Like Karpenter
+    v1 it decides with a NodeClaim (labelled with its pool, created when it decides, the pod's
+    ``Nominated`` event naming it), which gets the node's name once the node registers; the node
+    names its NodeClaim as owner, and consolidation deletes the NodeClaim (and so the node).
+    ``batch_s``: how long a pending pod waits before Karpenter decides (its batch window).
+    ``settings``: the environment of a Karpenter Deployment kube-system/karpenter (the Helm chart's
+    BATCH_MAX_DURATION, BATCH_IDLE_DURATION); None: it runs outside the cluster, as on the
+    reference cluster.  broken: "off" (launches nothing), "no-consolidation", "launch-anyway"
+    (launches a node even for a pod no instance type can hold)."""
 
     API = "karpenter.sh/v1"
 
-    def __init__(self, c: FakeCluster, broken: str = "", pool: dict[str, Any] | None = None, launch_s: float = 20, consolidate_s: float = 30) -> None:
-        self.c, self.broken, self.launch_s, self.consolidate_s = c, broken, launch_s, consolidate_s
+    def __init__(
+        self,
+        c: FakeCluster,
+        broken: str = "",
+        pool: dict[str, Any] | None = None,
+        launch_s: float = 20,
+        consolidate_s: float = 30,
+        batch_s: float = 0,
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        self.c, self.broken, self.launch_s, self.consolidate_s, self.batch_s = c, broken, launch_s, consolidate_s, batch_s
         self.types = REFCLUSTER["karpenter_instance_types"]
         self.nominated: set[str] = set()
+        self.pending_since: dict[str, float] = {}
         self.launched: dict[str, float] = {}
         self.count = itertools.count(1)
         c.serve(self.API, "NodePool", "nodepools", namespaced=False)
@@ -1331,6 +1378,23 @@ class Karpenter:
         p = copy.deepcopy(pool or KARPENTER_POOL)
         p["status"] = {"conditions": [{"type": "Ready", "status": "True", "reason": "Ready"}], "resources": {}}
         c.apply(p)
+        if settings is not None:
+            ensure_namespace(c, "kube-system")
+            labels = {"app.kubernetes.io/name": "karpenter", "app.kubernetes.io/instance": "karpenter"}
+            env = [{"name": k, "value": v} for k, v in sorted(settings.items())]
+            container = {"name": "controller", "image": "public.ecr.aws/karpenter/controller:1.14.3", "env": env}
+            c.apply(
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": "karpenter", "namespace": "kube-system", "labels": labels},
+                    "spec": {
+                        "replicas": 0,
+                        "selector": {"matchLabels": labels},
+                        "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+                    },
+                }
+            )
         c.controllers.append(self.reconcile)
         c.every(5.0, self.consolidate)
 
@@ -1341,6 +1405,11 @@ class Karpenter:
         for pod in self.c.all("v1", "Pod"):
             uid = pod["metadata"]["uid"]
             if pod["spec"].get("nodeName") or uid in self.nominated or get_cond(pod, "PodScheduled").get("reason") != "Unschedulable":
+                continue
+            since = self.pending_since.setdefault(uid, self.c.now)
+            if self.c.now < since + self.batch_s:
+                if since == self.c.now and self.batch_s:
+                    self.c.after(self.batch_s, lambda: None)  # the batch window closes: decide then
                 continue
             for pool in self.c.all(self.API, "NodePool"):
                 labels = dict(pool["spec"]["template"]["metadata"]["labels"], **{"karpenter.sh/nodepool": pool["metadata"]["name"]})
@@ -1367,20 +1436,49 @@ class Karpenter:
                     continue
                 self.nominated.add(uid)
                 pool["status"].setdefault("resources", {})["nvidia.com/gpu"] = str(int(used + qty(itype["resources"].get("nvidia.com/gpu", 0))))
-                self.c.event(pod, "Nominated", "Pod should schedule on: nodeclaim/%s" % pool["metadata"]["name"])
-                self.c.after(self.launch_s, lambda pool=pool, labels=labels, itype=itype: self.launch(pool, labels, itype))
+                claim = self.c.create_obj(
+                    {
+                        "apiVersion": self.API,
+                        "kind": "NodeClaim",
+                        "metadata": {"name": "%s-%05d" % (pool["metadata"]["name"], next(self.count)), "labels": dict(labels)},
+                        "spec": {
+                            "nodeClassRef": copy.deepcopy(pool["spec"]["template"]["spec"]["nodeClassRef"]),
+                            "requirements": copy.deepcopy(pool["spec"]["template"]["spec"].get("requirements") or []),
+                            "resources": {"requests": {k: str(v) for k, v in need.items()}},
+                        },
+                        "status": {"conditions": [{"type": "Launched", "status": "Unknown"}]},
+                    }
+                )
+                self.c.event(pod, "Nominated", "Pod should schedule on: nodeclaim/%s" % claim["metadata"]["name"])
+                self.c.after(self.launch_s, lambda claim=claim, labels=labels, itype=itype: self.launch(claim, labels, itype))
                 changed = True
                 break
         return changed
 
-    def launch(self, pool: dict[str, Any], labels: dict[str, str], itype: dict[str, Any]) -> None:
-        name = "%s-%05d" % (pool["metadata"]["name"], next(self.count))
+    def launch(self, claim: dict[str, Any], labels: dict[str, str], itype: dict[str, Any]) -> None:
+        name = claim["metadata"]["name"]
+        if self.c.obj(self.API, "NodeClaim", name) is None:
+            return
         res = {k: str(v) for k, v in itype["resources"].items()}
+        pool = self.c.obj(self.API, "NodePool", labels["karpenter.sh/nodepool"])
+        owner = {"apiVersion": self.API, "kind": "NodeClaim", "name": name, "uid": claim["metadata"]["uid"], "blockOwnerDeletion": True}
+        claim["status"] = {
+            "nodeName": name,
+            "providerID": "kwok://%s" % name,
+            "conditions": [{"type": t, "status": "True"} for t in ("Launched", "Registered")],
+        }
+        self.c.touch(claim)
         self.c.create_obj(
             {
                 "apiVersion": "v1",
                 "kind": "Node",
-                "metadata": {"name": name, "labels": dict(labels, **{"kubernetes.io/hostname": name, "node.kubernetes.io/instance-type": itype["name"]})},
+                "metadata": {
+                    "name": name,
+                    "labels": dict(
+                        labels, **{"kubernetes.io/hostname": name, "node.kubernetes.io/instance-type": itype["name"], "karpenter.sh/registered": "true"}
+                    ),
+                    "ownerReferences": [owner],
+                },
                 "spec": {"taints": copy.deepcopy(pool["spec"]["template"]["spec"].get("taints") or [])},
                 "status": {
                     "capacity": res,
@@ -1396,6 +1494,11 @@ class Karpenter:
         if self.broken in ("off", "no-consolidation"):
             return
         for name, since in list(self.launched.items()):
+            pool = self.c.obj(
+                self.API, "NodePool", (self.c.obj(self.API, "NodeClaim", name) or {}).get("metadata", {}).get("labels", {}).get("karpenter.sh/nodepool", "")
+            )
+            if ((pool or {}).get("spec") or {}).get("disruption", {}).get("consolidateAfter") == "Never":
+                continue
             busy = [p for p in self.c.all("v1", "Pod") if p["spec"].get("nodeName") == name and not self.c.terminal(p)]
             if busy:
                 self.launched[name] = self.c.now
@@ -1404,8 +1507,137 @@ class Karpenter:
                 pool = self.c.obj(self.API, "NodePool", node["metadata"]["labels"]["karpenter.sh/nodepool"])
                 gpus = qty(node["status"]["allocatable"].get("nvidia.com/gpu", 0))
                 pool["status"]["resources"]["nvidia.com/gpu"] = str(int(qty(pool["status"]["resources"].get("nvidia.com/gpu", 0)) - gpus))
+                self.c.remove(self.API, "NodeClaim", name)  # the node goes with it (owner reference)
                 self.c.remove("v1", "Node", name)
                 del self.launched[name]
+
+
+class ClusterAutoscaler:
+    """The Cluster Autoscaler with one kwok node group (shared/reference/apis.md section 5): its
+    Deployment kube-system/cluster-autoscaler with the flags ``flags`` and its status ConfigMap.
+    Every --scan-interval (default 10s) it looks at the pods the scheduler reported Unschedulable:
+    one the group's template node fits (labels, taints, resources) triggers a scale-up (event
+    TriggeredScaleUp, a node ``kwok-fake-<group>-<n>`` after ``launch_s``), one it does not gets
+    NotTriggerScaleUp; a node it added that has had no pod for --scale-down-unneeded-time (default
+    10m) is removed (event ScaleDown).  broken: "off", "launch-anyway" (scales up for pods the template cannot hold),
+    "no-scale-down"."""
+
+    GROUP_LABEL = "ai-conformance.io/node-group"
+
+    def __init__(
+        self,
+        c: FakeCluster,
+        broken: str = "",
+        group: str = "ca-gpu",
+        gpus: int = 8,
+        launch_s: float = 20,
+        flags: list[str] | None = None,
+    ) -> None:
+        opts = dict(f.lstrip("-").split("=", 1) for f in flags or [] if "=" in f)
+        seconds = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+        def flag(name: str, default: str) -> float:
+            return sum(float(n) * seconds[u] for n, u in re.findall(r"(\d+)(ms|s|m|h)", opts.get(name, default)))
+
+        self.c, self.broken, self.group, self.launch_s = c, broken, group, launch_s
+        self.unneeded_s = flag("scale-down-unneeded-time", "10m")
+        self.template = {
+            "labels": {self.GROUP_LABEL: group, "nvidia.com/gpu.present": "true"},
+            "taints": [{"key": "ai-conformance.io/autoscaled", "value": "true", "effect": "NoSchedule"}],
+            "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110", "nvidia.com/gpu": str(gpus)},
+        }
+        self.triggered: set[str] = set()
+        self.added: dict[str, float] = {}
+        self.count = itertools.count(1)
+        args = ["--cloud-provider=kwok", "--nodes=0:4:%s" % group] + list(flags or [])
+        ensure_namespace(c, "kube-system")
+        c.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "cluster-autoscaler-status", "namespace": "kube-system"},
+                "data": {"status": "Healthy"},
+            },
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "cluster-autoscaler", "namespace": "kube-system", "labels": {"app.kubernetes.io/name": "cluster-autoscaler"}},
+                "spec": {
+                    "replicas": 0,
+                    "selector": {"matchLabels": {"app.kubernetes.io/name": "cluster-autoscaler"}},
+                    "template": {
+                        "metadata": {"labels": {"app.kubernetes.io/name": "cluster-autoscaler"}},
+                        "spec": {
+                            "containers": [
+                                {
+                                    "name": "cluster-autoscaler",
+                                    "image": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.0",
+                                    "command": ["./cluster-autoscaler"],
+                                    "args": args,
+                                }
+                            ]
+                        },
+                    },
+                },
+            },
+        )
+        c.every(flag("scan-interval", "10s"), self.scan)
+
+    def scan(self) -> None:
+        if self.broken == "off":
+            return
+        for pod in self.c.all("v1", "Pod"):
+            uid = pod["metadata"]["uid"]
+            if pod["spec"].get("nodeName") or uid in self.triggered or get_cond(pod, "PodScheduled").get("reason") != "Unschedulable":
+                continue
+            if any(self.template["labels"].get(k) != v for k, v in (pod["spec"].get("nodeSelector") or {}).items()):
+                continue
+            if not all(self.c.tolerates(pod, t) for t in self.template["taints"]):
+                continue
+            fits = all(qty(self.template["allocatable"].get(k, 0)) >= v for k, v in self.c.pod_requests(pod).items())
+            if not fits and self.broken != "launch-anyway":
+                msg = "pod didn't trigger scale-up: 1 max node group size reached or 1 Insufficient %s" % ", ".join(sorted(self.c.pod_requests(pod)))
+                self.c.event(pod, "NotTriggerScaleUp", msg)
+                self.triggered.add(uid)
+                continue
+            self.triggered.add(uid)
+            self.c.event(pod, "TriggeredScaleUp", "pod triggered scale-up: [{%s 0->1 (max: 4)}]" % self.group)
+            self.c.after(self.launch_s, self.add_node)
+        self.c.settle()
+        if self.broken != "no-scale-down":
+            self.scale_down()
+
+    def add_node(self) -> None:
+        name = "kwok-fake-%s-%05d" % (self.group, next(self.count))
+        self.c.create_obj(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": name,
+                    "labels": dict(self.template["labels"], **{"kubernetes.io/hostname": name}),
+                    "annotations": {"kwok.x-k8s.io/node": "fake"},
+                },
+                "spec": {"taints": copy.deepcopy(self.template["taints"]), "providerID": "kwok:%s" % name},
+                "status": {
+                    "capacity": dict(self.template["allocatable"]),
+                    "allocatable": dict(self.template["allocatable"]),
+                    "nodeInfo": {"containerRuntimeVersion": KWOK_RUNTIME},
+                    "conditions": [{"type": "Ready", "status": "True"}],
+                },
+            }
+        )
+        self.added[name] = self.c.now
+
+    def scale_down(self) -> None:
+        for name, since in list(self.added.items()):
+            if any(p["spec"].get("nodeName") == name and not self.c.terminal(p) for p in self.c.all("v1", "Pod")):
+                self.added[name] = self.c.now
+            elif self.c.now - since >= self.unneeded_s:
+                node = self.c.obj("v1", "Node", name)
+                self.c.event(node, "ScaleDown", "nodes removed by cluster autoscaler")
+                self.c.remove("v1", "Node", name)
+                del self.added[name]
 
 
 # ---- Prometheus, the DCGM exporter, the metrics adapter and the HPA controller -----------------
@@ -1705,6 +1937,21 @@ class ModelServers:
         self.running: dict[tuple[str, int], int] = {}
         c.apps.append(self.app)
 
+    def other_client(self, ns: str, labels: dict[str, str], port: int, every: float) -> None:
+        """Another client of the model servers (another tenant, a health checker that sends
+        completions): one completion every ``every`` seconds, straight to a running pod with
+        ``labels``; the servers count it like any other request."""
+
+        def tick() -> None:
+            sel = ",".join("%s=%s" % kv for kv in sorted(labels.items()))
+            pods = [p for p in self.c.all("v1", "Pod", ns) if labels_match(p["metadata"].get("labels"), sel)]
+            pods = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
+            handler = self.app(pods[0]) if pods else None
+            if handler is not None:
+                handler(port, "POST", "/v1/completions", {}, {"model": self.model_of(pods[0]), "prompt": "ping"})
+
+        self.c.every(every, tick)
+
     @staticmethod
     def model_of(pod: dict[str, Any]) -> str | None:
         for c_ in pod["spec"]["containers"]:
@@ -1913,11 +2160,19 @@ class KubeRay:
     webhook vraycluster.kb.io, which refuses duplicate worker group names as
     ray-operator/pkg/webhooks/v1/raycluster_webhook.go does.  The controller creates the head pod,
     one pod per worker replica and the head Service, owned by the RayCluster, and reports
-    state ready once the pods run.  broken: "no-webhook", "no-controller", "no-owner-refs"."""
+    state ready once the pods run.  broken: "no-webhook", "no-controller", "no-owner-refs".
+    install: "in-cluster" (the Helm chart with webhooks: Deployment ray-system/kuberay-operator and
+    the webhook's Service selecting its pods) or "url" (the reference cluster: the operator runs
+    as a process, its webhook is reached by URL, no Deployment)."""
 
-    def __init__(self, c: FakeCluster, broken: str = "") -> None:
+    def __init__(self, c: FakeCluster, broken: str = "", install: str = "in-cluster") -> None:
         self.c, self.broken = c, broken
         c.serve("ray.io/v1", "RayCluster", "rayclusters")
+        client_config: dict[str, Any] = {"url": "https://127.0.0.1:19443/validate-ray-io-v1-raycluster"}
+        if install == "in-cluster":
+            labels = {"app.kubernetes.io/name": "kuberay-operator", "app.kubernetes.io/instance": "kuberay-operator"}
+            in_cluster_component(c, "ray-system", "kuberay-operator", "kuberay-webhook-service", labels, "quay.io/kuberay/operator:v1.7.0")
+            client_config = {"service": {"namespace": "ray-system", "name": "kuberay-webhook-service", "path": "/validate-ray-io-v1-raycluster"}}
         c.apply(
             {
                 "apiVersion": "apiextensions.k8s.io/v1",
@@ -1936,6 +2191,7 @@ class KubeRay:
                     "webhooks": [
                         {
                             "name": "vraycluster.kb.io",
+                            "clientConfig": client_config,
                             "rules": [{"apiGroups": ["ray.io"], "apiVersions": ["v1"], "resources": ["rayclusters"], "operations": ["CREATE", "UPDATE"]}],
                         }
                     ],
@@ -1988,6 +2244,71 @@ class KubeRay:
                 self.c.touch(rc)
                 changed = True
         return changed
+
+
+def ensure_namespace(c: FakeCluster, ns: str) -> None:
+    if c.obj("v1", "Namespace", ns) is None:
+        c.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+
+
+def in_cluster_component(c: FakeCluster, ns: str, name: str, service: str, labels: dict[str, str], image: str) -> None:
+    """A controller installed in the cluster: its Deployment and the Service in front of its pods."""
+    ensure_namespace(c, ns)
+    c.apply(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": ns, "labels": dict(labels)},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": dict(labels)},
+                "template": {"metadata": {"labels": dict(labels)}, "spec": {"containers": [{"name": "manager", "image": image}]}},
+            },
+        },
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": ns}, "spec": {"selector": dict(labels), "ports": [{"port": 443}]}},
+    )
+
+
+class PolicyEngine:
+    """A Kyverno-like policy engine: one validating webhook (validate.kyverno.svc-fail) served by
+    its own admission controller (Deployment kyverno/kyverno-admission-controller behind Service
+    kyverno/kyverno-svc), registered by default for every resource (Kyverno's catch-all
+    registration), that denies what a policy refuses with Kyverno's message.  ``policies``:
+    {policy name: fn(obj) -> message or None}."""
+
+    HOOK = "validate.kyverno.svc-fail"
+
+    def __init__(self, c: FakeCluster, policies: dict[str, Callable[[dict[str, Any]], str | None]], rules: list[dict[str, Any]] | None = None) -> None:
+        self.c, self.policies = c, policies
+        labels = {"app.kubernetes.io/component": "admission-controller", "app.kubernetes.io/instance": "kyverno"}
+        in_cluster_component(c, "kyverno", "kyverno-admission-controller", "kyverno-svc", labels, "reg.kyverno.io/kyverno/kyverno:v1.15.0")
+        every = [{"apiGroups": ["*"], "apiVersions": ["*"], "resources": ["*/*"], "operations": ["CREATE", "UPDATE"]}]
+        c.apply(
+            {
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "ValidatingWebhookConfiguration",
+                "metadata": {"name": "kyverno-resource-validating-webhook-cfg"},
+                "webhooks": [
+                    {
+                        "name": self.HOOK,
+                        "clientConfig": {"service": {"namespace": "kyverno", "name": "kyverno-svc", "path": "/validate/fail"}},
+                        "rules": rules or every,
+                    }
+                ],
+            }
+        )
+        c.admission.append(self.admit)
+
+    def admit(self, op: str, obj: dict[str, Any], _old: Any) -> None:
+        if obj["kind"] in ("Event", "Namespace"):
+            return
+        denied = [(n, m) for n, fn in sorted(self.policies.items()) for m in [fn(obj)] if m]
+        if denied:
+            md = obj["metadata"]
+            lines = "".join("\n\n%s:\n  check: %s" % (n, m) for n, m in denied)
+            where = "%s/%s/%s" % (obj["kind"], md.get("namespace", ""), md.get("name", ""))
+            msg = 'admission webhook "%s" denied the request: \n\nresource %s was blocked due to the following policies %s' % (self.HOOK, where, lines)
+            raise Deny(400, "BadRequest", msg)
 
 
 def serving_stack(c: FakeCluster, ns: str, name: str, labels: dict[str, str], args: list[str], env: dict[str, str] | None = None, replicas: int = 1) -> None:

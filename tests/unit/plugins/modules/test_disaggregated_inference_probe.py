@@ -35,7 +35,7 @@ def test_missing_configuration_is_an_error_verdict_that_names_it(run_module, off
     [
         ({"gateway": "just-a-name"}, "gateway must be namespace/name, got 'just-a-name'"),
         ({"gateway_url": "https://gw:443"}, "gateway_url must be an http:// URL with a host, got 'https://gw:443'"),
-        ({"gateway": "a/b", "requests": 0}, "requests, prompt_words and max_tokens must be at least 1"),
+        ({"gateway": "a/b", "requests": 0}, "requests, prompt_words, max_tokens and quiet_seconds must be at least 1"),
         ({"gateway": "a/b", "prefill_selector": {}}, "prefill_selector and decode_selector must not be empty"),
     ],
 )
@@ -63,7 +63,7 @@ def pd_cluster(servers_broken=""):
     and decode Deployments of stand-in model servers, their Services, a Gateway routing to decode."""
     c = fc.reference_cluster(dra=False)
     fc.GatewayController(c)
-    fc.ModelServers(c, broken=servers_broken)
+    c.model_servers = fc.ModelServers(c, broken=servers_broken)
     args = ["--served-model-name=" + MODEL]
     fc.serving_stack(c, "llm-d", "pd-prefill", PREFILL, args)
     fc.serving_stack(c, "llm-d", "pd-decode", DECODE, args, {"AIC_STANDIN_PREFILL_SERVICE": "pd-prefill"})
@@ -107,6 +107,11 @@ def test_requests_traverse_both_phases_and_each_phase_scales_alone(run_module, m
     assert r.ok("prefill scales up by itself") and r.ok("decode unchanged while prefill scales") and r.ok("decode scales up by itself")
     neg = r.negative("requests for model aic-no-such-model-t1")
     assert neg["refused"] is True and neg["outcome"].startswith("HTTP [404, 404, 404]; no counter of either phase moved")
+    assert r.ok("requests traversed the prefill phase") and r.check("requests traversed the prefill phase")["detail"] == (
+        "vllm:request_success_total +10 on 1 prefill pod(s) for 10 requests, exactly; still in the 5 s quiet windows before and after them"
+    )
+    assert r["observations"]["responses"]["request_ids_echoed"] == 0  # the stand-ins do not answer with the request id
+    assert "counted by both phases' model servers" in r.reason
 
 
 def test_decode_answering_without_prefill_fails(run_module, monkeypatch):
@@ -138,3 +143,35 @@ def test_gateway_without_address_fails(run_module, monkeypatch):
 def test_server_without_the_success_counter_fails(run_module, monkeypatch):
     r = fake_probe(run_module, monkeypatch, pd_cluster(), success_metric="sglang:num_requests_total")
     assert r.verdict == "fail" and r.failed() == ["model servers export sglang:num_requests_total"]
+
+
+PREFILL_DETAIL = "requests traversed the prefill phase"
+
+
+def test_decode_skipping_prefill_while_other_traffic_moves_prefill_is_not_counted_as_traversal(run_module, monkeypatch):
+    # Issue 22: the counter delta was not tied to the probe's requests. Decode answers alone, and
+    # another client keeps the prefill counter growing (one completion a second): the prefill delta
+    # reached the 10 requests sent and the probe passed.
+    c = pd_cluster("skip-prefill")
+    c.model_servers.other_client("llm-d", PREFILL, 8000, every=1.0)
+    r = fake_probe(run_module, monkeypatch, c)
+    check = r.check(PREFILL_DETAIL)
+    assert check["ok"] is None and r.undecided() == [PREFILL_DETAIL] and r.reason.startswith("partial: 1 of ")
+    assert "counted by the decode servers; the counters of the other phase could not be tied to them" in r.reason
+    assert "both phases" not in r.reason
+    # The negative case is decided by the answers alone: the counters move with the other traffic.
+    neg = r.negative("requests for model")
+    assert neg["refused"] is True and "counters not compared, other traffic moves them" in neg["outcome"]
+    assert "not tied to the probe's requests: other traffic moved it by +" in check["detail"]
+    assert r["observations"]["counters"]["prefill"]["other_traffic"] >= 10 and r["observations"]["counters"]["decode"]["other_traffic"] == 0
+    assert r.ok("requests traversed the decode phase") is True
+
+
+def test_more_counted_than_sent_is_undecided_and_fewer_fails(run_module, monkeypatch):
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import disagg as dg
+
+    assert dg.traversed("m", "prefill", 12, 10, 1, 0, 5) == (
+        None,
+        "m +12 on 1 prefill pod(s) for 10 requests; not tied to the probe's requests: 2 more than sent although the quiet windows around them were still",
+    )
+    assert dg.traversed("m", "prefill", 9, 10, 1, 4, 5) == (False, "m +9 on 1 prefill pod(s) for 10 requests: fewer than the requests sent")

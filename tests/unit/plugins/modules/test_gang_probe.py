@@ -63,3 +63,46 @@ def test_too_many_blockers_leaves_the_negative_case_unproven(run_module, monkeyp
     r = probe(run_module, monkeypatch, cluster(), max_blockers=1)
     assert r.verdict == "fail" and r.reason == "negative case not proven refused: group of 2 with 1 GPUs free"
     assert "above max_blockers 1" in r.negative("group of 2 with 1 GPUs free")["outcome"]
+
+
+STORED = "the group is stored as the probe asked"
+WAIT_STORED = "the waiting group is stored as the probe asked"
+PODGROUPS = [{"apiGroups": ["scheduling.k8s.io"], "apiVersions": ["*"], "resources": ["podgroups"], "operations": ["CREATE"]}]
+
+
+def test_mutating_webhook_lowering_the_minimum_member_count_fails_and_is_named(run_module, monkeypatch):
+    # Issue 22: objects were trusted as written; a webhook that lowers minCount turns the gang
+    # into single pods while the probe believed it asked for all-or-nothing.
+    c = cluster()
+    fc.MutatingWebhook(c, "gang-defaults.policy.example", PODGROUPS, lambda o: o["spec"]["schedulingPolicy"]["gang"].update(minCount=1))
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed()[0] == STORED and WAIT_STORED in r.failed()
+    assert r.reason.startswith(
+        "%d checks failed: %s: PodGroup gang-fit spec.schedulingPolicy.gang.minCount: asked 2, stored 1 "
+        "(mutating webhooks registered for them: gang-defaults.policy.example)" % (len(r.failed()), STORED)
+    )
+    # With a quorum of one, the scheduler places one member of the group that cannot fit.
+    assert r.negative(WAIT_CASE)["refused"] is False
+
+
+def test_mutating_webhook_moving_members_to_another_scheduler_fails(run_module, monkeypatch):
+    c = cluster()
+    pods = [{"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "operations": ["CREATE"]}]
+
+    def reroute(pod):
+        if (pod["spec"].get("schedulingGroup") or {}).get("podGroupName"):
+            pod["spec"]["schedulingGroup"] = {"podGroupName": "platform-default"}
+
+    fc.MutatingWebhook(c, "scheduling.policy.example", pods, reroute)
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed()[0] == STORED
+    assert "Pod gang-fit-0 spec.schedulingGroup.podGroupName: asked gang-fit, stored platform-default" in r.check(STORED)["detail"]
+    assert r.check(STORED)["detail"].endswith("(mutating webhooks registered for them: scheduling.policy.example)")
+
+
+def test_a_webhook_that_only_adds_fields_passes(run_module, monkeypatch):
+    c = cluster()
+    fc.MutatingWebhook(c, "annotate.policy.example", PODGROUPS, lambda o: o["metadata"].setdefault("annotations", {}).update({"team": "ml"}))
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "pass" and r.ok(STORED) and r.ok(WAIT_STORED)
+    assert r.check(STORED)["detail"] == "read back as asked: Pod gang-fit-0, Pod gang-fit-1, PodGroup gang-fit"

@@ -84,3 +84,25 @@ def test_one_nic_per_node_leaves_multi_attach_undecided(run_module, monkeypatch)
     r = probe(run_module, monkeypatch, c)
     assert r.verdict == "pass" and r.undecided() == ["two RDMA NICs attached to one pod through one claim"]
     assert r.reason.startswith("partial: 1 of ")
+    assert "two NICs attached to one pod" not in r.reason and "aligned on resource.kubernetes.io/pcieRoot" in r.reason
+
+
+def test_pass_reason_claims_no_alignment_when_the_alignment_was_not_checked(run_module, monkeypatch):
+    # Issue 22: without the GPU DeviceClass the aligned claim is never made; the reason used to
+    # say "GPU and NIC allocated together aligned ... an unmeetable alignment refused" all the same.
+    c = fc.reference_cluster(nics=True)
+    c.remove("resource.k8s.io/v1", "DeviceClass", "gpu.nvidia.com")
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "pass" and r.undecided() == ["GPU and NIC allocated in one claim"]
+    assert r.reason.startswith("partial: 1 of ") and "GPU-NIC alignment not shown" in r.reason
+    assert "aligned on" not in r.reason and "misaligned" not in r.reason and "GPU on" not in r.reason
+    assert r.reason.endswith("refused: 9 RDMA NICs on refcluster-gpu-1, which has 8")
+
+
+def test_full_pass_reason_names_what_was_proved(run_module, monkeypatch):
+    r = probe(run_module, monkeypatch, fc.reference_cluster(nics=True))
+    assert r.reason == (
+        "16 RDMA NIC(s) on 2 GPU node(s) exposed through DRA driver dra.net with their characteristics; two NICs attached to one pod "
+        "through one claim; GPU and NIC allocated together aligned on resource.kubernetes.io/pcieRoot; refused: 9 RDMA NICs on "
+        "refcluster-gpu-1, which has 8; GPU on pci0000:00 and NIC on pci0000:2a under matchAttribute resource.kubernetes.io/pcieRoot"
+    )

@@ -23,6 +23,7 @@ BIND_PATHS = ("/var/lib/kubelet", "/var/log/pods", "/var/log/containers", "/var/
 
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+NET_ROOT = Path("/sys/class/net")
 
 
 def cgroup_hierarchies() -> list[Path]:
@@ -132,7 +133,7 @@ def cleanup_host() -> list[str]:
             subprocess.run(["umount", str(ns)], check=False)
             done.append("namespace %s" % name)
         bridge = "aic-rt%d" % (i + 1)
-        if Path("/sys/class/net/%s" % bridge).exists():
+        if (NET_ROOT / bridge).exists():
             subprocess.run(["ip", "link", "delete", bridge], check=False)
             done.append("bridge %s" % bridge)
     if is_mountpoint(NS_DIR):

@@ -920,7 +920,9 @@ class FakeCluster:
             changed = True
             if self.runs_containers(node) and (pod["spec"].get("restartPolicy") == "Never"):
                 log = self.execute(pod, node)
-                if log is not None:
+                if log is not None and pod["spec"]["containers"][0].get("command") == rt_mod.HOLD_COMMAND:
+                    self.after(1.0, lambda uid=uid, log=log: self.logs.__setitem__(uid, log))  # reports, then runs on
+                elif log is not None:
                     self.after(2.0, lambda uid=uid, log=log: self._finish(uid, log))
         return changed
 
@@ -974,7 +976,7 @@ class FakeCluster:
         kernel = rtm.get("handlers", {}).get(handler, rtm.get("kernel", HOST_KERNEL))
         if c.get("command") == ["uname", "-r"]:
             return kernel + "\n"
-        if c.get("command") != rt_mod.OBSERVE_COMMAND:
+        if c.get("command") not in (rt_mod.OBSERVE_COMMAND, rt_mod.HOLD_COMMAND):
             return None
         node_gpus = rtm.get("gpus", [])
         # What the resource framework grants: the claims' devices (CDI) and the device plugin's
@@ -1434,13 +1436,21 @@ def load_of(c: FakeCluster, pod: dict[str, Any]) -> float:
 class DcgmExporter:
     """dcgm-exporter on every GPU node, behind Service gpu-operator/nvidia-dcgm-exporter (port
     metrics): one series per GPU and field, labelled gpu, UUID, modelName, Hostname, and pod,
-    namespace, container for the pod holding the GPU (kubelet pod-resources).  broken: a set of
-    "no-attribution", "pods-by-node" (names every pod of the GPU's node), "no-labels" (no UUID or
-    modelName), "hot" (temperature 200), "one-node" (runs on the first GPU node only); ``fields``
-    limits what it exports."""
+    namespace, container for the pod holding the GPU (kubelet pod-resources), and the energy
+    counter DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION (mJ since boot, power x time) unless ``counter``
+    is False.  A GPU's utilization is what the pods holding it drive (``load_of``), whichever pod
+    the exporter names on its series.  broken: a set of "no-attribution", "pods-by-node" (names
+    every pod of the GPU's node), "wrong-gpu" (names a pod on the series of the next GPU of its
+    node: a device index/minor mix-up), "no-labels" (no UUID or modelName), "hot" (temperature
+    200), "one-node" (runs on the first GPU node only), "frozen" (DCGM stopped answering: it
+    serves the readings of its first collection forever); ``fields`` limits what it exports."""
 
-    def __init__(self, c: FakeCluster, broken: tuple[str, ...] = (), fields: tuple[str, ...] = tuple(H100_READINGS)) -> None:
-        self.c, self.broken, self.fields = c, set(broken), fields
+    ENERGY = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
+
+    def __init__(self, c: FakeCluster, broken: tuple[str, ...] = (), fields: tuple[str, ...] = tuple(H100_READINGS), counter: bool = True) -> None:
+        self.c, self.broken, self.fields, self.counter = c, set(broken), fields, counter
+        self.boot = c.now - 86400.0
+        self.first: list[tuple[str, dict[str, str], float]] | None = None
         c.apply(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gpu-operator"}},
             {
@@ -1452,18 +1462,28 @@ class DcgmExporter:
         )
         c.services[("gpu-operator", "nvidia-dcgm-exporter")] = lambda method, rest, query, body: {"raw": self.exposition()}
 
+    def holders(self, g: dict[str, Any], on_node: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [p for p in on_node if g["uuid"] in self.c.dp_assigned.get(p["metadata"]["uid"], []) + self.c.claim_gpus(p)]
+
     def samples(self) -> list[tuple[str, dict[str, str], float]]:
+        if "frozen" in self.broken and self.first is not None:
+            return self.first
         out = []
         nodes = sorted({d["node"] for d in self.c.devices() if d["node"]})
         for node in nodes[:1] if "one-node" in self.broken else nodes:
             on_node = [p for p in self.c.all("v1", "Pod") if p["spec"].get("nodeName") == node and not self.c.terminal(p)]
-            for g in self.c.node_gpus(node):
-                holders = [p for p in on_node if g["uuid"] in self.c.dp_assigned.get(p["metadata"]["uid"], []) + self.c.claim_gpus(p)]
+            gpus = self.c.node_gpus(node)
+            for i, g in enumerate(gpus):
+                physical = self.holders(g, on_node)
+                util = max([load_of(self.c, h) for h in physical] or [0.0])
+                named = physical
+                if "wrong-gpu" in self.broken:
+                    named = self.holders(gpus[(i + 1) % len(gpus)], on_node)
                 if "pods-by-node" in self.broken:
-                    holders = on_node
+                    named = on_node
                 if "no-attribution" in self.broken:
-                    holders = []
-                for holder in holders or [None]:
+                    named = []
+                for holder in named or [None]:
                     labels = {
                         "gpu": str(g["minor"]),
                         "UUID": g["uuid"],
@@ -1475,21 +1495,28 @@ class DcgmExporter:
                         labels.pop("UUID")
                         labels.pop("modelName")
                     if holder is not None:
-                        labels.update(pod=holder["metadata"]["name"], namespace=holder["metadata"]["namespace"], container="main")
+                        labels.update(
+                            pod=holder["metadata"]["name"], namespace=holder["metadata"]["namespace"], container=holder["spec"]["containers"][0]["name"]
+                        )
                     for f in self.fields:
                         v = H100_READINGS[f]
-                        if f == "DCGM_FI_DEV_GPU_UTIL" and holder is not None:
-                            v = load_of(self.c, holder)
+                        if f == "DCGM_FI_DEV_GPU_UTIL":
+                            v = util
                         if f == "DCGM_FI_DEV_GPU_TEMP" and "hot" in self.broken:
                             v = 200.0
                         out.append((f, labels, v))
+                    if self.counter:
+                        out.append((self.ENERGY, labels, round(H100_READINGS["DCGM_FI_DEV_POWER_USAGE"] * 1000.0 * (self.c.now - self.boot))))
+        if self.first is None:
+            self.first = out
         return out
 
     def exposition(self) -> str:
         lines = []
-        for f in self.fields:
-            lines += ["# HELP %s recorded field" % f, "# TYPE %s gauge" % f]
-            lines += ["%s{%s} %g" % (n, ",".join('%s="%s"' % kv for kv in sorted(lb.items())), v) for n, lb, v in self.samples() if n == f]
+        samples = self.samples()
+        for f in list(self.fields) + ([self.ENERGY] if self.counter else []):
+            lines += ["# HELP %s recorded field" % f, "# TYPE %s %s" % (f, "counter" if f == self.ENERGY else "gauge")]
+            lines += ["%s{%s} %g" % (n, ",".join('%s="%s"' % kv for kv in sorted(lb.items())), v) for n, lb, v in samples if n == f]
         return "\n".join(lines) + "\n"
 
 
@@ -1497,11 +1524,26 @@ class Prometheus:
     """Prometheus behind Service monitoring/prometheus (port web), scraping every 15 s: the DCGM
     exporter, and pods discovered through PodMonitors (served when ``podmonitor``) or the
     prometheus.io/scrape annotation; the example app serves ``version`` and every target ``up``.
-    broken: "not-selective" (scrapes every running pod with a container port), "blind" (its
-    service discovery finds no pod), "frozen" (its scrapes stop after the first).  Serves /api/v1/query (a PromQL subset) and /api/v1/targets."""
+    The exporter's series get the target labels job and instance (honor_labels, as the GPU
+    operator's ServiceMonitor sets it).  broken: "not-selective" (scrapes every running pod with a
+    container port), "blind" (its service discovery finds no pod), "frozen" (its scrapes stop
+    after the first).  Serves /api/v1/query (a PromQL subset), /api/v1/targets (with each target's
+    scrapeInterval) and /api/v1/status/config; with ``shows_interval`` False neither shows the
+    interval (an older Prometheus, or a proxy that serves only queries)."""
 
-    def __init__(self, c: FakeCluster, podmonitor: bool = True, exporter: DcgmExporter | None = None, broken: str = "", interval: float = 15.0) -> None:
+    EXPORTER_JOB = "nvidia-dcgm-exporter"
+
+    def __init__(
+        self,
+        c: FakeCluster,
+        podmonitor: bool = True,
+        exporter: DcgmExporter | None = None,
+        broken: str = "",
+        interval: float = 15.0,
+        shows_interval: bool = True,
+    ) -> None:
         self.c, self.exporter, self.broken = c, exporter, broken
+        self.interval, self.shows_interval = interval, shows_interval
         self.series: dict[tuple[str, tuple], tuple[float, float]] = {}
         self.active: list[dict[str, Any]] = []
         self.scrapes = 0
@@ -1544,10 +1586,21 @@ class Prometheus:
             return
         self.scrapes += 1
         now = EPOCH + self.c.now
+        self.active = []
         if self.exporter is not None:
             for name, labels, v in self.exporter.samples():
-                self.series[(name, tuple(sorted(labels.items())))] = (v, now)
-        self.active = []
+                target = {"job": self.EXPORTER_JOB, "instance": "%s:9400" % labels.get("Hostname", "")}
+                self.series[(name, tuple(sorted(dict(labels, **target).items())))] = (v, now)
+            for node in sorted({d["node"] for d in self.c.devices() if d["node"]}):
+                self.active.append(
+                    {
+                        "discoveredLabels": {"__meta_kubernetes_pod_node_name": node},
+                        "labels": {"job": self.EXPORTER_JOB, "instance": "%s:9400" % node},
+                        "scrapePool": "serviceMonitor/gpu-operator/nvidia-dcgm-exporter/0",
+                        "scrapeUrl": "http://%s:9400/metrics" % node,
+                        "health": "up",
+                    }
+                )
         for pod, pool in self.targets():
             base = {"namespace": pod["metadata"]["namespace"], "pod": pod["metadata"]["name"], "job": pool}
             self.series[("up", tuple(sorted(base.items())))] = (1.0, now)
@@ -1562,15 +1615,13 @@ class Prometheus:
                     "health": "up",
                 }
             )
+        for t in self.active:
+            if self.shows_interval:
+                t.update(scrapeInterval="%ds" % self.interval, scrapeTimeout="10s")
 
-    def query(self, q: str) -> list[dict[str, Any]]:
+    def select(self, q: str) -> list[tuple[dict[str, str], float, float]]:
+        """A selector's series in the lookback window: (labels, value, sample timestamp)."""
         now = EPOCH + self.c.now
-        q = q.strip()
-        if q == "vector(1)":
-            return [{"metric": {}, "value": [now, "1"]}]
-        m = re.match(r"^time\(\) - timestamp\((\w+)\)$", q)
-        if m:
-            return [dict(r, value=[now, str(now - r["value"][0])]) for r in self.query(m.group(1))]
         m = re.match(r"^([\w:]+)(?:\{(.*)\})?$", q)
         if not m:
             raise ValueError(q)
@@ -1579,12 +1630,28 @@ class Prometheus:
         for (name, labels), (v, ts) in self.series.items():
             lb = dict(labels)
             if name == m.group(1) and all(lb.get(k) == x for k, x in want.items()) and now - ts <= 300:
-                out.append({"metric": dict(lb, __name__=name), "value": [ts, str(v)]})
+                out.append((dict(lb, __name__=name), v, ts))
         return out
+
+    def query(self, q: str) -> list[dict[str, Any]]:
+        """Instant query results as Prometheus answers them: [evaluation time, value]."""
+        now = EPOCH + self.c.now
+        q = q.strip()
+        if q == "vector(1)":
+            return [{"metric": {}, "value": [now, "1"]}]
+        m = re.match(r"^(time\(\) - )?timestamp\((\w+)\)$", q)
+        if m:
+            return [
+                {"metric": {k: v for k, v in lb.items() if k != "__name__"}, "value": [now, str(now - ts if m.group(1) else ts)]}
+                for lb, _v, ts in self.select(m.group(2))
+            ]
+        return [{"metric": lb, "value": [now, str(v)]} for lb, v, _ts in self.select(q)]
 
     def http(self, method: str, rest: str, query: dict[str, Any], body: Any) -> Any:
         if rest == "/api/v1/targets":
             return {"status": "success", "data": {"activeTargets": copy.deepcopy(self.active)}}
+        if rest == "/api/v1/status/config" and self.shows_interval:
+            return {"status": "success", "data": {"yaml": "global:\n  scrape_interval: %ds\n  scrape_timeout: 10s\n" % self.interval}}
         if rest == "/api/v1/query":
             try:
                 return {"status": "success", "data": {"resultType": "vector", "result": self.query(query.get("query", ""))}}

@@ -248,7 +248,9 @@ class FakeCluster:
         self.pod_security = True
         self.gang_plugin = True
         # Broken-platform switches of the built-in controllers (see each use):
-        # dra-ignore-request-selectors, dra-ignore-constraints, dra-double-allocate,
+        # dra-ignore-request-selectors, dra-ignore-class-selectors, dra-ignore-constraints,
+        # dra-double-allocate, dra-plugin-withdraws-on-prepare (the node's DRA kubelet plugin fails
+        # preparing a claim and deregisters: the kubelet deletes its ResourceSlices, the allocation stays),
         # claim-controller-off, no-extended-resource-accounting (the scheduler counts no pod's
         # nvidia.com/* use against a node), no-extended-resource-fit (nor any request of one),
         # runtime-class-admission-off.
@@ -717,7 +719,7 @@ class FakeCluster:
             dc = self.obj(RESOURCE_API, "DeviceClass", ex.get("deviceClassName", ""))
             if dc is None:
                 return None
-            exprs = [s["cel"]["expression"] for s in (dc.get("spec") or {}).get("selectors") or []]
+            exprs = [] if "dra-ignore-class-selectors" in self.faults else [s["cel"]["expression"] for s in (dc.get("spec") or {}).get("selectors") or []]
             if "dra-ignore-request-selectors" not in self.faults:
                 exprs += [s["cel"]["expression"] for s in ex.get("selectors") or []]
             match = [d for d in avail if all(cel_match(e, d, d["driver"]) for e in exprs)]
@@ -914,6 +916,8 @@ class FakeCluster:
                 continue
             uid = pod["metadata"]["uid"]
             self.assign_device_plugin(pod, node)
+            if "dra-plugin-withdraws-on-prepare" in self.faults:
+                self.withdraw_slices(pod, node)
             st.update(phase="Running", podIP="10.244.%d.%d" % (next(self.uids) % 250, next(self.uids) % 250), startTime=self.iso())
             cond(pod, "Ready", "True", now=self.iso())
             self.touch(pod)
@@ -925,6 +929,17 @@ class FakeCluster:
                 elif log is not None:
                     self.after(2.0, lambda uid=uid, log=log: self._finish(uid, log))
         return changed
+
+    def withdraw_slices(self, pod: dict[str, Any], node: str) -> None:
+        """A DRA plugin that deregisters while preparing the pod's claims: the kubelet removes the
+        ResourceSlices it published for this node.  Allocations are not touched (nothing does)."""
+        drivers = set()
+        for rc in (pod.get("spec") or {}).get("resourceClaims") or []:
+            c = self.obj(RESOURCE_API, "ResourceClaim", rc.get("resourceClaimName", ""), pod["metadata"]["namespace"]) or {}
+            drivers |= {r["driver"] for r in (((c.get("status") or {}).get("allocation") or {}).get("devices") or {}).get("results") or []}
+        for sl in self.all(RESOURCE_API, "ResourceSlice"):
+            if sl["spec"].get("nodeName") == node and sl["spec"].get("driver") in drivers:
+                self.remove(RESOURCE_API, "ResourceSlice", sl["metadata"]["name"])
 
     def _finish(self, uid: str, log: str) -> None:
         for pod in self.all("v1", "Pod"):

@@ -249,29 +249,39 @@ def claim_pod_refused(
     timeout_s: float,
     window_s: float,
     node_selector: dict[str, str] | None = None,
+    tolerations: list[dict[str, Any]] | None = None,
 ) -> tuple[bool, str]:
     """Create a one-request claim and a pod using it; the claim must stay unallocated and the pod unbound.
 
     Returns (refused, outcome) for ProbeResult.negative_case."""
-    return claim_obj_pod_refused(client, ctx, claim(name, namespace, device_class, cel), timeout_s, window_s, node_selector)
+    return claim_obj_pod_refused(client, ctx, claim(name, namespace, device_class, cel), timeout_s, window_s, node_selector, tolerations)
 
 
 def claim_obj_pod_refused(
-    client: Any, ctx: Any, claim_obj: dict[str, Any], timeout_s: float, window_s: float, node_selector: dict[str, str] | None = None
+    client: Any,
+    ctx: Any,
+    claim_obj: dict[str, Any],
+    timeout_s: float,
+    window_s: float,
+    node_selector: dict[str, str] | None = None,
+    tolerations: list[dict[str, Any]] | None = None,
 ) -> tuple[bool, str]:
     """Create ``claim_obj`` (any requests and constraints) and a pod of the same name using it; the
     claim must stay unallocated and the pod unbound for ``window_s``."""
-    name, namespace = claim_and_pod(ctx, claim_obj, node_selector)
+    name, namespace = claim_and_pod(ctx, claim_obj, node_selector, tolerations)
     refused, msg = wl.refused_placement(client, name, namespace, timeout_s, window_s)
     unallocated = not is_allocated(client.get(API, "ResourceClaim", name, namespace))
     return refused and unallocated, "claim unallocated=%s, pod unbound for %ss; scheduler: %s" % (unallocated, window_s, msg)
 
 
-def claim_and_pod(ctx: Any, claim_obj: dict[str, Any], node_selector: dict[str, str] | None = None) -> tuple[str, str]:
+def claim_and_pod(
+    ctx: Any, claim_obj: dict[str, Any], node_selector: dict[str, str] | None = None, tolerations: list[dict[str, Any]] | None = None
+) -> tuple[str, str]:
     """Create ``claim_obj`` and a pod of the same name whose container uses it.  Returns (name, namespace)."""
     name, namespace = claim_obj["metadata"]["name"], claim_obj["metadata"]["namespace"]
     ctx.create(claim_obj)
-    ctx.create(wl.pod(name, namespace, claims=[{"name": "accel", "resourceClaimName": name}], node_selector=node_selector))
+    claims = [{"name": "accel", "resourceClaimName": name}]
+    ctx.create(wl.pod(name, namespace, claims=claims, node_selector=node_selector, tolerations=tolerations))
     return name, namespace
 
 

@@ -682,6 +682,32 @@ class FakeCluster:
         return free
 
     @staticmethod
+    def affinity_matches(pod: dict[str, Any], labels: dict[str, str]) -> bool:
+        """requiredDuringSchedulingIgnoredDuringExecution: any term whose matchExpressions all hold
+        (In, NotIn, Exists, DoesNotExist, and Gt/Lt on a label parsed as an integer)."""
+        req = (((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
+        if not req:
+            return True
+
+        def holds(e: dict[str, Any]) -> bool:
+            op, key, vals = e["operator"], e["key"], e.get("values") or []
+            if op == "Exists":
+                return key in labels
+            if op == "DoesNotExist":
+                return key not in labels
+            if op == "In":
+                return labels.get(key) in vals
+            if op == "NotIn":
+                return labels.get(key) not in vals
+            try:
+                have, want = int(labels[key]), int(vals[0])
+            except (KeyError, ValueError, IndexError):
+                return False
+            return have > want if op == "Gt" else have < want
+
+        return any(all(holds(e) for e in t.get("matchExpressions") or []) for t in req.get("nodeSelectorTerms") or [])
+
+    @staticmethod
     def tolerates(pod: dict[str, Any], taint: dict[str, Any]) -> bool:
         for t in (pod.get("spec") or {}).get("tolerations") or []:
             if t.get("effect") not in (None, "", taint.get("effect")):
@@ -769,7 +795,7 @@ class FakeCluster:
         labels = node["metadata"].get("labels") or {}
         if (node.get("spec") or {}).get("unschedulable"):
             return "node(s) were unschedulable", {}
-        if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
+        if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()) or not self.affinity_matches(pod, labels):
             return "node(s) didn't match Pod's node affinity/selector", {}
         for t in (node.get("spec") or {}).get("taints") or []:
             if t.get("effect") in ("NoSchedule", "NoExecute") and not self.tolerates(pod, t):
@@ -1173,6 +1199,13 @@ def kwok_nodes() -> list[dict[str, Any]]:
     return out
 
 
+def gfd_driver_labels(version: str) -> dict[str, str]:
+    """The driver labels GPU feature discovery sets (as on the kwok nodes of the fixture)."""
+    major, minor, rev = (version.split(".") + ["", ""])[:3]
+    prefix = "nvidia.com/cuda.driver-version."
+    return {prefix + "full": version, prefix + "major": major, prefix + "minor": minor, prefix + "revision": rev}
+
+
 def runtime_gpu_node(name: str = "refcluster-rt-1", runtime: str = CONTAINERD) -> dict[str, Any]:
     """The reference cluster's real GPU node (kubelet + containerd, 2 fake GPUs, GPU taint)."""
     return {
@@ -1180,7 +1213,7 @@ def runtime_gpu_node(name: str = "refcluster-rt-1", runtime: str = CONTAINERD) -
         "kind": "Node",
         "metadata": {
             "name": name,
-            "labels": {"kubernetes.io/hostname": name, "nvidia.com/gpu.present": "true", "nvidia.com/cuda.driver-version.full": REFCLUSTER["driver_version"]},
+            "labels": dict(gfd_driver_labels(REFCLUSTER["driver_version"]), **{"kubernetes.io/hostname": name, "nvidia.com/gpu.present": "true"}),
         },
         "spec": {"taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]},
         "status": {

@@ -941,7 +941,13 @@ class FakeCluster:
             if not node or st.get("phase") in ("Running", "Succeeded", "Failed"):
                 continue
             uid = pod["metadata"]["uid"]
-            self.assign_device_plugin(pod, node)
+            short = self.assign_device_plugin(pod, node)
+            if short and self.runs_containers(node):  # kwok runs no device plugin: only real kubelets admit
+                msg = "Allocate failed due to requested number of devices unavailable for nvidia.com/gpu. Requested: %d, Available: %d, which is unexpected"
+                st.update(phase="Failed", reason="UnexpectedAdmissionError", message=msg % short)
+                self.touch(pod)
+                changed = True
+                continue
             if "dra-plugin-withdraws-on-prepare" in self.faults:
                 self.withdraw_slices(pod, node)
             st.update(phase="Running", podIP="10.244.%d.%d" % (next(self.uids) % 250, next(self.uids) % 250), startTime=self.iso())
@@ -986,15 +992,24 @@ class FakeCluster:
                 out.append({"uuid": a["uuid"]["string"], "minor": a.get("minor", {}).get("int", 0), "model": a.get("productName", {}).get("string", "")})
         return sorted(out, key=lambda g: g["minor"])
 
-    def assign_device_plugin(self, pod: dict[str, Any], node: str) -> None:
+    def assign_device_plugin(self, pod: dict[str, Any], node: str) -> tuple[int, int] | None:
         """The device plugin's Allocate: which GPUs (by UUID) the container of a pod requesting
-        nvidia.com/gpu gets, among the node's GPUs no running pod holds."""
+        nvidia.com/gpu gets, among the node's GPUs no running pod holds, or, when the node's plugin
+        time-slices (its runtime's ``replicas``), that fewer than ``replicas`` running pods hold
+        (least used first).  (requested, available) when it cannot give what was requested."""
         want = int(self.pod_requests(pod).get("nvidia.com/gpu", 0))
         if not want:
-            return
-        held = {u for p in self.all("v1", "Pod") if not self.terminal(p) for u in self.dp_assigned.get(p["metadata"]["uid"], [])}
-        free = [g["uuid"] for g in self.node_gpus(node) if g["uuid"] not in held]
-        self.dp_assigned[pod["metadata"]["uid"]] = free[:want]
+            return None
+        replicas = int(self.node_runtime.get(node, {}).get("replicas", 1))
+        uses: dict[str, int] = {}
+        for p in self.all("v1", "Pod"):
+            if not self.terminal(p) and p["metadata"]["uid"] != pod["metadata"]["uid"]:
+                for u in self.dp_assigned.get(p["metadata"]["uid"], []):
+                    uses[u] = uses.get(u, 0) + 1
+        free = sorted((uses.get(g["uuid"], 0), i, g["uuid"]) for i, g in enumerate(self.node_gpus(node)) if uses.get(g["uuid"], 0) < replicas)
+        got = [u for _n, _i, u in free][:want]
+        self.dp_assigned[pod["metadata"]["uid"]] = got
+        return (want, len(got)) if len(got) < want else None
 
     def claim_gpus(self, pod: dict[str, Any]) -> list[str]:
         uuids = []
@@ -1258,9 +1273,11 @@ def add_sandbox_node(c: FakeCluster, handlers: dict[str, str] | None = None) -> 
     c.settle()
 
 
-def add_runtime_gpu_node(c: FakeCluster, dra: bool = True, faults: tuple[str, ...] = (), driver_version: str | None = None) -> None:
+def add_runtime_gpu_node(c: FakeCluster, dra: bool = True, faults: tuple[str, ...] = (), driver_version: str | None = None, replicas: int = 1) -> None:
+    """The real GPU node; ``replicas`` > 1: its device plugin time-slices each GPU that many times."""
     c.create_obj(runtime_gpu_node())
     c.node_runtime["refcluster-rt-1"] = {
+        "replicas": replicas,
         "gpus": REFCLUSTER["rt_gpus"],
         "driver_version": driver_version or REFCLUSTER["driver_version"],
         "kernel": HOST_KERNEL,

@@ -172,15 +172,19 @@ def render(
     base: dict[str, float],
     kubernetes: bool,
     energy: dict[str, float] | None = None,
+    physical: dict[tuple[str, int], list[dict[str, str]]] | None = None,
 ) -> str:
     """The exposition text: HELP/TYPE per field, then one line per GPU (and holder pod).
     ``energy``: each GPU's energy since boot (mJ), which the collection loop accumulates from the
-    power it reports (a counter that moves as long as the exporter collects)."""
+    power it reports (a counter that moves as long as the exporter collects).  ``physical``: the
+    pods that really hold each GPU, whose load drives it, when the pod mapper (``held``) names
+    others (the wrong_gpu fault); by default the same."""
     rows = []
     for node in sorted(inventory):
         for g in inventory[node]:
             holders = held.get((node, g.minor), []) if kubernetes else []
-            util = forced.get(g.uuid, max([load.get(h["_uid"], 0.0) for h in holders] or [0.0]))
+            drivers = (physical if physical is not None else held).get((node, g.minor), []) if kubernetes else []
+            util = forced.get(g.uuid, max([load.get(h["_uid"], 0.0) for h in drivers] or [0.0]))
             fb_total = base["fb_used"] + base["fb_free"]
             fb_used = base["fb_used"] + (fb_total * 0.6 if util > 0 else 0.0)
             values = {
@@ -286,18 +290,19 @@ class Exporter:
         inv = self.inventory()
         pods = [p for p in self.client.list("v1", "Pod")["items"] if p.get("spec", {}).get("nodeName") in inv]
         claims = self.client.list("resource.k8s.io/v1", "ResourceClaim")["items"] if self.kubernetes else []
-        held = attribution(pods, claims, inv, bool(self.controls().get("wrong_gpu"))) if self.kubernetes else {}
+        physical = attribution(pods, claims, inv) if self.kubernetes else {}
+        held = attribution(pods, claims, inv, True) if self.controls().get("wrong_gpu") else physical
         load = self.loads(pods) if self.kubernetes else {}
         forced = self.forced()
         now = time.monotonic()
         for node, gs in inv.items():
             for g in gs:
-                holders = held.get((node, g.minor), []) if self.kubernetes else []
+                holders = physical.get((node, g.minor), [])
                 util = forced.get(g.uuid, max([load.get(h["_uid"], 0.0) for h in holders] or [0.0]))
                 watts = self.base["power"] + (self.base["power_limit"] - self.base["power"]) * util / 100.0 * 0.8
                 self.energy[g.uuid] = self.energy.get(g.uuid, 0.0) + watts * (now - self.collected) * 1000.0
         self.collected = now
-        text = render(inv, held, load, forced, self.base, self.kubernetes, self.energy)
+        text = render(inv, held, load, forced, self.base, self.kubernetes, self.energy, physical)
         with self.lock:
             self.text = text
 

@@ -10,6 +10,7 @@ from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
+import re
 from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
@@ -37,6 +38,7 @@ def published_devices(slices: list[dict[str, Any]], driver: str) -> dict[tuple[s
                 "node": spec.get("nodeName"),
                 "all_nodes": bool(spec.get("allNodes")),
                 "attributes": {k: attr_value(v) for k, v in (d.get("attributes") or {}).items()},
+                "kinds": {k: next((t for t in ("string", "int", "bool", "version") if t in v), None) for k, v in (d.get("attributes") or {}).items()},
                 "capacity": {k: v.get("value") for k, v in (d.get("capacity") or {}).items()},
                 "slice": s["metadata"]["name"],
             }
@@ -99,6 +101,129 @@ def check_allocation(claim: dict[str, Any], pod: dict[str, Any], devices: dict[t
     return checks
 
 
+def stale_allocations(claim: dict[str, Any], devices_now: dict[tuple[str, str], dict[str, Any]], driver: str) -> list[str]:
+    """The devices of ``claim``'s allocation (of ``driver``) that no ResourceSlice publishes now."""
+    name = claim["metadata"]["name"]
+    return [
+        "claim %s holds device %s of pool %s" % (name, r.get("device"), r.get("pool"))
+        for r in allocation_results(claim)
+        if r.get("driver") == driver and (r.get("pool"), r.get("device")) not in devices_now
+    ]
+
+
+# The DeviceClass selector forms evaluated here: conjunctions (&&) of ``device.driver == '...'``
+# and ``device.attributes['<domain>'].<name> == <literal>`` (or !=), literal a quoted string, an
+# integer, true or false.  Anything else (||, functions, capacity, versions) is not evaluated.
+_DRIVER_CLAUSE = re.compile(r"""^device\.driver\s*(==|!=)\s*(?:'([^']*)'|"([^"]*)")$""")
+_ATTR_CLAUSE = re.compile(r"""^device\.attributes\[\s*(?:'([^']+)'|"([^"]+)")\s*\]\.([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=)\s*(.+)$""")
+
+
+def _conjuncts(expr: str) -> list[str] | None:
+    """Top-level && operands of a CEL expression (outer parentheses dropped); None when it has a
+    top-level || or unbalanced parentheses."""
+    e = expr.strip()
+    while e.startswith("(") and e.endswith(")") and _conjuncts_depth_ok(e[1:-1]):
+        e = e[1:-1].strip()
+    out, depth, quote, cur, i = [], 0, "", "", 0
+    while i < len(e):
+        ch = e[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and e.startswith("&&", i):
+            out.append(cur.strip())
+            cur, i = "", i + 2
+            continue
+        elif depth == 0 and e.startswith("||", i):
+            return None
+        cur += ch
+        i += 1
+    return None if depth or quote else out + [cur.strip()]
+
+
+def _conjuncts_depth_ok(inner: str) -> bool:
+    depth = 0
+    for ch in inner:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _literal(text: str) -> tuple[str, Any] | None:
+    t = text.strip()
+    if len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"" and t[0] not in t[1:-1]:
+        return "string", t[1:-1]
+    if t in ("true", "false"):
+        return "bool", t == "true"
+    if re.match(r"^-?\d+$", t):
+        return "int", int(t)
+    return None
+
+
+def eval_clause(clause: str, driver: str, device: dict[str, Any]) -> tuple[bool | None, str]:
+    """One conjunct against a published device: (True/False, why) or (None, why not evaluated)."""
+    m = _DRIVER_CLAUSE.match(clause)
+    if m:
+        want = m.group(2) if m.group(2) is not None else m.group(3)
+        return (driver == want) == (m.group(1) == "=="), "the device's driver is %s" % driver
+    m = _ATTR_CLAUSE.match(clause)
+    lit = _literal(m.group(5)) if m else None
+    if not m or lit is None:
+        return None, "not a form evaluated here"
+    domain, name = m.group(1) or m.group(2), m.group(3)
+    keys = ([name] if domain == driver else []) + ["%s/%s" % (domain, name)]
+    key = next((k for k in keys if k in device["attributes"]), None)
+    if key is None:
+        return False, "the device has no attribute %s/%s (a CEL error: the class does not select it)" % (domain, name)
+    kind, value = device.get("kinds", {}).get(key), device["attributes"][key]
+    if kind != lit[0]:
+        return None, "attribute %s is a %s, compared with a %s literal" % (key, kind, lit[0])
+    return (value == lit[1]) == (m.group(4) == "=="), "the device's %s is %r" % (key, value)
+
+
+def class_selector_check(device_class: dict[str, Any], claim: dict[str, Any], devices: dict[tuple[str, str], dict[str, Any]]) -> tuple[bool | None, str]:
+    """Whether every device allocated to ``claim`` is one the DeviceClass's CEL selectors select,
+    for the forms evaluated here: False names the device, the claim and the clause it fails; None
+    when a clause could not be evaluated and none failed."""
+    cls = device_class["metadata"]["name"]
+    exprs = [((sel.get("cel") or {}).get("expression") or "") for sel in (device_class.get("spec") or {}).get("selectors") or []]
+    undecided = []
+    for r in allocation_results(claim):
+        dev = devices.get((r.get("pool"), r.get("device")))
+        if dev is None:
+            undecided.append("device %s is not published, so its attributes are unknown" % r.get("device"))
+            continue
+        for expr in exprs:
+            parts = _conjuncts(expr)
+            if parts is None:
+                undecided.append("selector %s is not a conjunction evaluated here" % expr)
+                continue
+            for part in parts:
+                ok, why = eval_clause(part, str(r.get("driver")), dev)
+                if ok is False:
+                    return False, "claim %s got device %s of pool %s, which DeviceClass %s does not select: %s fails (%s)" % (
+                        claim["metadata"]["name"],
+                        r.get("device"),
+                        r.get("pool"),
+                        cls,
+                        part,
+                        why,
+                    )
+                if ok is None:
+                    undecided.append("%s: %s" % (part, why))
+    if undecided:
+        return None, "DeviceClass %s: not evaluated: %s; every evaluated clause holds" % (cls, "; ".join(sorted(set(undecided))))
+    if not exprs:
+        return True, "DeviceClass %s has no selectors: it selects every device" % cls
+    return True, "%s matches DeviceClass %s: %s" % (", ".join(r.get("device", "?") for r in allocation_results(claim)), cls, " && ".join(exprs))
+
+
 def claim(name: str, namespace: str, device_class: str, cel: str | None = None, all_devices: bool = False) -> dict[str, Any]:
     """A ResourceClaim with one request ("accel") against ``device_class``."""
     exactly: dict[str, Any] = {"deviceClassName": device_class}
@@ -124,29 +249,39 @@ def claim_pod_refused(
     timeout_s: float,
     window_s: float,
     node_selector: dict[str, str] | None = None,
+    tolerations: list[dict[str, Any]] | None = None,
 ) -> tuple[bool, str]:
     """Create a one-request claim and a pod using it; the claim must stay unallocated and the pod unbound.
 
     Returns (refused, outcome) for ProbeResult.negative_case."""
-    return claim_obj_pod_refused(client, ctx, claim(name, namespace, device_class, cel), timeout_s, window_s, node_selector)
+    return claim_obj_pod_refused(client, ctx, claim(name, namespace, device_class, cel), timeout_s, window_s, node_selector, tolerations)
 
 
 def claim_obj_pod_refused(
-    client: Any, ctx: Any, claim_obj: dict[str, Any], timeout_s: float, window_s: float, node_selector: dict[str, str] | None = None
+    client: Any,
+    ctx: Any,
+    claim_obj: dict[str, Any],
+    timeout_s: float,
+    window_s: float,
+    node_selector: dict[str, str] | None = None,
+    tolerations: list[dict[str, Any]] | None = None,
 ) -> tuple[bool, str]:
     """Create ``claim_obj`` (any requests and constraints) and a pod of the same name using it; the
     claim must stay unallocated and the pod unbound for ``window_s``."""
-    name, namespace = claim_and_pod(ctx, claim_obj, node_selector)
+    name, namespace = claim_and_pod(ctx, claim_obj, node_selector, tolerations)
     refused, msg = wl.refused_placement(client, name, namespace, timeout_s, window_s)
     unallocated = not is_allocated(client.get(API, "ResourceClaim", name, namespace))
     return refused and unallocated, "claim unallocated=%s, pod unbound for %ss; scheduler: %s" % (unallocated, window_s, msg)
 
 
-def claim_and_pod(ctx: Any, claim_obj: dict[str, Any], node_selector: dict[str, str] | None = None) -> tuple[str, str]:
+def claim_and_pod(
+    ctx: Any, claim_obj: dict[str, Any], node_selector: dict[str, str] | None = None, tolerations: list[dict[str, Any]] | None = None
+) -> tuple[str, str]:
     """Create ``claim_obj`` and a pod of the same name whose container uses it.  Returns (name, namespace)."""
     name, namespace = claim_obj["metadata"]["name"], claim_obj["metadata"]["namespace"]
     ctx.create(claim_obj)
-    ctx.create(wl.pod(name, namespace, claims=[{"name": "accel", "resourceClaimName": name}], node_selector=node_selector))
+    claims = [{"name": "accel", "resourceClaimName": name}]
+    ctx.create(wl.pod(name, namespace, claims=claims, node_selector=node_selector, tolerations=tolerations))
     return name, namespace
 
 

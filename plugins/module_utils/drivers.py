@@ -13,6 +13,8 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import d
 
 DRIVER_LABEL = "nvidia.com/cuda.driver-version.full"
 DRIVER_LABEL_MAJOR = "nvidia.com/cuda.driver-version.major"
+# The version parts GPU feature discovery labels apart (integers, so node affinity can compare them).
+DRIVER_LABEL_PARTS = (DRIVER_LABEL_MAJOR, "nvidia.com/cuda.driver-version.minor", "nvidia.com/cuda.driver-version.revision")
 POOL_LABELS = ("nvidia.com/gpu.product", "node.kubernetes.io/instance-type")
 
 
@@ -69,3 +71,41 @@ def problems(by_node: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
                 ("one driver version per node pool", "pool %s runs %s" % (pool, "; ".join("%s on %s" % (v, ",".join(n)) for v, n in sorted(vs.items()))))
             )
     return found
+
+
+def vtuple(v: str | None) -> tuple[int, ...]:
+    return tuple(int(x) for x in str(v or "").split(".") if x.isdigit())
+
+
+def just_above(version: str) -> str:
+    """The smallest version above ``version`` as semver: its last part plus one ('580.159.4' -> '580.159.5')."""
+    parts = list(vtuple(version)) + [0, 0, 0]
+    a, b, c = parts[:3]
+    return "%d.%d.%d" % (a, b, c + 1)
+
+
+def label_parts(node: dict[str, Any]) -> tuple[int, int, int] | None:
+    """(major, minor, revision) from a node's GFD driver labels; None when one is missing."""
+    labels = node["metadata"].get("labels") or {}
+    try:
+        return tuple(int(labels[k]) for k in DRIVER_LABEL_PARTS)  # type: ignore[return-value]
+    except (KeyError, ValueError):
+        return None
+
+
+def affinity_above(version: tuple[int, int, int], node: str | None = None) -> dict[str, Any]:
+    """Required node affinity for a driver strictly above ``version`` by the GFD labels (Gt/Lt on
+    major, minor, revision: three terms ORed), on ``node`` only when given."""
+    a, b, c = version
+    major, minor, rev = DRIVER_LABEL_PARTS
+
+    def eq(key: str, n: int) -> list[dict[str, Any]]:
+        return [{"key": key, "operator": "Gt", "values": [str(n - 1)]}, {"key": key, "operator": "Lt", "values": [str(n + 1)]}]
+
+    terms = [
+        [{"key": major, "operator": "Gt", "values": [str(a)]}],
+        eq(major, a) + [{"key": minor, "operator": "Gt", "values": [str(b)]}],
+        eq(major, a) + eq(minor, b) + [{"key": rev, "operator": "Gt", "values": [str(c)]}],
+    ]
+    pin = [{"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}] if node else []
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": pin + t} for t in terms]}}}

@@ -85,6 +85,13 @@ class Prometheus:
         doc = self._get("/api/v1/targets", {"state": "active"})
         return ((doc or {}).get("data") or {}).get("activeTargets") or []
 
+    def config(self) -> str:
+        """The loaded configuration (YAML text of /api/v1/status/config)."""
+        doc = self._get("/api/v1/status/config", {})
+        if not isinstance(doc, dict) or doc.get("status") != "success":
+            raise ClusterError("Prometheus at %s does not show its configuration: %s" % (self.where, (doc or {}).get("error", doc)), "invalid")
+        return str((doc.get("data") or {}).get("yaml") or "")
+
 
 def _port_of(svc: dict[str, Any]) -> str | None:
     ports = svc.get("spec", {}).get("ports") or []
@@ -183,7 +190,8 @@ _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
 def parse_exposition(text: str) -> list[dict[str, Any]]:
-    """Prometheus text format -> [{name, labels, value}] (HELP/TYPE lines skipped)."""
+    """Prometheus text format -> [{name, labels, value, ts}] (HELP/TYPE lines skipped); ``ts`` is
+    the sample's own timestamp in seconds when the exporter wrote one, else None."""
     out = []
     for raw in text.splitlines():
         line = raw.strip()
@@ -197,7 +205,8 @@ def parse_exposition(text: str) -> list[dict[str, Any]]:
             value = float(m.group(4))
         except ValueError:
             continue
-        out.append({"name": m.group(1), "labels": labels, "value": value})
+        ts = int(m.group(5)) / 1000.0 if m.group(5) else None
+        out.append({"name": m.group(1), "labels": labels, "value": value, "ts": ts})
     return out
 
 
@@ -221,6 +230,7 @@ DCGM_FIELDS = {
 NODE_LABELS = ("Hostname", "hostname", "node", "kubernetes_node", "nodename")
 POD_LABELS = ("pod", "exported_pod")
 NAMESPACE_LABELS = ("namespace", "exported_namespace")
+CONTAINER_LABELS = ("container", "exported_container")
 
 
 def gpu_nodes(nodes: list[dict[str, Any]], slices: list[dict[str, Any]], resource_name: str, driver: str) -> dict[str, int]:

@@ -14,6 +14,7 @@ from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
+import time
 from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
@@ -32,6 +33,9 @@ echo "aic.kernel=$(uname -r)"
 echo "aic.done=1"
 """
 OBSERVE_COMMAND = ["sh", "-c", OBSERVE_SCRIPT]
+# The same report, then the container keeps running (and holding what it was given): for a pod
+# whose allocation must stay live while something else is read (its metrics series).
+HOLD_COMMAND = ["sh", "-c", OBSERVE_SCRIPT + "exec sleep 86400\n"]
 # The taint GPU node pools carry on GKE, EKS and AKS (and the reference cluster's real nodes).
 GPU_TOLERATIONS = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
 
@@ -94,6 +98,23 @@ def observe(client: Any, name: str, namespace: str, timeout_s: float) -> tuple[s
     """Wait for an observer pod to finish; return (phase, parsed observation)."""
     phase, log = wl.run_to_completion(client, name, namespace, timeout_s)
     return phase, parse(log)
+
+
+def observe_running(client: Any, name: str, namespace: str, timeout_s: float) -> tuple[str, dict[str, Any]]:
+    """Read a running HOLD_COMMAND pod's report: poll its log until the script finished (or the
+    pod ended, or ``timeout_s`` passed); return (phase, parsed observation)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pod = client.get("v1", "Pod", name, namespace) or {}
+        phase = (pod.get("status") or {}).get("phase") or "Unknown"
+        log = ""
+        if phase != "Pending":
+            doc = client.request("GET", "/api/v1/namespaces/%s/pods/%s/log" % (namespace, name), what="read the log of pod %s" % name)
+            log = str(doc.get("raw", "")) if isinstance(doc, dict) else str(doc)
+        seen = parse(log)
+        if seen["complete"] or phase in ("Succeeded", "Failed") or time.monotonic() >= deadline:
+            return phase, seen
+        time.sleep(1.0)
 
 
 def uuids(seen: dict[str, Any]) -> list[str]:

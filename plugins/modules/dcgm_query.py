@@ -20,9 +20,17 @@ description:
   - "Every GPU node (allocatable O(resource_name), or devices of O(driver) in ResourceSlices) must
     report every GPU (distinct C(UUID)s) for each of O(fields), with C(UUID) and C(modelName)
     labels, samples younger than O(max_age_seconds) and values in physical range."
-  - "Attribution: a pod holding one GPU must appear on exactly one GPU's series (its C(pod) and
-    C(namespace) labels) on the pod's node. Negative case: a CPU-only pod started alongside must
-    appear on none."
+  - "Liveness: every GPU's readings are read twice, at least one scrape interval apart (the
+    interval of the exporter's Prometheus target, else its configuration, else
+    O(scrape_interval_seconds)). Prometheus: every GPU's sample timestamps must advance. Both
+    sources: every GPU's C(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION) counter must move where it is
+    exposed; without it a reading must change, else liveness of the readings is undecided."
+  - "Attribution: a pod holding one GPU must appear on exactly one GPU's series, on the pod's
+    node, with its C(pod), C(namespace) and C(container) labels, and that GPU's C(UUID) must be
+    the one allocated to the pod: through DRA (O(attribution_via)) the claim's device's C(uuid)
+    attribute in its ResourceSlice; through the device plugin what the pod's container reports
+    (C(nvidia-smi), C(NVIDIA_VISIBLE_DEVICES)), decided only where the node runs containers.
+    Negative case: a CPU-only pod started alongside must appear on none."
   - "With O(query) the module only runs that PromQL query and returns the samples (no verdict)."
 extends_documentation_fragment:
   - ai_conformance.kubernetes.auth
@@ -59,16 +67,41 @@ options:
     description: DRA driver whose ResourceSlices list the accelerators.
     type: str
     default: gpu.nvidia.com
+  device_class:
+    description: DeviceClass of the attribution's GPU claim (DRA path).
+    type: str
+    default: gpu.nvidia.com
   max_age_seconds:
     description: Oldest acceptable sample (Prometheus source).
     type: int
     default: 120
+  scrape_interval_seconds:
+    description:
+      - Seconds between the two liveness reads where the interval is not exposed.
+      - Used with Prometheus when neither the exporter's target (C(scrapeInterval)) nor the
+        configuration shows its scrape interval, and always in exporter mode (dcgm-exporter's
+        collection interval, its C(-c) option, is 30 s by default).
+      - The second read comes this long plus a quarter of it (at least 2 s) after the first.
+    type: int
+    default: 30
   attribution:
     description:
       - Run the pod attribution check (creates a 1-GPU pod and a CPU-only pod).
       - It holds the probe's negative case; without it the probe can report failures but never pass.
     type: bool
     default: true
+  attribution_via:
+    description:
+      - How the attribution's GPU pod gets its GPU. V(dra) through a ResourceClaim on
+        O(device_class); V(device_plugin) by requesting one O(resource_name).
+      - V(auto) uses DRA when O(driver) publishes devices and O(device_class) exists.
+    type: str
+    choices: [auto, dra, device_plugin]
+    default: auto
+  gpu_image:
+    description: Image of the device-plugin GPU pod; it reports what its container was given, so it needs C(sh) (and C(nvidia-smi) to list UUIDs).
+    type: str
+    default: nvcr.io/nvidia/cuda:12.9.1-base-ubuntu24.04
   node_selector:
     description: Node labels for the attribution pods.
     type: dict
@@ -124,7 +157,7 @@ result:
       returned: always
       sample: 16 GPUs on 2 nodes report DCGM fields
     observations:
-      description: Metrics source, fields seen, GPUs per node expected and reporting, oldest sample age, attribution.
+      description: Metrics source, fields seen, GPUs per node expected and reporting, oldest sample age, liveness reads, attribution.
       type: dict
       returned: always
       sample: {source: prometheus, node_label: Hostname, gpus_reporting: {gpu-node-1: 8}}
@@ -181,7 +214,7 @@ prometheus:
 
 import time
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dra
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dcgm, dra
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import metrics as mx
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
@@ -198,46 +231,18 @@ EXTRA.update(
         "node_label": {"type": "str", "default": "auto"},
         "resource_name": {"type": "str", "default": "nvidia.com/gpu"},
         "driver": {"type": "str", "default": "gpu.nvidia.com"},
+        "device_class": {"type": "str", "default": "gpu.nvidia.com"},
         "max_age_seconds": {"type": "int", "default": 120},
+        "scrape_interval_seconds": {"type": "int", "default": 30},
         "attribution": {"type": "bool", "default": True},
+        "attribution_via": {"type": "str", "default": "auto", "choices": ["auto", "dra", "device_plugin"]},
+        "gpu_image": {"type": "str", "default": "nvcr.io/nvidia/cuda:12.9.1-base-ubuntu24.04"},
         "node_selector": {"type": "dict"},
         "tolerations": {"type": "list", "elements": "dict"},
     }
 )
-EXPORTER_LABELS = (("app", "nvidia-dcgm-exporter"), ("app.kubernetes.io/name", "dcgm-exporter"), ("app", "dcgm-exporter"))
-
-
-class Exporter:
-    """The exporter's own endpoint read through the API server proxy, answering like Prometheus
-    would for a plain metric name (samples are as fresh as the request)."""
-
-    def __init__(self, client, service):
-        self.client, self.service = client, service
-        self.where = "exporter Service %s/%s port %s (through the API server proxy)" % service
-
-    def samples(self):
-        ns, name, port = self.service
-        doc = self.client.request("GET", "/api/v1/namespaces/%s/services/%s:%s/proxy/metrics" % (ns, name, port), what="read %s" % self.where)
-        return mx.parse_exposition(doc.get("raw", "") if isinstance(doc, dict) else "")
-
-    def query(self, name):
-        now = time.time()
-        return [{"metric": dict(s["labels"], __name__=s["name"]), "value": s["value"], "ts": now} for s in self.samples() if s["name"] == name]
-
-
-def find_exporter(client, ref):
-    if ref:
-        ns, name, port = mx.parse_service_ref(ref)
-        svc = client.get("v1", "Service", name, ns)
-        if svc is None:
-            return None
-        return ns, name, port or str((svc["spec"].get("ports") or [{}])[0].get("name") or svc["spec"]["ports"][0]["port"])
-    for s in client.list("v1", "Service")["items"]:
-        labels = s["metadata"].get("labels") or {}
-        if any(labels.get(k) == v for k, v in EXPORTER_LABELS) and s["spec"].get("type") != "ExternalName":
-            port = (s["spec"].get("ports") or [{}])[0]
-            return s["metadata"]["namespace"], s["metadata"]["name"], str(port.get("name") or port.get("port"))
-    return None
+ATTR_LABELS = "a GPU pod's GPU carries its pod, namespace and container labels"
+ATTR_UUID = "the series naming the GPU pod carry the GPU allocated to it"
 
 
 class DcgmProbe(Probe):
@@ -254,142 +259,112 @@ class DcgmProbe(Probe):
                 bad = str(exc).replace("prometheus_service", "exporter_service")
         if bad:
             self.module.fail_json(msg=bad)
-        if p["max_age_seconds"] < 1:
-            self.module.fail_json(msg="max_age_seconds must be at least 1, got %d" % p["max_age_seconds"])
+        for opt in ("max_age_seconds", "scrape_interval_seconds"):
+            if p[opt] < 1:
+                self.module.fail_json(msg="%s must be at least 1, got %d" % (opt, p[opt]))
         if not p["fields"]:
             self.module.fail_json(msg="fields must name at least one DCGM field")
         self.mutates = bool(p["attribution"]) and not p["query"]
 
-    def source(self, client, result):
-        p = self.params
-        why = "source is exporter"
-        if p["source"] in ("auto", "prometheus"):
-            prom, why = mx.discover(client, p)
-            if prom is not None:
-                result.observations["source"] = "prometheus"
-                result.observations["prometheus"] = "%s (%s)" % (prom.where, why)
-                return prom
-            if p["source"] == "prometheus":
-                result.decide(Verdict.FAIL, why)
-                return None
-        svc = find_exporter(client, p["exporter_service"])
-        if svc is None:
-            result.decide(
-                Verdict.FAIL,
-                "no accelerator metrics endpoint: %s, and no DCGM exporter Service (labels %s)" % (why, ", ".join("%s=%s" % kv for kv in EXPORTER_LABELS)),
-            )
-            return None
-        result.observations["source"] = "exporter"
-        exp = Exporter(client, svc)
-        result.observations["exporter"] = exp.where
-        return exp
-
     def run(self, client, ctx, result):
         p = self.params
-        src = self.source(client, result)
+        src, why, obs = dcgm.pick_source(client, p)
+        result.observations.update(obs)
         if src is None:
+            result.decide(Verdict.FAIL, why)
             return
         fields = list(dict.fromkeys(p["fields"]))
-        expected = mx.gpu_nodes(
-            client.list("v1", "Node")["items"],
-            client.list(dra.API, "ResourceSlice")["items"] if client.served(dra.API, "ResourceSlice") else [],
-            p["resource_name"],
-            p["driver"],
-        )
+        slices = client.list(dra.API, "ResourceSlice")["items"] if client.served(dra.API, "ResourceSlice") else []
+        nodes = client.list("v1", "Node")["items"]
+        expected = mx.gpu_nodes(nodes, slices, p["resource_name"], p["driver"])
         result.observations["gpus_expected"] = expected
         if not expected:
             result.decide(Verdict.SKIP, "no node advertises %s or devices of DRA driver %s: no accelerator to report on" % (p["resource_name"], p["driver"]))
             return
+        first = dcgm.snapshot(src, fields)
         by_field = {f: src.query(f) for f in fields}
         result.step("query %s from %s" % (", ".join(fields), src.where), ", ".join("%s: %d series" % (f, len(s)) for f, s in by_field.items()))
-        missing = [f for f, s in by_field.items() if not s]
-        result.check("every required field is exposed", not missing, "missing: %s" % ", ".join(missing) if missing else "%d fields" % len(fields))
-        util = by_field[fields[0]]
-        label = mx.pick_node_label(util, set(expected), p["node_label"])
+        label = mx.pick_node_label(by_field[fields[0]], set(expected), p["node_label"])
         result.observations["node_label"] = label
-        result.observations["gpus_reporting"] = mx.gpus_reporting(util, label, expected)
-        short = {}
-        for f, series in by_field.items():
-            got = mx.gpus_reporting(series, label, expected)
-            short.update({"%s on %s" % (f, n): "%d/%d" % (got[n], c) for n, c in expected.items() if got[n] < c})
-        result.check(
-            "every GPU of every GPU node reports every field",
-            not short,
-            ("short: %s" % short)
-            if short
-            else "%d GPUs on %d nodes x %d fields (node label %s)" % (sum(expected.values()), len(expected), len(by_field), label),
-        )
-        unnamed = sorted(
-            {s["metric"].get(label or "", "?") for f in by_field.values() for s in f if not s["metric"].get("UUID") or not s["metric"].get("modelName")}
-        )
-        result.check("series identify the GPU (UUID, modelName)", not unnamed, "without UUID/modelName on: %s" % unnamed if unnamed else "all labelled")
-        bad = mx.out_of_range({f: s for f, s in by_field.items() if f in mx.DCGM_FIELDS})
-        result.check(
-            "readings are in physical range", not bad, "; ".join(bad[:5]) if bad else "utilization 0-100 %, temperature, power, clocks, framebuffer plausible"
-        )
+        result.observations["gpus_reporting"] = mx.gpus_reporting(by_field[fields[0]], label, expected)
+        for name, ok, detail in dcgm.exposition_checks(by_field, expected, label):
+            result.check(name, ok, detail)
         if isinstance(src, mx.Prometheus):
-            # Per GPU the newest series counts: a series left behind by a relabelling (same GPU,
-            # other labels) ages out of the lookback window and is only reported.
-            ages = src.query("time() - timestamp(%s)" % fields[0])
-            newest = {}
-            for a in ages:
-                u = a["metric"].get("UUID", "")
-                newest[u] = min(newest.get(u, float("inf")), a["value"])
-            result.observations["stale_series"] = sum(1 for a in ages if a["value"] > p["max_age_seconds"])
-            oldest = max(newest.values() or [float("inf")])
-            result.observations["oldest_sample_s"] = round(oldest, 1) if ages else None
-            result.check(
-                "samples are fresh",
-                bool(ages) and oldest <= p["max_age_seconds"],
-                "the stalest GPU's newest %s sample is %.1f s old (limit %d s)" % (fields[0], oldest, p["max_age_seconds"]) if ages else "no samples",
-            )
+            ok, detail, obs = dcgm.freshness(src, fields[0], p["max_age_seconds"])
+            result.observations.update(obs)
+            result.check("samples are fresh", ok, detail)
+        interval, interval_from = dcgm.read_interval(src, by_field[fields[0]], p["scrape_interval_seconds"])
         if p["attribution"]:
-            self.attribution(client, ctx, result, src, fields[0], label)
+            self.attribution(client, ctx, result, src, fields[0], label, nodes, slices)
         else:
             result.negative_case("a CPU-only pod must not be attributed any GPU", None, "not attempted: attribution is false")
+        # The second read comes at least one interval (and a margin for the scrape itself) after
+        # the first; the attribution pods' wait counts toward it.
+        wait = interval + max(2.0, interval / 4.0)
+        time.sleep(max(0.0, wait - (time.monotonic() - first["at"])))
+        second = dcgm.snapshot(src, fields)
+        result.observations["liveness"] = dcgm.liveness_observations(first, second, interval, interval_from)
+        for name, ok, detail in dcgm.liveness(first, second, isinstance(src, mx.Prometheus), "interval %g s: %s" % (interval, interval_from)):
+            result.check(name, ok, detail)
+        result.step("read every GPU's readings again after %.1f s" % (second["at"] - first["at"]), "%d GPUs" % len(second["gpus"]))
         result.decide_from_checks(
-            "%d GPUs on %d nodes report %s with UUID and model labels%s"
+            "%d GPUs on %d nodes report %s with UUID and model labels, live across two reads %.0f s apart%s"
             % (
                 sum(expected.values()),
                 len(expected),
                 ", ".join(fields),
-                "; a GPU pod's GPU carries its pod and namespace, a CPU pod's name appears on no GPU" if p["attribution"] else "",
+                second["at"] - first["at"],
+                "; a GPU pod's own GPU carries its pod, namespace and container, a CPU pod's name appears on no GPU" if p["attribution"] else "",
             )
         )
 
-    def attribution(self, client, ctx, result, src, field, label):
+    def attribution(self, client, ctx, result, src, field, label, nodes, slices):
         p = self.params
         ns = ctx.ensure_namespace(p["namespace"])
-        holder = ctx.name("gpu")
-        control = ctx.name("cpu")
-        ctx.create(wl.pod(holder, ns, limits={p["resource_name"]: "1"}, node_selector=p["node_selector"], tolerations=p["tolerations"]))
+        holder, control = ctx.name("gpu"), ctx.name("cpu")
+        via = dcgm.attribution_path(client, slices, p)
+        for obj in dcgm.gpu_pod(holder, ns, via, nodes, p):
+            ctx.create(obj)
         ctx.create(wl.pod(control, ns, node_selector=p["node_selector"], tolerations=p["tolerations"]))
         pod = wl.wait_placed(client, holder, ns, p["timeout"])
         other = wl.wait_placed(client, control, ns, p["timeout"])
-        name = "a GPU pod's GPU carries its pod and namespace labels"
         if not wl.is_bound(pod) or not wl.is_bound(other):
             stuck = pod if not wl.is_bound(pod) else other
-            result.check(name, None, "pod %s could not be placed: %s" % (stuck["metadata"]["name"], wl.unschedulable_message(stuck)))
+            why = "pod %s could not be placed: %s" % (stuck["metadata"]["name"], wl.unschedulable_message(stuck))
+            result.check(ATTR_LABELS, None, why)
+            result.check(ATTR_UUID, None, why)
             return
         node = pod["spec"]["nodeName"]
-
-        def mine(who):
-            return [s for s in src.query(field) if mx.label_of(s["metric"], mx.POD_LABELS) == who and mx.label_of(s["metric"], mx.NAMESPACE_LABELS) == ns]
-
+        allocated, how, kind = dcgm.allocated(client, via, holder, ns, node, nodes, p)
         # Both pods are bound before the first look, so any scrape that shows the GPU pod also
         # reflects the CPU pod.
-        seen, waited = mx.poll(lambda: mine(holder), p["timeout"])
+        seen, waited = mx.poll(lambda: dcgm.naming(src.query(field), holder, ns), p["timeout"])
         uuids = sorted({s["metric"].get("UUID") for s in seen})
-        nodes = sorted({s["metric"].get(label or "", "") for s in seen})
-        result.observations["attribution"] = {"pod": "%s/%s" % (ns, holder), "node": node, "gpus": uuids, "seen_after_s": waited if seen else None}
+        on = sorted({s["metric"].get(label or "", "") for s in seen})
+        containers = sorted({mx.label_of(s["metric"], mx.CONTAINER_LABELS) for s in seen})
+        result.observations["attribution"] = {
+            "pod": "%s/%s" % (ns, holder),
+            "node": node,
+            "via": via,
+            "gpus": uuids,
+            "allocated": allocated,
+            "allocated_from": how,
+            "seen_after_s": waited if seen else None,
+        }
         result.check(
-            name,
-            len(uuids) == 1 and nodes == [node],
-            ("%s on %s after %.1f s" % (uuids, nodes, waited)) if seen else "no %s series names pod %s/%s after %d s" % (field, ns, holder, p["timeout"]),
+            ATTR_LABELS,
+            len(uuids) == 1 and on == [node] and containers == ["main"],
+            ("GPUs %s on %s, container %s, after %.1f s" % (uuids, on, containers, waited))
+            if seen
+            else "no %s series names pod %s/%s after %d s" % (field, ns, holder, p["timeout"]),
         )
-        result.step("create pod %s with %s: 1 (bound to %s)" % (holder, p["resource_name"], node), "series for it: %s" % (uuids or "none"), bool(seen))
+        if allocated is None or not seen:
+            result.check(ATTR_UUID, None, how if allocated is None else "no series names the pod", kind=kind)
+        else:
+            result.check(ATTR_UUID, uuids == allocated, "series name %s; the pod was allocated %s (%s)" % (uuids, allocated, how), kind=kind)
+        result.step("create pod %s with 1 GPU through %s (bound to %s)" % (holder, via, node), "series for it: %s" % (uuids or "none"), bool(seen))
         # The CPU pod is watched as long as the GPU pod took to show up (at least one refresh).
-        wrong = mx.poll(lambda: mine(control), max(waited, 5.0))[0]
+        wrong = mx.poll(lambda: dcgm.naming(src.query(field), control, ns), max(waited, 5.0))[0]
         result.negative_case(
             "a CPU-only pod (%s) must not be attributed any GPU" % control,
             not wrong,

@@ -19,6 +19,11 @@ description:
   - "Positive case: a ResourceClaim against the DeviceClass and a pod using it. Passes only when the
     claim is allocated a device that a ResourceSlice publishes, the pod is bound to that device's
     node, and the claim is reserved for the pod."
+  - "After the allocation the ResourceSlices are read again: an allocated device no slice publishes
+    any more is a stale allocation and fails (naming the claim, device and pool). The allocated
+    device must be one the DeviceClass's CEL selectors select, evaluated for conjunctions of
+    C(device.driver == '...') and C(device.attributes['<domain>'].<name> == <literal>); a clause of
+    another form leaves that check undecided, never passed."
   - "Negative cases: a claim whose CEL selector matches no device stays unallocated and its pod
     Unschedulable for the whole observation window (the scheduler's reason is recorded); a second
     claim selecting the exact device already held stays unallocated while the holder runs."
@@ -183,7 +188,8 @@ class DraProbe(Probe):
         if not client.served(dra.API, "ResourceClaim"):
             result.decide(Verdict.FAIL, "the DRA API %s is not served by this cluster" % dra.API)
             return
-        if client.get(dra.API, "DeviceClass", dclass) is None:
+        class_obj = client.get(dra.API, "DeviceClass", dclass)
+        if class_obj is None:
             result.decide(Verdict.FAIL, "DeviceClass %s does not exist: the DRA driver's device classes are not installed" % dclass)
             return
         devices = dra.published_devices(client.list(dra.API, "ResourceSlice")["items"], driver)
@@ -209,8 +215,25 @@ class DraProbe(Probe):
         held = client.wait_for(
             dra.API, "ResourceClaim", "holder", lambda o: dra.is_allocated(o) and bool(dra.reserved_uids(o)), ns, timeout, "be allocated and reserved"
         )
-        for name, ok, detail in dra.check_allocation(held, pod, devices, driver):
+        # The slices again, now that the device is allocated: a device published before (or after)
+        # the first listing and gone now is a stale allocation, not an invented one.
+        now = dra.published_devices(client.list(dra.API, "ResourceSlice")["items"], driver)
+        for name, ok, detail in dra.check_allocation(held, pod, {**devices, **now}, driver):
             result.check(name, ok, detail)
+        stale = dra.stale_allocations(held, now, driver)
+        result.check(
+            "allocated device still published after allocation",
+            not stale,
+            "%s, which no ResourceSlice of %s publishes any more: a stale allocation" % ("; ".join(stale), driver)
+            if stale
+            else "re-read: %d devices published" % len(now),
+        )
+        if stale:
+            result.decide_from_checks("")
+            return
+        devices = now
+        ok, detail = dra.class_selector_check(class_obj, held, devices)
+        result.check("allocated device matches the DeviceClass selectors", ok, detail)
         first = dra.allocation_results(held)[0]
         device = devices.get((first.get("pool"), first.get("device")))
         result.observations["allocation"] = {

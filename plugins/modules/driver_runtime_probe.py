@@ -20,10 +20,16 @@ description:
   - Fails when an accelerator node reports no version, when label and DRA disagree, when a node
     pool runs several driver versions, when a version is below O(min_driver_version), or when the
     GPU operator's ClusterPolicy exists and is not ready.
-  - "Negative case: a workload that demands a driver newer than any installed one is refused (a DRA
-    claim with a CEL C(driverVersion) selector stays unallocated; a pod selecting a newer driver
-    label stays Unschedulable), while one matching the installed version is admitted."
   - Where containers run, C(nvidia-smi) inside a pod must report the version the node advertises.
+  - "Negative cases: a workload demanding a driver just above the real one is refused, while one
+    requiring the real one is admitted. The bar is the version C(nvidia-smi) reported in a container
+    (and the workloads go to that node), else the highest advertised version. DRA: a claim with
+    C(!driverVersion.isLessThan(semver(bar + 1))) stays unallocated. Labels: a pod whose required
+    node affinity demands a driver above the bar on the GFD C(nvidia.com/cuda.driver-version.major),
+    C(.minor) and C(.revision) labels stays Unschedulable. A platform advertising a driver above
+    the one it runs admits them."
+  - "A claim demanding a driver newer than 9999.0.0 and a pod selecting driver major 9999 are still
+    tried, recorded as steps: every cluster refuses them, so they prove only that selectors are read."
 extends_documentation_fragment:
   - ai_conformance.kubernetes.auth
   - ai_conformance.kubernetes.auth.PROBE
@@ -121,7 +127,7 @@ result:
       type: list
       elements: dict
       returned: always
-      sample: [{case: claim demanding driver newer than 9999.0.0, refused: true, outcome: "Unschedulable: cannot allocate all claims"}]
+      sample: [{case: "DRA claim demanding a driver above 580.159.4 (the highest driverVersion advertised)", refused: true, outcome: "Unschedulable"}]
     owner:
       description: Owning layer.
       type: str
@@ -162,10 +168,7 @@ EXTRA = {
     "probe_image": {"type": "str", "default": "nvcr.io/nvidia/cuda:12.9.1-base-ubuntu24.04"},
 }
 NAMES = ("every accelerator node reports its driver version", "node label and DRA attributes agree", "one driver version per node pool")
-
-
-def vtuple(v):
-    return tuple(int(x) for x in v.split(".") if x.isdigit())
+EVERY_CLUSTER = "extra (every cluster refuses it, so it proves only that the selector is read): "
 
 
 class DriverProbe(Probe):
@@ -188,7 +191,7 @@ class DriverProbe(Probe):
         all_versions = sorted({v for e in by_node.values() for v in (set(e["dra"]) | ({e["label"]} if e["label"] else set()))})
         result.step("kubectl get resourceslices,nodes (driverVersion, %s)" % drv.DRIVER_LABEL, "versions %s" % all_versions)
         if p["min_driver_version"]:
-            low = [v for v in all_versions if vtuple(v) < vtuple(drv.normalize(p["min_driver_version"]))]
+            low = [v for v in all_versions if drv.vtuple(v) < drv.vtuple(drv.normalize(p["min_driver_version"]))]
             result.check(
                 "drivers at or above the supported minimum",
                 not low,
@@ -196,17 +199,29 @@ class DriverProbe(Probe):
             )
         self.managed(client, result)
         ns = ctx.ensure_namespace(p["namespace"])
+        # What the driver really is, where a container can look: the bar the workloads that demand
+        # a newer driver are set just above (a platform advertising more than it runs admits them).
+        looked, real = self.runtime(client, ctx, result, ns, by_node, nodes)
         dra_nodes = [n for n, e in sorted(by_node.items()) if e["dra"]]
-        label_nodes = [n for n, e in sorted(by_node.items()) if e["label"]]
         if dra_nodes and client.get(dra.API, "DeviceClass", p["device_class"]) is not None:
-            self.dra_enforced(client, ctx, result, ns, sorted(by_node[dra_nodes[0]]["dra"])[0])
+            if real and looked in dra_nodes:
+                self.dra_enforced(client, ctx, result, ns, real, looked, "what nvidia-smi reported in a container on %s" % looked)
+            else:
+                top = max((v for n in dra_nodes for v in by_node[n]["dra"]), key=drv.vtuple)
+                self.dra_enforced(client, ctx, result, ns, top, None, "the highest driverVersion advertised; no container could look")
+        by_name = {n["metadata"]["name"]: n for n in nodes}
+        label_nodes = [n for n, e in sorted(by_node.items()) if e["label"]]
         if label_nodes:
-            raw = next((n["metadata"]["labels"][drv.DRIVER_LABEL] for n in nodes if n["metadata"]["name"] == label_nodes[0]), "")
-            self.label_enforced(client, ctx, result, ns, raw)
-        self.runtime(client, ctx, result, ns, by_node, nodes)
+            parts = {n: drv.label_parts(by_name[n]) for n in label_nodes}
+            if real and looked in label_nodes and parts[looked]:
+                bar, pin, basis = drv.vtuple(real)[:3], looked, "what nvidia-smi reported in a container on %s" % looked
+            else:
+                bar, pin, basis = max([v for v in parts.values() if v] or [None], key=lambda v: v or ()), None, "the highest version the labels advertise"
+            on = pin or label_nodes[0]
+            self.label_enforced(client, ctx, result, ns, by_name[on]["metadata"]["labels"][drv.DRIVER_LABEL], pin, bar, basis)
         result.decide_from_checks(
-            "driver %s on %d accelerator node(s), reported consistently%s; a workload demanding a newer driver was refused"
-            % (", ".join(all_versions), len(by_node), " through DRA" if dra_nodes else "")
+            "driver %s on %d accelerator node(s), reported consistently%s; a workload demanding a driver just above %s was refused"
+            % (", ".join(all_versions), len(by_node), " through DRA" if dra_nodes else "", "the one a container saw" if real else "the advertised one")
         )
 
     def managed(self, client, result):
@@ -234,38 +249,58 @@ class DriverProbe(Probe):
         else:
             result.check(toolkit, True, "toolkit %s" % result.observations["container_toolkit"])
 
-    def dra_enforced(self, client, ctx, result, ns, version):
+    def dra_enforced(self, client, ctx, result, ns, version, pin, basis):
+        """A claim requiring ``version`` is allocated; one requiring just above it is refused (on
+        ``pin``, the node a container looked at, when set)."""
         p = self.params
         attr = "device.attributes['%s'].driverVersion" % p["driver"]
+        where = ({wl.HOSTNAME: pin}, rt.GPU_TOLERATIONS) if pin else (None, None)
         ok_cel = "!%s.isLessThan(semver('%s'))" % (attr, version)
-        ctx.create(dra.claim("drv-ok", ns, p["device_class"], ok_cel))
-        ctx.create(wl.pod("drv-ok", ns, claims=[{"name": "accel", "resourceClaimName": "drv-ok"}]))
+        dra.claim_and_pod(ctx, dra.claim("drv-ok", ns, p["device_class"], ok_cel), *where)
         first = wl.wait_placed(client, "drv-ok", ns, p["timeout"])
         result.check(
             "claim requiring the installed driver is allocated",
             wl.is_bound(first),
-            "%s: %s" % (ok_cel, "bound" if wl.is_bound(first) else wl.unschedulable_message(first)),
+            "%s%s: %s" % (ok_cel, " on %s" % pin if pin else "", "bound" if wl.is_bound(first) else wl.unschedulable_message(first)),
         )
+        above = "!%s.isLessThan(semver('%s'))" % (attr, drv.just_above(version))
+        refused, outcome = dra.claim_pod_refused(client, ctx, "drv-above", ns, p["device_class"], above, p["timeout"], p["observe_seconds"], *where)
+        result.negative_case("DRA claim demanding a driver above %s%s (%s): %s" % (version, " on %s" % pin if pin else "", basis, above), refused, outcome)
         newer = "%s.isGreaterThan(semver('9999.0.0'))" % attr
         refused, outcome = dra.claim_pod_refused(client, ctx, "drv-newer", ns, p["device_class"], newer, p["timeout"], p["observe_seconds"])
-        result.negative_case("DRA claim demanding a driver newer than 9999.0.0", refused, outcome)
+        result.step(EVERY_CLUSTER + "DRA claim demanding a driver newer than 9999.0.0", outcome, refused)
 
-    def label_enforced(self, client, ctx, result, ns, raw):
+    def label_enforced(self, client, ctx, result, ns, raw, pin, bar, basis):
+        """A pod selecting the node's driver label is scheduled; one whose node affinity demands a
+        driver just above ``bar`` (by the GFD major/minor/revision labels) is refused."""
         p = self.params
-        ctx.create(wl.pod("lbl-ok", ns, limits={p["resource_name"]: "1"}, node_selector={drv.DRIVER_LABEL: raw}))
+        sel = dict({drv.DRIVER_LABEL: raw}, **({wl.HOSTNAME: pin} if pin else {}))
+        ctx.create(wl.pod("lbl-ok", ns, limits={p["resource_name"]: "1"}, node_selector=sel, tolerations=rt.GPU_TOLERATIONS if pin else None))
         first = wl.wait_placed(client, "lbl-ok", ns, p["timeout"])
         result.check(
             "pod selecting the installed driver label is scheduled",
             wl.is_bound(first),
-            "nodeSelector %s=%s: %s" % (drv.DRIVER_LABEL, raw, "bound" if wl.is_bound(first) else wl.unschedulable_message(first)),
+            "nodeSelector %s: %s" % (sel, "bound" if wl.is_bound(first) else wl.unschedulable_message(first)),
         )
+        if bar is None:
+            result.step(
+                "pod demanding a driver above the advertised one by node labels", "not attempted: no node carries %s" % ", ".join(drv.DRIVER_LABEL_PARTS)
+            )
+        else:
+            above = wl.pod("lbl-above", ns, limits={p["resource_name"]: "1"}, tolerations=rt.GPU_TOLERATIONS if pin else None)
+            above["spec"]["affinity"] = drv.affinity_above(bar, pin)
+            ctx.create(above)
+            refused, msg = wl.refused_placement(client, "lbl-above", ns, p["timeout"], p["observe_seconds"])
+            version = ".".join(str(x) for x in bar)
+            result.negative_case("pod demanding a driver above %s%s by its node labels (%s)" % (version, " on %s" % pin if pin else "", basis), refused, msg)
         ctx.create(wl.pod("lbl-newer", ns, limits={p["resource_name"]: "1"}, node_selector={drv.DRIVER_LABEL_MAJOR: "9999"}))
         refused, msg = wl.refused_placement(client, "lbl-newer", ns, p["timeout"], p["observe_seconds"])
-        result.negative_case("pod selecting driver major version 9999", refused, msg)
+        result.step(EVERY_CLUSTER + "pod selecting driver major version 9999", msg, refused)
 
     def runtime(self, client, ctx, result, ns, by_node, nodes):
         """nvidia-smi in a container on a node that runs containers reports the driver version
-        the node advertises (its DRA attribute and its label)."""
+        the node advertises (its DRA attribute and its label).  Returns (that node, the one
+        version nvidia-smi reported), or (None, None)."""
         p = self.params
         check = "container runtime exposes the advertised driver"
         node = rt.pick_node(nodes, sorted(by_node)) if p["runtime_checks"] != "never" else None
@@ -273,7 +308,7 @@ class DriverProbe(Probe):
             result.check(
                 check, None, rt.no_node_reason(p["runtime_checks"], [n for n in nodes if n["metadata"]["name"] in by_node], "accelerators"), kind="runtime"
             )
-            return
+            return None, None
         name = node["metadata"]["name"]
         has_dp = iso.qty(((node.get("status") or {}).get("allocatable") or {}).get(p["resource_name"], 0)) > 0
         if has_dp:
@@ -287,6 +322,7 @@ class DriverProbe(Probe):
         result.observations["runtime"] = {"node": name, "phase": phase, "seen": seen, "advertised": sorted(want)}
         result.step("kubectl -n %s logs smi (nvidia-smi on %s)" % (ns, name), "%s, phase %s" % (rt.summary(seen), phase))
         result.check(check, bool(got) and got == want, "nvidia-smi in a pod on %s: %s, advertised: %s" % (name, sorted(got), sorted(want)), kind="runtime")
+        return name, (sorted(got)[0] if len(got) == 1 else None)
 
 
 def main():

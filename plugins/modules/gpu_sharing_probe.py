@@ -19,7 +19,10 @@ description:
     selecting that same device stays unallocated, so sharing happens only through the shared claim."
   - "V(time_slicing): on a node whose GPU feature discovery labels advertise C(nvidia.com/gpu.replicas)
     above 1, more pods than physical GPUs each get one C(nvidia.com/gpu) (oversubscription), and one
-    pod beyond what the node advertises is refused."
+    pod beyond what the node advertises is refused. Where the node runs containers, every one of
+    those pods must run and see exactly one GPU, of at most the node's physical ones, each seen by
+    at most C(nvidia.com/gpu.replicas) pods (the pods report it and keep running); elsewhere that
+    check is an undecided runtime check: labels and allocatable prove no sharing."
   - "V(mig): a pod requesting one MIG slice resource (C(nvidia.com/mig-*)) is bound, and a pod
     requesting more slices than any node has is refused."
   - V(auto) picks what the cluster shows, in that order, and fails when it shows no sharing strategy.
@@ -296,16 +299,56 @@ class SharingProbe(Probe):
                 % (node, n, p["resource_name"], count, replicas, p["max_pods"]),
             )
             return
-        for i in range(n):
-            ctx.create(wl.pod("ts-%d" % i, ns, limits={p["resource_name"]: "1"}, node_selector={wl.HOSTNAME: node}))
-        bound = sum(wl.is_bound(wl.wait_placed(client, "ts-%d" % i, ns, p["timeout"])) for i in range(n))
+        # The pods report what their container was given and keep running (holding it): where the
+        # node runs containers, the sharing is seen, not only what the node's labels say.
+        names = ["ts-%d" % i for i in range(n)]
+        for name in names:
+            ctx.create(
+                wl.pod(
+                    name,
+                    ns,
+                    image=p["probe_image"],
+                    command=rt.HOLD_COMMAND,
+                    limits={p["resource_name"]: "1"},
+                    node_selector={wl.HOSTNAME: node},
+                    tolerations=rt.GPU_TOLERATIONS,
+                )
+            )
+        bound = sum(wl.is_bound(wl.wait_placed(client, name, ns, p["timeout"])) for name in names)
         result.check(
             "more pods than physical GPUs each get a GPU", bound == n and bound > count, "%d pods bound on %s with %d physical GPUs" % (bound, node, count)
         )
-        ctx.create(wl.pod("ts-extra", ns, limits={p["resource_name"]: "1"}, node_selector={wl.HOSTNAME: node}))
+        self.runtime_time_sliced(client, result, ns, node, names, count, replicas)
+        ctx.create(wl.pod("ts-extra", ns, limits={p["resource_name"]: "1"}, node_selector={wl.HOSTNAME: node}, tolerations=rt.GPU_TOLERATIONS))
         refused, msg = wl.refused_placement(client, "ts-extra", ns, p["timeout"], p["observe_seconds"])
         result.negative_case("one pod beyond the %d advertised replicas" % (count * replicas), refused, msg)
         result.decide_from_checks("%d pods shared %d physical GPUs on %s by time-slicing; one more was refused" % (bound, count, node))
+
+    def runtime_time_sliced(self, client, result, ns, node, names, count, replicas):
+        """On a node that runs containers, every time-sliced pod runs (the kubelet admitted it: the
+        device plugin had a replica for it) and sees exactly one GPU, of at most ``count`` physical
+        ones, each shared by at most ``replicas`` pods.  Labels and allocatable alone prove none of it."""
+        p = self.params
+        check = "time-sliced pods run and share the physical GPUs"
+        live = client.get("v1", "Node", node)
+        if p["runtime_checks"] == "never" or not rt.runs_containers(live):
+            result.check(check, None, rt.no_node_reason(p["runtime_checks"], [live] if live else [], "the time-sliced GPUs"), kind="runtime")
+            return
+        seen, failed = {}, []
+        for name in names:
+            phase, obs = rt.observe_running(client, name, ns, p["timeout"])
+            pod = client.get("v1", "Pod", name, ns) or {}
+            if phase != "Running" or len(rt.uuids(obs)) != 1:
+                st = pod.get("status") or {}
+                failed.append("%s %s%s (%s)" % (name, phase, " %s: %s" % (st["reason"], st.get("message", "")) if st.get("reason") else "", rt.summary(obs)))
+            else:
+                seen[name] = rt.uuids(obs)[0]
+        per_gpu = {u: sorted(x for x, v in seen.items() if v == u) for u in sorted(set(seen.values()))}
+        result.observations["time_slicing_seen"] = {"node": node, "pods_per_gpu": per_gpu, "not_running": failed}
+        ok = not failed and len(per_gpu) <= count and all(len(v) <= replicas for v in per_gpu.values()) and len(seen) > count
+        shares = ", ".join("%s: %d pods" % (u, len(v)) for u, v in per_gpu.items())
+        detail = "%d pods ran on %s and saw %d physical GPUs (%s)" % (len(seen), node, len(per_gpu), shares)
+        result.check(check, ok, ("%s; %d did not: %s" % (detail, len(failed), "; ".join(failed[:3]))) if failed else detail, kind="runtime")
 
     def mig(self, client, ctx, result, ns, _ts, mig):
         p = self.params

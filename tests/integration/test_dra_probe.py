@@ -27,6 +27,8 @@ def test_dra_probe_passes_on_the_reference_cluster(ansible_module, k8s):
         "device published in a ResourceSlice",
         "pod on the device's node",
         "claim reserved for the pod",
+        "allocated device still published after allocation",
+        "allocated device matches the DeviceClass selectors",
         "claim released after its pod is gone",
         "freed device handed to the waiting claim",
     ):

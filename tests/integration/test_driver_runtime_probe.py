@@ -16,6 +16,10 @@ def test_passes_with_versions_from_dra_and_labels(ansible_module):
     want = ".".join(str(int(x)) for x in gpus.recorded_gpu()["driver_version"].split("."))
     assert r["observations"]["versions"]["refcluster-gpu-1"] == {"label": want, "dra": [want], "pool": "NVIDIA-H100-80GB-HBM3"}
     assert [n["refused"] for n in r["negative"]] == [True, True]
+    # The negative cases sit just above the driver (what a container saw, else the advertised one);
+    # the 9999 ones every cluster refuses are only steps.
+    assert [n["case"].split(" above ")[0] for n in r["negative"]] == ["DRA claim demanding a driver", "pod demanding a driver"]
+    assert not any("9999" in n["case"] for n in r["negative"]) and sum("9999" in s["action"] for s in r["steps"]) == 2
     checks = {c["name"]: c for c in r["checks"]}
     assert checks["claim requiring the installed driver is allocated"]["ok"] is True
     assert checks["driver lifecycle managed by the GPU operator"]["ok"] is None

@@ -16,15 +16,19 @@ def test_dra_shared_claim_passes(ansible_module):
     assert r["negative"][0]["refused"] is True
 
 
-def test_time_slicing_oversubscribes_and_refuses_beyond_replicas(ansible_module, breaker):
+def test_time_slicing_set_up_by_hand_on_a_kwok_node_is_only_a_partial_pass(ansible_module, breaker):
+    # The test itself sets the labels and allocatable a time-slicing device plugin would: they prove
+    # the scheduler's accounting, not that any GPU is shared.  The check that could (the pods run
+    # and see shared GPUs) needs containers, which kwok does not run: it stays undecided.
     with (
         breaker.labelled("refcluster-gpu-2", {"nvidia.com/gpu.replicas": "2", "nvidia.com/gpu.sharing-strategy": "time-slicing"}),
         breaker.allocatable("refcluster-gpu-2", {"nvidia.com/gpu": "16"}),
     ):
-        res = ansible_module("gpu_sharing_probe", run_id="it-share-ts", strategy="time_slicing", observe_seconds=3)
+        res = ansible_module("gpu_sharing_probe", run_id="it-share-ts", strategy="time_slicing", observe_seconds=3, undecided_runtime_checks="allow")
     r = res["result"]
     assert res["verdict"] == "pass", r["reason"]
-    assert r["reason"].startswith("16 pods shared 8 physical GPUs on refcluster-gpu-2")
+    assert [u["name"] for u in r["undecided_checks"]] == ["time-sliced pods run and share the physical GPUs"], r["undecided_checks"]
+    assert r["reason"].startswith("partial: 1 of 2 checks not decided") and "16 pods shared 8 physical GPUs on refcluster-gpu-2" in r["reason"]
     assert "Insufficient nvidia.com/gpu" in r["negative"][0]["outcome"]
 
 

@@ -46,7 +46,7 @@ def test_dcgm_metrics_per_gpu_with_pod_attribution(ansible_module, k8s):
     res = ansible_module("dcgm_query", run_id="it-dcgm")
     r = res["result"]
     assert res["verdict"] == "pass", r["reason"]
-    assert all(c["ok"] for c in r["checks"]) and len(r["checks"]) == 6, r["checks"]
+    assert all(c["ok"] for c in r["checks"]) and len(r["checks"]) == 9, r["checks"]
     obs = r["observations"]
     assert obs["source"] == "prometheus" and obs["node_label"] == "Hostname"
     # Every GPU the nodes advertise reports, no more, no fewer.
@@ -60,6 +60,10 @@ def test_dcgm_metrics_per_gpu_with_pod_attribution(ansible_module, k8s):
     ]
     node_uuids = {d["attributes"]["uuid"]["string"] for s in slices for d in s["spec"]["devices"]}
     assert len(att["gpus"]) == 1 and att["gpus"][0] in node_uuids
+    # ... and it is the one the pod's claim was allocated (the device's uuid in its ResourceSlice).
+    assert att["via"] == "dra" and att["gpus"] == att["allocated"]
+    # Liveness: two reads one scrape interval (Prometheus' own, for the exporter's target) apart.
+    assert obs["liveness"]["interval_from"].startswith("scrapeInterval 5s of target") and obs["liveness"]["energy_counter"] is True
     assert r["negative"][0]["refused"] is True
 
 
@@ -71,8 +75,10 @@ def test_dcgm_query_mode_returns_samples(ansible_module, k8s):
 
 
 def test_dcgm_read_from_the_exporter_endpoint(ansible_module):
-    res = ansible_module("dcgm_query", run_id="it-dcgm-exp", source="exporter")
+    # The fake exporter collects every 2 s (its --interval): that is the interval between the reads.
+    res = ansible_module("dcgm_query", run_id="it-dcgm-exp", source="exporter", scrape_interval_seconds=2)
     assert res["verdict"] == "pass", res["result"]["reason"]
+    assert [c["ok"] for c in res["result"]["checks"] if c["name"] == "readings move between two reads"] == [True]
     assert res["result"]["observations"]["attribution"]["gpus"]
     assert res["result"]["observations"]["exporter"].startswith("exporter Service gpu-operator/nvidia-dcgm-exporter")
 
@@ -95,7 +101,7 @@ def test_dcgm_fails_when_gpus_are_not_attributed_to_pods(ansible_module, breaker
         res = ansible_module("dcgm_query", run_id="it-dcgm-nopod", timeout=20)
     assert res["verdict"] == "fail", res["result"]["reason"]
     failed = [c for c in res["result"]["checks"] if c["ok"] is False]
-    assert [c["name"] for c in failed] == ["a GPU pod's GPU carries its pod and namespace labels"]
+    assert [c["name"] for c in failed] == ["a GPU pod's GPU carries its pod, namespace and container labels"]
     assert failed[0]["detail"].startswith("no DCGM_FI_DEV_GPU_UTIL series names pod")
 
 

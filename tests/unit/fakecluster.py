@@ -248,7 +248,9 @@ class FakeCluster:
         self.pod_security = True
         self.gang_plugin = True
         # Broken-platform switches of the built-in controllers (see each use):
-        # dra-ignore-request-selectors, dra-ignore-constraints, dra-double-allocate,
+        # dra-ignore-request-selectors, dra-ignore-class-selectors, dra-ignore-constraints,
+        # dra-double-allocate, dra-plugin-withdraws-on-prepare (the node's DRA kubelet plugin fails
+        # preparing a claim and deregisters: the kubelet deletes its ResourceSlices, the allocation stays),
         # claim-controller-off, no-extended-resource-accounting (the scheduler counts no pod's
         # nvidia.com/* use against a node), no-extended-resource-fit (nor any request of one),
         # runtime-class-admission-off.
@@ -680,6 +682,32 @@ class FakeCluster:
         return free
 
     @staticmethod
+    def affinity_matches(pod: dict[str, Any], labels: dict[str, str]) -> bool:
+        """requiredDuringSchedulingIgnoredDuringExecution: any term whose matchExpressions all hold
+        (In, NotIn, Exists, DoesNotExist, and Gt/Lt on a label parsed as an integer)."""
+        req = (((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
+        if not req:
+            return True
+
+        def holds(e: dict[str, Any]) -> bool:
+            op, key, vals = e["operator"], e["key"], e.get("values") or []
+            if op == "Exists":
+                return key in labels
+            if op == "DoesNotExist":
+                return key not in labels
+            if op == "In":
+                return labels.get(key) in vals
+            if op == "NotIn":
+                return labels.get(key) not in vals
+            try:
+                have, want = int(labels[key]), int(vals[0])
+            except (KeyError, ValueError, IndexError):
+                return False
+            return have > want if op == "Gt" else have < want
+
+        return any(all(holds(e) for e in t.get("matchExpressions") or []) for t in req.get("nodeSelectorTerms") or [])
+
+    @staticmethod
     def tolerates(pod: dict[str, Any], taint: dict[str, Any]) -> bool:
         for t in (pod.get("spec") or {}).get("tolerations") or []:
             if t.get("effect") not in (None, "", taint.get("effect")):
@@ -717,7 +745,7 @@ class FakeCluster:
             dc = self.obj(RESOURCE_API, "DeviceClass", ex.get("deviceClassName", ""))
             if dc is None:
                 return None
-            exprs = [s["cel"]["expression"] for s in (dc.get("spec") or {}).get("selectors") or []]
+            exprs = [] if "dra-ignore-class-selectors" in self.faults else [s["cel"]["expression"] for s in (dc.get("spec") or {}).get("selectors") or []]
             if "dra-ignore-request-selectors" not in self.faults:
                 exprs += [s["cel"]["expression"] for s in ex.get("selectors") or []]
             match = [d for d in avail if all(cel_match(e, d, d["driver"]) for e in exprs)]
@@ -767,7 +795,7 @@ class FakeCluster:
         labels = node["metadata"].get("labels") or {}
         if (node.get("spec") or {}).get("unschedulable"):
             return "node(s) were unschedulable", {}
-        if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
+        if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()) or not self.affinity_matches(pod, labels):
             return "node(s) didn't match Pod's node affinity/selector", {}
         for t in (node.get("spec") or {}).get("taints") or []:
             if t.get("effect") in ("NoSchedule", "NoExecute") and not self.tolerates(pod, t):
@@ -917,16 +945,37 @@ class FakeCluster:
             if not node or st.get("phase") in ("Running", "Succeeded", "Failed"):
                 continue
             uid = pod["metadata"]["uid"]
-            self.assign_device_plugin(pod, node)
+            short = self.assign_device_plugin(pod, node)
+            if short and self.runs_containers(node):  # kwok runs no device plugin: only real kubelets admit
+                msg = "Allocate failed due to requested number of devices unavailable for nvidia.com/gpu. Requested: %d, Available: %d, which is unexpected"
+                st.update(phase="Failed", reason="UnexpectedAdmissionError", message=msg % short)
+                self.touch(pod)
+                changed = True
+                continue
+            if "dra-plugin-withdraws-on-prepare" in self.faults:
+                self.withdraw_slices(pod, node)
             st.update(phase="Running", podIP="10.244.%d.%d" % (next(self.uids) % 250, next(self.uids) % 250), startTime=self.iso())
             cond(pod, "Ready", "True", now=self.iso())
             self.touch(pod)
             changed = True
             if self.runs_containers(node) and (pod["spec"].get("restartPolicy") == "Never"):
                 log = self.execute(pod, node)
-                if log is not None:
+                if log is not None and pod["spec"]["containers"][0].get("command") == rt_mod.HOLD_COMMAND:
+                    self.after(1.0, lambda uid=uid, log=log: self.logs.__setitem__(uid, log))  # reports, then runs on
+                elif log is not None:
                     self.after(2.0, lambda uid=uid, log=log: self._finish(uid, log))
         return changed
+
+    def withdraw_slices(self, pod: dict[str, Any], node: str) -> None:
+        """A DRA plugin that deregisters while preparing the pod's claims: the kubelet removes the
+        ResourceSlices it published for this node.  Allocations are not touched (nothing does)."""
+        drivers = set()
+        for rc in (pod.get("spec") or {}).get("resourceClaims") or []:
+            c = self.obj(RESOURCE_API, "ResourceClaim", rc.get("resourceClaimName", ""), pod["metadata"]["namespace"]) or {}
+            drivers |= {r["driver"] for r in (((c.get("status") or {}).get("allocation") or {}).get("devices") or {}).get("results") or []}
+        for sl in self.all(RESOURCE_API, "ResourceSlice"):
+            if sl["spec"].get("nodeName") == node and sl["spec"].get("driver") in drivers:
+                self.remove(RESOURCE_API, "ResourceSlice", sl["metadata"]["name"])
 
     def _finish(self, uid: str, log: str) -> None:
         for pod in self.all("v1", "Pod"):
@@ -947,15 +996,24 @@ class FakeCluster:
                 out.append({"uuid": a["uuid"]["string"], "minor": a.get("minor", {}).get("int", 0), "model": a.get("productName", {}).get("string", "")})
         return sorted(out, key=lambda g: g["minor"])
 
-    def assign_device_plugin(self, pod: dict[str, Any], node: str) -> None:
+    def assign_device_plugin(self, pod: dict[str, Any], node: str) -> tuple[int, int] | None:
         """The device plugin's Allocate: which GPUs (by UUID) the container of a pod requesting
-        nvidia.com/gpu gets, among the node's GPUs no running pod holds."""
+        nvidia.com/gpu gets, among the node's GPUs no running pod holds, or, when the node's plugin
+        time-slices (its runtime's ``replicas``), that fewer than ``replicas`` running pods hold
+        (least used first).  (requested, available) when it cannot give what was requested."""
         want = int(self.pod_requests(pod).get("nvidia.com/gpu", 0))
         if not want:
-            return
-        held = {u for p in self.all("v1", "Pod") if not self.terminal(p) for u in self.dp_assigned.get(p["metadata"]["uid"], [])}
-        free = [g["uuid"] for g in self.node_gpus(node) if g["uuid"] not in held]
-        self.dp_assigned[pod["metadata"]["uid"]] = free[:want]
+            return None
+        replicas = int(self.node_runtime.get(node, {}).get("replicas", 1))
+        uses: dict[str, int] = {}
+        for p in self.all("v1", "Pod"):
+            if not self.terminal(p) and p["metadata"]["uid"] != pod["metadata"]["uid"]:
+                for u in self.dp_assigned.get(p["metadata"]["uid"], []):
+                    uses[u] = uses.get(u, 0) + 1
+        free = sorted((uses.get(g["uuid"], 0), i, g["uuid"]) for i, g in enumerate(self.node_gpus(node)) if uses.get(g["uuid"], 0) < replicas)
+        got = [u for _n, _i, u in free][:want]
+        self.dp_assigned[pod["metadata"]["uid"]] = got
+        return (want, len(got)) if len(got) < want else None
 
     def claim_gpus(self, pod: dict[str, Any]) -> list[str]:
         uuids = []
@@ -978,7 +1036,7 @@ class FakeCluster:
         kernel = rtm.get("handlers", {}).get(handler, rtm.get("kernel", HOST_KERNEL))
         if c.get("command") == ["uname", "-r"]:
             return kernel + "\n"
-        if c.get("command") != rt_mod.OBSERVE_COMMAND:
+        if c.get("command") not in (rt_mod.OBSERVE_COMMAND, rt_mod.HOLD_COMMAND):
             return None
         node_gpus = rtm.get("gpus", [])
         # What the resource framework grants: the claims' devices (CDI) and the device plugin's
@@ -1160,6 +1218,13 @@ def kwok_nodes() -> list[dict[str, Any]]:
     return out
 
 
+def gfd_driver_labels(version: str) -> dict[str, str]:
+    """The driver labels GPU feature discovery sets (as on the kwok nodes of the fixture)."""
+    major, minor, rev = (version.split(".") + ["", ""])[:3]
+    prefix = "nvidia.com/cuda.driver-version."
+    return {prefix + "full": version, prefix + "major": major, prefix + "minor": minor, prefix + "revision": rev}
+
+
 def runtime_gpu_node(name: str = "refcluster-rt-1", runtime: str = CONTAINERD) -> dict[str, Any]:
     """The reference cluster's real GPU node (kubelet + containerd, 2 fake GPUs, GPU taint)."""
     return {
@@ -1167,7 +1232,7 @@ def runtime_gpu_node(name: str = "refcluster-rt-1", runtime: str = CONTAINERD) -
         "kind": "Node",
         "metadata": {
             "name": name,
-            "labels": {"kubernetes.io/hostname": name, "nvidia.com/gpu.present": "true", "nvidia.com/cuda.driver-version.full": REFCLUSTER["driver_version"]},
+            "labels": dict(gfd_driver_labels(REFCLUSTER["driver_version"]), **{"kubernetes.io/hostname": name, "nvidia.com/gpu.present": "true"}),
         },
         "spec": {"taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]},
         "status": {
@@ -1212,9 +1277,11 @@ def add_sandbox_node(c: FakeCluster, handlers: dict[str, str] | None = None) -> 
     c.settle()
 
 
-def add_runtime_gpu_node(c: FakeCluster, dra: bool = True, faults: tuple[str, ...] = (), driver_version: str | None = None) -> None:
+def add_runtime_gpu_node(c: FakeCluster, dra: bool = True, faults: tuple[str, ...] = (), driver_version: str | None = None, replicas: int = 1) -> None:
+    """The real GPU node; ``replicas`` > 1: its device plugin time-slices each GPU that many times."""
     c.create_obj(runtime_gpu_node())
     c.node_runtime["refcluster-rt-1"] = {
+        "replicas": replicas,
         "gpus": REFCLUSTER["rt_gpus"],
         "driver_version": driver_version or REFCLUSTER["driver_version"],
         "kernel": HOST_KERNEL,
@@ -1666,13 +1733,21 @@ def load_of(c: FakeCluster, pod: dict[str, Any]) -> float:
 class DcgmExporter:
     """dcgm-exporter on every GPU node, behind Service gpu-operator/nvidia-dcgm-exporter (port
     metrics): one series per GPU and field, labelled gpu, UUID, modelName, Hostname, and pod,
-    namespace, container for the pod holding the GPU (kubelet pod-resources).  broken: a set of
-    "no-attribution", "pods-by-node" (names every pod of the GPU's node), "no-labels" (no UUID or
-    modelName), "hot" (temperature 200), "one-node" (runs on the first GPU node only); ``fields``
-    limits what it exports."""
+    namespace, container for the pod holding the GPU (kubelet pod-resources), and the energy
+    counter DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION (mJ since boot, power x time) unless ``counter``
+    is False.  A GPU's utilization is what the pods holding it drive (``load_of``), whichever pod
+    the exporter names on its series.  broken: a set of "no-attribution", "pods-by-node" (names
+    every pod of the GPU's node), "wrong-gpu" (names a pod on the series of the next GPU of its
+    node: a device index/minor mix-up), "no-labels" (no UUID or modelName), "hot" (temperature
+    200), "one-node" (runs on the first GPU node only), "frozen" (DCGM stopped answering: it
+    serves the readings of its first collection forever); ``fields`` limits what it exports."""
 
-    def __init__(self, c: FakeCluster, broken: tuple[str, ...] = (), fields: tuple[str, ...] = tuple(H100_READINGS)) -> None:
-        self.c, self.broken, self.fields = c, set(broken), fields
+    ENERGY = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
+
+    def __init__(self, c: FakeCluster, broken: tuple[str, ...] = (), fields: tuple[str, ...] = tuple(H100_READINGS), counter: bool = True) -> None:
+        self.c, self.broken, self.fields, self.counter = c, set(broken), fields, counter
+        self.boot = c.now - 86400.0
+        self.first: list[tuple[str, dict[str, str], float]] | None = None
         c.apply(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gpu-operator"}},
             {
@@ -1684,18 +1759,28 @@ class DcgmExporter:
         )
         c.services[("gpu-operator", "nvidia-dcgm-exporter")] = lambda method, rest, query, body: {"raw": self.exposition()}
 
+    def holders(self, g: dict[str, Any], on_node: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [p for p in on_node if g["uuid"] in self.c.dp_assigned.get(p["metadata"]["uid"], []) + self.c.claim_gpus(p)]
+
     def samples(self) -> list[tuple[str, dict[str, str], float]]:
+        if "frozen" in self.broken and self.first is not None:
+            return self.first
         out = []
         nodes = sorted({d["node"] for d in self.c.devices() if d["node"]})
         for node in nodes[:1] if "one-node" in self.broken else nodes:
             on_node = [p for p in self.c.all("v1", "Pod") if p["spec"].get("nodeName") == node and not self.c.terminal(p)]
-            for g in self.c.node_gpus(node):
-                holders = [p for p in on_node if g["uuid"] in self.c.dp_assigned.get(p["metadata"]["uid"], []) + self.c.claim_gpus(p)]
+            gpus = self.c.node_gpus(node)
+            for i, g in enumerate(gpus):
+                physical = self.holders(g, on_node)
+                util = max([load_of(self.c, h) for h in physical] or [0.0])
+                named = physical
+                if "wrong-gpu" in self.broken:
+                    named = self.holders(gpus[(i + 1) % len(gpus)], on_node)
                 if "pods-by-node" in self.broken:
-                    holders = on_node
+                    named = on_node
                 if "no-attribution" in self.broken:
-                    holders = []
-                for holder in holders or [None]:
+                    named = []
+                for holder in named or [None]:
                     labels = {
                         "gpu": str(g["minor"]),
                         "UUID": g["uuid"],
@@ -1707,21 +1792,28 @@ class DcgmExporter:
                         labels.pop("UUID")
                         labels.pop("modelName")
                     if holder is not None:
-                        labels.update(pod=holder["metadata"]["name"], namespace=holder["metadata"]["namespace"], container="main")
+                        labels.update(
+                            pod=holder["metadata"]["name"], namespace=holder["metadata"]["namespace"], container=holder["spec"]["containers"][0]["name"]
+                        )
                     for f in self.fields:
                         v = H100_READINGS[f]
-                        if f == "DCGM_FI_DEV_GPU_UTIL" and holder is not None:
-                            v = load_of(self.c, holder)
+                        if f == "DCGM_FI_DEV_GPU_UTIL":
+                            v = util
                         if f == "DCGM_FI_DEV_GPU_TEMP" and "hot" in self.broken:
                             v = 200.0
                         out.append((f, labels, v))
+                    if self.counter:
+                        out.append((self.ENERGY, labels, round(H100_READINGS["DCGM_FI_DEV_POWER_USAGE"] * 1000.0 * (self.c.now - self.boot))))
+        if self.first is None:
+            self.first = out
         return out
 
     def exposition(self) -> str:
         lines = []
-        for f in self.fields:
-            lines += ["# HELP %s recorded field" % f, "# TYPE %s gauge" % f]
-            lines += ["%s{%s} %g" % (n, ",".join('%s="%s"' % kv for kv in sorted(lb.items())), v) for n, lb, v in self.samples() if n == f]
+        samples = self.samples()
+        for f in list(self.fields) + ([self.ENERGY] if self.counter else []):
+            lines += ["# HELP %s recorded field" % f, "# TYPE %s %s" % (f, "counter" if f == self.ENERGY else "gauge")]
+            lines += ["%s{%s} %g" % (n, ",".join('%s="%s"' % kv for kv in sorted(lb.items())), v) for n, lb, v in samples if n == f]
         return "\n".join(lines) + "\n"
 
 
@@ -1729,11 +1821,26 @@ class Prometheus:
     """Prometheus behind Service monitoring/prometheus (port web), scraping every 15 s: the DCGM
     exporter, and pods discovered through PodMonitors (served when ``podmonitor``) or the
     prometheus.io/scrape annotation; the example app serves ``version`` and every target ``up``.
-    broken: "not-selective" (scrapes every running pod with a container port), "blind" (its
-    service discovery finds no pod), "frozen" (its scrapes stop after the first).  Serves /api/v1/query (a PromQL subset) and /api/v1/targets."""
+    The exporter's series get the target labels job and instance (honor_labels, as the GPU
+    operator's ServiceMonitor sets it).  broken: "not-selective" (scrapes every running pod with a
+    container port), "blind" (its service discovery finds no pod), "frozen" (its scrapes stop
+    after the first).  Serves /api/v1/query (a PromQL subset), /api/v1/targets (with each target's
+    scrapeInterval) and /api/v1/status/config; with ``shows_interval`` False neither shows the
+    interval (an older Prometheus, or a proxy that serves only queries)."""
 
-    def __init__(self, c: FakeCluster, podmonitor: bool = True, exporter: DcgmExporter | None = None, broken: str = "", interval: float = 15.0) -> None:
+    EXPORTER_JOB = "nvidia-dcgm-exporter"
+
+    def __init__(
+        self,
+        c: FakeCluster,
+        podmonitor: bool = True,
+        exporter: DcgmExporter | None = None,
+        broken: str = "",
+        interval: float = 15.0,
+        shows_interval: bool = True,
+    ) -> None:
         self.c, self.exporter, self.broken = c, exporter, broken
+        self.interval, self.shows_interval = interval, shows_interval
         self.series: dict[tuple[str, tuple], tuple[float, float]] = {}
         self.active: list[dict[str, Any]] = []
         self.scrapes = 0
@@ -1776,10 +1883,21 @@ class Prometheus:
             return
         self.scrapes += 1
         now = EPOCH + self.c.now
+        self.active = []
         if self.exporter is not None:
             for name, labels, v in self.exporter.samples():
-                self.series[(name, tuple(sorted(labels.items())))] = (v, now)
-        self.active = []
+                target = {"job": self.EXPORTER_JOB, "instance": "%s:9400" % labels.get("Hostname", "")}
+                self.series[(name, tuple(sorted(dict(labels, **target).items())))] = (v, now)
+            for node in sorted({d["node"] for d in self.c.devices() if d["node"]}):
+                self.active.append(
+                    {
+                        "discoveredLabels": {"__meta_kubernetes_pod_node_name": node},
+                        "labels": {"job": self.EXPORTER_JOB, "instance": "%s:9400" % node},
+                        "scrapePool": "serviceMonitor/gpu-operator/nvidia-dcgm-exporter/0",
+                        "scrapeUrl": "http://%s:9400/metrics" % node,
+                        "health": "up",
+                    }
+                )
         for pod, pool in self.targets():
             base = {"namespace": pod["metadata"]["namespace"], "pod": pod["metadata"]["name"], "job": pool}
             self.series[("up", tuple(sorted(base.items())))] = (1.0, now)
@@ -1794,15 +1912,13 @@ class Prometheus:
                     "health": "up",
                 }
             )
+        for t in self.active:
+            if self.shows_interval:
+                t.update(scrapeInterval="%ds" % self.interval, scrapeTimeout="10s")
 
-    def query(self, q: str) -> list[dict[str, Any]]:
+    def select(self, q: str) -> list[tuple[dict[str, str], float, float]]:
+        """A selector's series in the lookback window: (labels, value, sample timestamp)."""
         now = EPOCH + self.c.now
-        q = q.strip()
-        if q == "vector(1)":
-            return [{"metric": {}, "value": [now, "1"]}]
-        m = re.match(r"^time\(\) - timestamp\((\w+)\)$", q)
-        if m:
-            return [dict(r, value=[now, str(now - r["value"][0])]) for r in self.query(m.group(1))]
         m = re.match(r"^([\w:]+)(?:\{(.*)\})?$", q)
         if not m:
             raise ValueError(q)
@@ -1811,12 +1927,28 @@ class Prometheus:
         for (name, labels), (v, ts) in self.series.items():
             lb = dict(labels)
             if name == m.group(1) and all(lb.get(k) == x for k, x in want.items()) and now - ts <= 300:
-                out.append({"metric": dict(lb, __name__=name), "value": [ts, str(v)]})
+                out.append((dict(lb, __name__=name), v, ts))
         return out
+
+    def query(self, q: str) -> list[dict[str, Any]]:
+        """Instant query results as Prometheus answers them: [evaluation time, value]."""
+        now = EPOCH + self.c.now
+        q = q.strip()
+        if q == "vector(1)":
+            return [{"metric": {}, "value": [now, "1"]}]
+        m = re.match(r"^(time\(\) - )?timestamp\((\w+)\)$", q)
+        if m:
+            return [
+                {"metric": {k: v for k, v in lb.items() if k != "__name__"}, "value": [now, str(now - ts if m.group(1) else ts)]}
+                for lb, _v, ts in self.select(m.group(2))
+            ]
+        return [{"metric": lb, "value": [now, str(v)]} for lb, v, _ts in self.select(q)]
 
     def http(self, method: str, rest: str, query: dict[str, Any], body: Any) -> Any:
         if rest == "/api/v1/targets":
             return {"status": "success", "data": {"activeTargets": copy.deepcopy(self.active)}}
+        if rest == "/api/v1/status/config" and self.shows_interval:
+            return {"status": "success", "data": {"yaml": "global:\n  scrape_interval: %ds\n  scrape_timeout: 10s\n" % self.interval}}
         if rest == "/api/v1/query":
             try:
                 return {"status": "success", "data": {"resultType": "vector", "result": self.query(query.get("query", ""))}}

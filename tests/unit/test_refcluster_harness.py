@@ -90,10 +90,22 @@ def test_fake_dcgm_exporter_attributes_dra_and_device_plugin_gpus_without_overla
     assert held[("n1", 0)][0]["pod"] == "dra" and held[("n1", 0)][0]["dra_claim_name"] == "c"
     assert [held[("n1", m)][0]["pod"] for m in (1, 2)] == ["dp", "dp"]  # the device plugin skips the DRA-held GPU
     assert all(h["pod"] != "cpu" for hs in held.values() for h in hs)
-    text = fx.render(inv, held, {"u1": 80.0}, {}, fx.recorded_readings(), True)
+    text = fx.render(inv, held, {"u1": 80.0}, {}, fx.recorded_readings(), True, {inv["n1"][1].uuid: 123456.7})
     assert "# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %)." in text
+    assert "# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter" in text
+    energy = next(x for x in text.splitlines() if x.startswith("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{") and 'gpu="1"' in x)
+    assert energy.endswith(" 123457")
     line = next(x for x in text.splitlines() if x.startswith("DCGM_FI_DEV_GPU_UTIL{") and 'pod="dp"' in x)
     assert line.endswith(" 80") and 'Hostname="n1"' in line and 'modelName="NVIDIA H100 80GB HBM3"' in line
+    # The wrong_gpu fault: every pod named on the series of the next GPU of its node.
+    shifted = fx.attribution(pods, [claim], inv, wrong_gpu=True)
+    assert shifted[("n1", len(inv["n1"]) - 1)][0]["pod"] == "dra" and [shifted[("n1", m)][0]["pod"] for m in (0, 1)] == ["dp", "dp"]
+    assert ("n1", 2) not in shifted
+    # Under it the load still drives the pod's own GPU: the series naming "dp" shows another GPU's idle reading.
+    text = fx.render(inv, shifted, {"u1": 80.0}, {}, fx.recorded_readings(), True, {}, held)
+    named = [x for x in text.splitlines() if x.startswith("DCGM_FI_DEV_GPU_UTIL{") and 'pod="dp"' in x]
+    # dp really holds GPUs 1 and 2; it is named on 0 (the DRA pod's, idle) and 1 (its own, loaded).
+    assert {x.split('gpu="')[1].split('"')[0]: x.rsplit(" ", 1)[1] for x in named} == {"0": "0", "1": "80"}
 
 
 def test_upstream_webhook_configurations_get_the_components_name():

@@ -19,7 +19,10 @@ A kwok pod runs no container, so nothing loads a GPU.  The fake plays the contai
 one documented contract: a pod that mounts a ConfigMap through a volume named ``gpu-load`` drives
 its GPU to the utilization in that ConfigMap's key ``utilization`` (percent), the way the probe's
 load container does on a real cluster.  Tests can also force values in a JSON control file
-(``--control``): ``{"utilization": {"<UUID>": 80}}``.
+(``--control``): ``{"utilization": {"<UUID>": 80}}``.  Two faults come through the same file:
+``{"frozen": true}`` (DCGM stopped answering: the exporter keeps serving its last readings, as
+dcgm-exporter serves its last collection) and ``{"wrong_gpu": true}`` (the pod mapper names each
+pod on the series of the next GPU of its node, a device index/minor mix-up).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ FIELDS = [
     ("DCGM_FI_DEV_MEMORY_TEMP", "gauge", "Memory temperature (in C)."),
     ("DCGM_FI_DEV_GPU_TEMP", "gauge", "GPU temperature (in C)."),
     ("DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw (in W)."),
+    ("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "counter", "Total energy consumption since boot (in mJ)."),
     ("DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilization (in %)."),
     ("DCGM_FI_DEV_MEM_COPY_UTIL", "gauge", "Memory utilization (in %)."),
     ("DCGM_FI_DEV_FB_FREE", "gauge", "Framebuffer memory free (in MiB)."),
@@ -101,10 +105,18 @@ def _live(pod: dict[str, Any]) -> bool:
 
 
 def attribution(
-    pods: list[dict[str, Any]], claims: list[dict[str, Any]], inventory: dict[str, list[gpumod.GPU]]
+    pods: list[dict[str, Any]], claims: list[dict[str, Any]], inventory: dict[str, list[gpumod.GPU]], wrong_gpu: bool = False
 ) -> dict[tuple[str, int], list[dict[str, str]]]:
     """(node, GPU minor) -> the pod labels of every pod holding it, as dcgm-exporter's pod mapper
-    would report them."""
+    would report them (``wrong_gpu``: on the next GPU of the node instead)."""
+    if wrong_gpu:
+        right = attribution(pods, claims, inventory)
+        out_w: dict[tuple[str, int], list[dict[str, str]]] = {}
+        for node, gs in inventory.items():
+            for i, g in enumerate(gs):
+                if right.get((node, gs[(i + 1) % len(gs)].minor)):
+                    out_w[(node, g.minor)] = right[(node, gs[(i + 1) % len(gs)].minor)]
+        return out_w
     out: dict[tuple[str, int], list[dict[str, str]]] = {}
     by_uid = {p["metadata"]["uid"]: p for p in pods if _live(p)}
     taken: dict[str, set[int]] = {}
@@ -159,13 +171,20 @@ def render(
     forced: dict[str, float],
     base: dict[str, float],
     kubernetes: bool,
+    energy: dict[str, float] | None = None,
+    physical: dict[tuple[str, int], list[dict[str, str]]] | None = None,
 ) -> str:
-    """The exposition text: HELP/TYPE per field, then one line per GPU (and holder pod)."""
+    """The exposition text: HELP/TYPE per field, then one line per GPU (and holder pod).
+    ``energy``: each GPU's energy since boot (mJ), which the collection loop accumulates from the
+    power it reports (a counter that moves as long as the exporter collects).  ``physical``: the
+    pods that really hold each GPU, whose load drives it, when the pod mapper (``held``) names
+    others (the wrong_gpu fault); by default the same."""
     rows = []
     for node in sorted(inventory):
         for g in inventory[node]:
             holders = held.get((node, g.minor), []) if kubernetes else []
-            util = forced.get(g.uuid, max([load.get(h["_uid"], 0.0) for h in holders] or [0.0]))
+            drivers = (physical if physical is not None else held).get((node, g.minor), []) if kubernetes else []
+            util = forced.get(g.uuid, max([load.get(h["_uid"], 0.0) for h in drivers] or [0.0]))
             fb_total = base["fb_used"] + base["fb_free"]
             fb_used = base["fb_used"] + (fb_total * 0.6 if util > 0 else 0.0)
             values = {
@@ -178,6 +197,7 @@ def render(
                 "DCGM_FI_DEV_MEM_COPY_UTIL": round(util * 0.4),
                 "DCGM_FI_DEV_FB_FREE": fb_total - fb_used,
                 "DCGM_FI_DEV_FB_USED": fb_used,
+                "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION": round((energy or {}).get(g.uuid, 0.0)),
             }
             ident = [
                 ("gpu", str(g.minor)),
@@ -217,6 +237,9 @@ class Exporter:
         self.base = recorded_readings()
         self.text = ""
         self.lock = threading.Lock()
+        # Energy since "boot" (the exporter's start) per GPU, in mJ, and when it was last added to.
+        self.energy: dict[str, float] = {}
+        self.collected = time.monotonic()
 
     def inventory(self) -> dict[str, list[gpumod.GPU]]:
         """GPU nodes as the API shows them now (autoscaled nodes get synthesized GPUs, like the
@@ -246,20 +269,40 @@ class Exporter:
                         pass
         return out
 
-    def forced(self) -> dict[str, float]:
+    def controls(self) -> dict[str, Any]:
         if not self.control or not self.control.is_file():
             return {}
         try:
-            return {k: float(v) for k, v in json.loads(self.control.read_text()).get("utilization", {}).items()}
+            doc = json.loads(self.control.read_text())
+        except ValueError:
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+    def forced(self) -> dict[str, float]:
+        try:
+            return {k: float(v) for k, v in (self.controls().get("utilization") or {}).items()}
         except (ValueError, AttributeError):
             return {}
 
     def refresh(self) -> None:
+        if self.controls().get("frozen") and self.text:
+            return  # serves the last collection, as dcgm-exporter does when DCGM stops answering
         inv = self.inventory()
         pods = [p for p in self.client.list("v1", "Pod")["items"] if p.get("spec", {}).get("nodeName") in inv]
         claims = self.client.list("resource.k8s.io/v1", "ResourceClaim")["items"] if self.kubernetes else []
-        held = attribution(pods, claims, inv) if self.kubernetes else {}
-        text = render(inv, held, self.loads(pods) if self.kubernetes else {}, self.forced(), self.base, self.kubernetes)
+        physical = attribution(pods, claims, inv) if self.kubernetes else {}
+        held = attribution(pods, claims, inv, True) if self.controls().get("wrong_gpu") else physical
+        load = self.loads(pods) if self.kubernetes else {}
+        forced = self.forced()
+        now = time.monotonic()
+        for node, gs in inv.items():
+            for g in gs:
+                holders = physical.get((node, g.minor), [])
+                util = forced.get(g.uuid, max([load.get(h["_uid"], 0.0) for h in holders] or [0.0]))
+                watts = self.base["power"] + (self.base["power_limit"] - self.base["power"]) * util / 100.0 * 0.8
+                self.energy[g.uuid] = self.energy.get(g.uuid, 0.0) + watts * (now - self.collected) * 1000.0
+        self.collected = now
+        text = render(inv, held, load, forced, self.base, self.kubernetes, self.energy, physical)
         with self.lock:
             self.text = text
 

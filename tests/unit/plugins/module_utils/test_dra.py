@@ -91,3 +91,51 @@ def test_unique_selector_uses_uuid_and_refuses_ambiguous_devices():
     assert dra.unique_selector(DEVICES[("n1", "gpu-1")], DEVICES, DRIVER) == "device.attributes['gpu.nvidia.com'].uuid == 'GPU-b'"
     dup = dra.published_devices([slice_("n1", ["GPU-same", "GPU-same"])], DRIVER)
     assert dra.unique_selector(dup[("n1", "gpu-0")], dup, DRIVER) is None
+
+
+def _device(**attrs):
+    sl = slice_("n1", ["GPU-1"])
+    sl["spec"]["devices"][0]["attributes"].update(attrs)
+    return dra.published_devices([sl], DRIVER)[("n1", "gpu-0")]
+
+
+def test_class_selector_clauses_evaluated_and_refused():
+    dev = _device(driverVersion={"version": "580.159.4"}, **{"resource.kubernetes.io/pciBusID": {"string": "0000:18:00.0"}})
+    assert dra.eval_clause("device.driver == 'gpu.nvidia.com'", DRIVER, dev)[0] is True
+    assert dra.eval_clause('device.driver != "gpu.nvidia.com"', DRIVER, dev)[0] is False
+    assert dra.eval_clause("device.attributes['gpu.nvidia.com'].type == 'gpu'", DRIVER, dev)[0] is True
+    assert dra.eval_clause("device.attributes['gpu.nvidia.com'].index == 1", DRIVER, dev)[0] is False
+    assert dra.eval_clause("device.attributes['resource.kubernetes.io'].pciBusID == '0000:18:00.0'", DRIVER, dev)[0] is True
+    assert dra.eval_clause("device.attributes['gpu.nvidia.com'].brand == 'NVIDIA'", DRIVER, dev) == (
+        False,
+        "the device has no attribute gpu.nvidia.com/brand (a CEL error: the class does not select it)",
+    )
+    # Not evaluated: a version compared with a string, functions, other operators.
+    for clause in (
+        "device.attributes['gpu.nvidia.com'].driverVersion == '580.159.4'",
+        "device.attributes['gpu.nvidia.com'].driverVersion.isGreaterThan(semver('1.0.0'))",
+        "device.capacity['gpu.nvidia.com'].memory.compareTo(quantity('40Gi')) >= 0",
+    ):
+        assert dra.eval_clause(clause, DRIVER, dev)[0] is None, clause
+
+
+def test_class_selector_check_over_conjunctions():
+    dev = {("n1", "gpu-0"): _device()}
+    claim = {"metadata": {"name": "c"}, "status": {"allocation": {"devices": {"results": [{"driver": DRIVER, "pool": "n1", "device": "gpu-0"}]}}}}
+
+    def cls(*exprs):
+        return {"metadata": {"name": "k"}, "spec": {"selectors": [{"cel": {"expression": e}} for e in exprs]}}
+
+    assert dra.class_selector_check(cls("(device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'gpu')"), claim, dev)[0] is True
+    ok, why = dra.class_selector_check(cls("device.driver == 'gpu.nvidia.com'", "device.attributes['gpu.nvidia.com'].type == 'mig'"), claim, dev)
+    assert ok is False and why.startswith("claim c got device gpu-0 of pool n1, which DeviceClass k does not select: device.attributes")
+    # A false clause decides even next to one not evaluated; an || is not evaluated at all.
+    assert dra.class_selector_check(cls("device.attributes['gpu.nvidia.com'].index > 0 && device.driver == 'x'"), claim, dev)[0] is False
+    assert dra.class_selector_check(cls("device.driver == 'gpu.nvidia.com' || device.driver == 'x'"), claim, dev)[0] is None
+    assert dra.class_selector_check(cls(), claim, dev)[0] is True
+
+
+def test_stale_allocations_name_claim_device_and_pool():
+    claim = {"metadata": {"name": "c"}, "status": {"allocation": {"devices": {"results": [{"driver": DRIVER, "pool": "n1", "device": "gpu-0"}]}}}}
+    assert dra.stale_allocations(claim, {}, DRIVER) == ["claim c holds device gpu-0 of pool n1"]
+    assert dra.stale_allocations(claim, dra.published_devices([slice_("n1", ["GPU-1"])], DRIVER), DRIVER) == []

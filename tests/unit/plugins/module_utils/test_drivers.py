@@ -48,3 +48,13 @@ def test_unreported_mismatched_and_mixed_pool_are_each_found():
 def test_pools_are_judged_separately():
     by = drv.versions_by_node([node("a", "580.1.1"), node("b", "570.1.1", product="NVIDIA-A100")], [], "gpu.nvidia.com", "nvidia.com/gpu")
     assert drv.problems(by) == []
+
+
+def test_the_version_just_above_and_the_affinity_that_demands_it():
+    assert drv.just_above("580.159.04") == "580.159.5" and drv.just_above("570") == "570.0.1"
+    node = {"metadata": {"labels": {k: v for k, v in zip(drv.DRIVER_LABEL_PARTS, ("580", "159", "04"))}}}
+    assert drv.label_parts(node) == (580, 159, 4) and drv.label_parts({"metadata": {"labels": {drv.DRIVER_LABEL_MAJOR: "580"}}}) is None
+    terms = drv.affinity_above((580, 159, 4), "n1")["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert len(terms) == 3 and all(t["matchExpressions"][0] == {"key": "kubernetes.io/hostname", "operator": "In", "values": ["n1"]} for t in terms)
+    assert terms[0]["matchExpressions"][1:] == [{"key": drv.DRIVER_LABEL_MAJOR, "operator": "Gt", "values": ["580"]}]
+    assert terms[2]["matchExpressions"][-1] == {"key": drv.DRIVER_LABEL_PARTS[2], "operator": "Gt", "values": ["4"]}

@@ -21,6 +21,7 @@ def test_exposition_parser_reads_labels_values_and_escapes():
     assert [x["name"] for x in s] == ["DCGM_FI_PROF_PCIE_RX_BYTES", "up", "weird"]
     assert s[0]["labels"]["pod"] == "pod1" and s[0]["labels"]["modelName"] == "NVIDIA GH200 96GB HBM3" and s[0]["value"] == 23792.0
     assert s[1]["labels"] == {} and s[2]["labels"] == {"a": 'x"y'} and s[2]["value"] == 1000.0
+    assert s[0]["ts"] is None and s[2]["ts"] == 1795000000.0  # the exporter's own timestamp (ms), in seconds
 
 
 def svc(ns, name, labels, ports, stype="ClusterIP"):

@@ -8,7 +8,10 @@ import pytest
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import dcgm_query as mod
 from tests.unit import fakecluster as fc
 
-ATTR = "a GPU pod's GPU carries its pod and namespace labels"
+ATTR = "a GPU pod's GPU carries its pod, namespace and container labels"
+UUID = "the series naming the GPU pod carry the GPU allocated to it"
+LIVE_TS = "samples advance between two reads"
+LIVE = "readings move between two reads"
 CPU_CASE = "a CPU-only pod"
 ON_GPU_1 = {"node_selector": {"kubernetes.io/hostname": "refcluster-gpu-1"}}
 
@@ -17,27 +20,98 @@ def probe(run_module, monkeypatch, cluster, **args):
     return fc.run_probe(run_module, monkeypatch, mod, cluster, **args)
 
 
-def cluster(broken=(), prometheus=True, prom_broken="", **kw):
-    c = fc.reference_cluster()
+def cluster(broken=(), prometheus=True, prom_broken="", shows_interval=True, runtime_node=False, **kw):
+    c = fc.reference_cluster(runtime_node=runtime_node)
     exp = fc.DcgmExporter(c, broken=broken, **kw)
     if prometheus:
-        fc.Prometheus(c, exporter=exp, broken=prom_broken)
+        fc.Prometheus(c, exporter=exp, broken=prom_broken, shows_interval=shows_interval)
     return c
 
 
 def test_prometheus_source_passes_with_attribution(run_module, monkeypatch):
     r = probe(run_module, monkeypatch, cluster(), **ON_GPU_1)
     assert r.verdict == "pass" and r.failed() == [] and r.undecided() == []
-    assert r["observations"]["source"] == "prometheus" and r["observations"]["node_label"] == "Hostname"
-    assert r["observations"]["gpus_reporting"] == {"refcluster-gpu-1": 8, "refcluster-gpu-2": 8}
-    assert r.ok("samples are fresh") and r.ok(ATTR) and r.negative(CPU_CASE)["refused"] is True
+    obs = r["observations"]
+    assert obs["source"] == "prometheus" and obs["node_label"] == "Hostname"
+    assert obs["gpus_reporting"] == {"refcluster-gpu-1": 8, "refcluster-gpu-2": 8}
+    assert r.ok("samples are fresh") and r.ok(ATTR) and r.ok(UUID) and r.negative(CPU_CASE)["refused"] is True
+    # Attribution through DRA: the series name the UUID the claim's device publishes.
+    att = obs["attribution"]
+    assert att["via"] == "dra" and att["gpus"] == att["allocated"] and att["allocated_from"].startswith("DRA claim aic-gpu-t1: refcluster-gpu-1/gpu-")
+    # Liveness: two reads one scrape interval (read from the exporter's target) and a margin apart.
+    assert obs["liveness"]["interval_from"] == "scrapeInterval 15s of target refcluster-gpu-1:9400 (job nvidia-dcgm-exporter)"
+    assert obs["liveness"]["reads_apart_s"] >= 15 + 3.75 and obs["liveness"]["energy_counter"] is True
+    assert r.check(LIVE_TS)["detail"].startswith("16 GPUs' timestamps advanced across two reads")
+    assert r.check(LIVE)["detail"].startswith("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION moved on all 16 GPUs")
 
 
-def test_exporter_endpoint_alone_passes(run_module, monkeypatch):
+def test_exporter_endpoint_alone_passes_on_its_energy_counter(run_module, monkeypatch):
     r = probe(run_module, monkeypatch, cluster(prometheus=False), **ON_GPU_1)
-    assert r.verdict == "pass" and r["observations"]["source"] == "exporter"
-    with pytest.raises(AssertionError):
-        r.check("samples are fresh")  # only decided from Prometheus' timestamps
+    assert r.verdict == "pass" and r.undecided() == [] and r["observations"]["source"] == "exporter"
+    for name in ("samples are fresh", LIVE_TS):  # dcgm-exporter writes no timestamps: decided from Prometheus' only
+        with pytest.raises(AssertionError):
+            r.check(name)
+    assert r.check(LIVE)["detail"].startswith("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION moved on all 16 GPUs across two reads")
+    assert r["observations"]["liveness"]["interval_from"].startswith("option scrape_interval_seconds")
+    assert r["observations"]["liveness"]["reads_apart_s"] >= 30 + 7.5
+
+
+def test_interval_from_the_option_when_prometheus_does_not_show_it(run_module, monkeypatch):
+    r = probe(run_module, monkeypatch, cluster(shows_interval=False), scrape_interval_seconds=20, **ON_GPU_1)
+    assert r.verdict == "pass" and r.undecided() == []
+    live = r["observations"]["liveness"]
+    assert live["interval_s"] == 20 and live["interval_from"].startswith("option scrape_interval_seconds (no active target of job ['nvidia-dcgm-exporter']")
+    assert live["reads_apart_s"] >= 25
+
+
+def test_frozen_prometheus_fails_the_timestamps_before_the_samples_age_out(run_module, monkeypatch):
+    # Its scrapes stopped a moment ago: every sample is still younger than max_age_seconds.
+    r = probe(run_module, monkeypatch, cluster(prom_broken="frozen"), attribution=False)
+    assert r.verdict == "fail" and r.failed() == [LIVE_TS] and r.ok("samples are fresh")
+    assert r.reason.startswith(LIVE_TS + ": 16 of 16 GPUs' sample timestamps stood still across two reads")
+    assert r.check(LIVE)["ok"] is None  # nothing was scraped again, so no reading could move
+
+
+@pytest.mark.parametrize("prometheus", [True, False], ids=["through-prometheus", "exporter-endpoint"])
+def test_frozen_exporter_fails_on_its_energy_counter(run_module, monkeypatch, prometheus):
+    # DCGM stopped answering: the exporter serves its first readings forever.  Prometheus keeps
+    # scraping them (fresh timestamps), so only the readings themselves show it.
+    r = probe(run_module, monkeypatch, cluster(broken=("frozen",), prometheus=prometheus), attribution=False)
+    assert r.verdict == "fail" and r.failed() == [LIVE]
+    assert r.reason.startswith(LIVE + ": DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION stood still on 16 of 16 GPUs across two reads")
+
+
+def test_frozen_exporter_attributes_no_new_pod(run_module, monkeypatch):
+    r = probe(run_module, monkeypatch, cluster(broken=("frozen",)), **ON_GPU_1)
+    assert r.verdict == "fail" and r.failed() == [ATTR, LIVE]
+
+
+def test_identical_readings_without_an_energy_counter_leave_liveness_undecided(run_module, monkeypatch):
+    r = probe(run_module, monkeypatch, cluster(prometheus=False, counter=False), **ON_GPU_1)
+    assert r.verdict == "pass" and r.undecided() == [LIVE] and r.reason.startswith("partial: 1 of ")
+    assert "idle GPUs and a frozen exporter look the same" in r.check(LIVE)["detail"]
+
+
+def test_exporter_naming_the_pod_on_another_gpu_fails(run_module, monkeypatch):
+    r = probe(run_module, monkeypatch, cluster(broken=("wrong-gpu",)), **ON_GPU_1)
+    assert r.verdict == "fail" and r.failed() == [UUID] and r.ok(ATTR)
+    att = r["observations"]["attribution"]
+    assert len(att["gpus"]) == 1 and att["gpus"] != att["allocated"]
+    assert r.reason == UUID + ": series name %s; the pod was allocated %s (%s)" % (att["gpus"], att["allocated"], att["allocated_from"])
+
+
+def test_device_plugin_attribution_is_undecided_where_no_container_can_look(run_module, monkeypatch):
+    r = probe(run_module, monkeypatch, cluster(), attribution_via="device_plugin", **ON_GPU_1)
+    assert r.verdict == "pass" and r.undecided() == [UUID] and r.check(UUID)["kind"] == "runtime" and r.ok(ATTR)
+    assert r.check(UUID)["detail"] == "a device plugin's choice is seen only inside the container, and node refcluster-gpu-1 runs no containers"
+
+
+@pytest.mark.parametrize(("broken", "verdict"), [((), "pass"), (("wrong-gpu",), "fail")])
+def test_device_plugin_attribution_is_decided_from_the_container_on_a_real_node(run_module, monkeypatch, broken, verdict):
+    r = probe(run_module, monkeypatch, cluster(broken=broken, runtime_node=True), attribution_via="device_plugin")
+    att = r["observations"]["attribution"]
+    assert r.verdict == verdict and att["node"] == "refcluster-rt-1" and att["allocated_from"] == "nvidia-smi in the pod's container"
+    assert r.undecided() == [] and r.ok(UUID) is (verdict == "pass") and r.ok(ATTR)
 
 
 @pytest.mark.parametrize(
@@ -69,7 +143,7 @@ def test_stale_samples_fail(run_module, monkeypatch):
     c = cluster(prom_broken="frozen")
     c.advance(200)
     r = probe(run_module, monkeypatch, c, attribution=False)
-    assert r.verdict == "fail" and r.failed() == ["samples are fresh"] and "(limit 120 s)" in r.reason
+    assert r.verdict == "fail" and r.failed() == ["samples are fresh", LIVE_TS] and "(limit 120 s)" in r.reason
 
 
 def test_attribution_off_leaves_the_negative_case_unattempted_and_fails(run_module, monkeypatch):
@@ -91,3 +165,4 @@ def test_no_metrics_endpoint_fails_and_no_gpu_node_skips(run_module, monkeypatch
 def test_gpu_pod_that_cannot_be_placed_leaves_attribution_undecided(run_module, monkeypatch):
     r = probe(run_module, monkeypatch, cluster(), node_selector={"kubernetes.io/hostname": "refcluster-cpu-1"})
     assert r.verdict == "fail" and r.check(ATTR)["ok"] is None and "could not be placed" in r.check(ATTR)["detail"]
+    assert r.check(UUID)["ok"] is None

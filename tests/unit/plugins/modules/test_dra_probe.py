@@ -82,6 +82,8 @@ from tests.unit import fakecluster as fc  # noqa: E402
 
 RELEASE = "claim released after its pod is gone"
 RUNTIME = "container sees exactly the allocated GPU"
+CLASS = "allocated device matches the DeviceClass selectors"
+STALE = "allocated device still published after allocation"
 
 
 def probe(run_module, monkeypatch, cluster, **args):
@@ -90,13 +92,16 @@ def probe(run_module, monkeypatch, cluster, **args):
 
 def test_pass_on_kwok_nodes_is_partial_with_the_runtime_check_undecided(run_module, monkeypatch):
     r = probe(run_module, monkeypatch, fc.reference_cluster())
-    assert r.verdict == "pass" and r.reason.startswith("partial: 1 of 7 checks not decided (%s)" % RUNTIME)
+    assert r.verdict == "pass" and r.reason.startswith("partial: 1 of 9 checks not decided (%s)" % RUNTIME)
     assert r.undecided() == [RUNTIME] and r.check(RUNTIME)["kind"] == "runtime"
     assert "containers do not run" in r.check(RUNTIME)["detail"] or "no Ready node" in r.check(RUNTIME)["detail"]
     assert [n["refused"] for n in r["negative"]] == [True, True]
     assert "cannot allocate all claims" in r.negative("claim whose CEL selector matches no device")["outcome"]
     assert r["observations"]["published"]["devices"] == 16
-    assert r.ok("freed device handed to the waiting claim") and r.ok(RELEASE)
+    assert r.ok("freed device handed to the waiting claim") and r.ok(RELEASE) and r.ok(STALE)
+    assert r.check(CLASS)["detail"] == (
+        "gpu-0 matches DeviceClass gpu.nvidia.com: device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'gpu'"
+    )
 
 
 def test_full_pass_when_a_container_on_a_real_node_sees_exactly_its_gpu(run_module, monkeypatch):
@@ -195,3 +200,43 @@ def test_claim_controller_that_never_releases_fails(run_module, monkeypatch):
     # The fault first, then its consequence: the contender never gets the device.
     assert r.verdict == "fail" and r.failed() == [RELEASE, "freed device handed to the waiting claim"]
     assert r.reason.startswith("2 checks failed: " + RELEASE)
+
+
+def test_allocator_ignoring_the_device_class_selectors_fails_the_class_check(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    c.faults.add("dra-ignore-class-selectors")
+    # The first device of the first node is a MIG device of the same driver: not one the class selects.
+    c.obj("resource.k8s.io/v1", "ResourceSlice", "refcluster-gpu-1-gpu.nvidia.com")["spec"]["devices"][0]["attributes"]["type"] = {"string": "mig"}
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed() == [CLASS]
+    assert r.reason == (
+        CLASS + ": claim holder got device gpu-0 of pool refcluster-gpu-1, which DeviceClass gpu.nvidia.com does not select: "
+        "device.attributes['gpu.nvidia.com'].type == 'gpu' fails (the device's type is 'mig')"
+    )
+    # The same cluster with an allocator that honours the class allocates gpu-1 and passes.
+    c = fc.reference_cluster()
+    c.obj("resource.k8s.io/v1", "ResourceSlice", "refcluster-gpu-1-gpu.nvidia.com")["spec"]["devices"][0]["attributes"]["type"] = {"string": "mig"}
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "pass" and r.ok(CLASS) and r["observations"]["allocation"]["results"][0]["device"] == "gpu-1"
+
+
+def test_class_selector_of_a_form_not_evaluated_leaves_the_class_check_undecided(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    dc = c.obj("resource.k8s.io/v1", "DeviceClass", "gpu.nvidia.com")
+    dc["spec"]["selectors"].append({"cel": {"expression": "device.attributes['gpu.nvidia.com'].index >= 0"}})
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "pass" and r.undecided() == [CLASS, RUNTIME]
+    assert r.check(CLASS)["detail"] == (
+        "DeviceClass gpu.nvidia.com: not evaluated: device.attributes['gpu.nvidia.com'].index >= 0: not a form evaluated here; every evaluated clause holds"
+    )
+
+
+def test_slice_withdrawn_after_allocation_fails_naming_the_stale_allocation(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    c.faults.add("dra-plugin-withdraws-on-prepare")
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed() == [STALE]
+    assert r.reason == (
+        STALE + ": claim holder holds device gpu-0 of pool refcluster-gpu-1, which no ResourceSlice of gpu.nvidia.com publishes any more: a stale allocation"
+    )
+    assert r.ok("device published in a ResourceSlice")  # it was published when it was allocated

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import driver_runtime_probe as mod
 from tests.unit import fakecluster as fc
 
@@ -30,20 +32,59 @@ def with_operator(c, state="ready", toolkit=True):
     return c
 
 
-def test_kwok_cluster_passes_partially(run_module, monkeypatch):
+DRA_ABOVE = "DRA claim demanding a driver above "
+LABEL_ABOVE = "pod demanding a driver above "
+EXTRA = "extra (every cluster refuses it, so it proves only that the selector is read): "
+
+
+def step(r, action):
+    found = [s for s in r["steps"] if s["action"] == action]
+    assert found, [s["action"] for s in r["steps"]]
+    return found[0]
+
+
+def test_kwok_cluster_passes_partially_refusing_a_driver_just_above_the_advertised_one(run_module, monkeypatch):
     r = probe(run_module, monkeypatch, fc.reference_cluster())
     assert r.verdict == "pass" and r.undecided() == [MANAGED, TOOLKIT, RUNTIME]
-    assert r.reason.endswith("driver 580.159.4 on 2 accelerator node(s), reported consistently through DRA; a workload demanding a newer driver was refused")
+    assert r.reason.endswith(
+        "driver 580.159.4 on 2 accelerator node(s), reported consistently through DRA; a workload demanding a driver just above the advertised one was refused"
+    )
     assert r.ok("claim requiring the installed driver is allocated") and r.ok("pod selecting the installed driver label is scheduled")
+    # No container could look: the bar is the highest version advertised.
+    assert [n["case"].split(":")[0] for n in r["negative"]] == [
+        DRA_ABOVE + "580.159.4 (the highest driverVersion advertised; no container could look)",
+        LABEL_ABOVE + "580.159.4 by its node labels (the highest version the labels advertise)",
+    ]
     assert [n["refused"] for n in r["negative"]] == [True, True]
-    assert "cannot allocate all claims" in r.negative("DRA claim demanding a driver newer")["outcome"]
-    assert "didn't match Pod's node affinity/selector" in r.negative("pod selecting driver major version 9999")["outcome"]
+    assert r["negative"][0]["case"].endswith("isLessThan(semver('580.159.5'))") and "cannot allocate all claims" in r["negative"][0]["outcome"]
+    assert "didn't match Pod's node affinity/selector" in r.negative(LABEL_ABOVE)["outcome"]
+    # The versions no cluster has are still tried, as steps: they prove the selectors are read, no more.
+    assert step(r, EXTRA + "DRA claim demanding a driver newer than 9999.0.0")["ok"] is True
+    assert step(r, EXTRA + "pod selecting driver major version 9999")["ok"] is True
 
 
 def test_operator_and_real_node_decide_everything(run_module, monkeypatch):
     r = probe(run_module, monkeypatch, with_operator(fc.reference_cluster(runtime_node=True)))
     assert (r.verdict, r.undecided(), r.failed()) == ("pass", [], [])
     assert r["observations"]["runtime"]["advertised"] == ["580.159.4"]
+    # The bar is what nvidia-smi reported, on the node it ran on.
+    basis = "(what nvidia-smi reported in a container on refcluster-rt-1)"
+    assert r.negative(DRA_ABOVE)["case"].startswith(DRA_ABOVE + "580.159.4 on refcluster-rt-1 " + basis)
+    assert r.negative(LABEL_ABOVE)["case"] == LABEL_ABOVE + "580.159.4 on refcluster-rt-1 by its node labels " + basis
+    assert [n["refused"] for n in r["negative"]] == [True, True]
+
+
+@pytest.mark.parametrize("dra", [True, False], ids=["dra-attribute", "node-label"])
+def test_platform_advertising_a_driver_above_the_real_one_admits_workloads_demanding_more(run_module, monkeypatch, dra):
+    # The node advertises 580.159.04 (DRA driverVersion and GFD labels), its driver is 570.86.15.
+    c = fc.reference_cluster(dra=dra)
+    fc.add_runtime_gpu_node(c, dra=dra, driver_version="570.86.15")
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed() == [RUNTIME]
+    lying = [r.negative(LABEL_ABOVE + "570.86.15 on refcluster-rt-1")]
+    if dra:
+        lying.append(r.negative(DRA_ABOVE + "570.86.15 on refcluster-rt-1"))
+    assert [n["refused"] for n in lying] == [False] * len(lying) and all("bound to node refcluster-rt-1" in n["outcome"] for n in lying), lying
 
 
 def test_no_accelerator_node_is_not_applicable(run_module, monkeypatch):
@@ -115,5 +156,16 @@ def test_scheduler_ignoring_the_version_selector_fails_the_negative_case(run_mod
     c = fc.reference_cluster()
     c.faults.add("dra-ignore-request-selectors")
     r = probe(run_module, monkeypatch, c)
-    assert r.verdict == "fail" and r.reason == "negative case not proven refused: DRA claim demanding a driver newer than 9999.0.0"
-    assert r.negative("DRA claim")["refused"] is False and r.negative("pod selecting driver major")["refused"] is True
+    assert r.verdict == "fail" and r.reason.startswith("negative case not proven refused: " + DRA_ABOVE + "580.159.4")
+    assert r.negative(DRA_ABOVE)["refused"] is False and r.negative(LABEL_ABOVE)["refused"] is True
+    assert step(r, EXTRA + "DRA claim demanding a driver newer than 9999.0.0")["ok"] is False
+
+
+def test_nodes_without_the_split_driver_labels_leave_only_the_dra_case(run_module, monkeypatch):
+    c = fc.reference_cluster()
+    for n in c.all("v1", "Node"):
+        for k in ("major", "minor", "revision"):
+            n["metadata"]["labels"].pop("nvidia.com/cuda.driver-version." + k, None)
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "pass" and [n["case"].split(" (")[0] for n in r["negative"]] == [DRA_ABOVE + "580.159.4"]
+    assert step(r, "pod demanding a driver above the advertised one by node labels")["result"].startswith("not attempted: no node carries")

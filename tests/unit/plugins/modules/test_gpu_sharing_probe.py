@@ -6,6 +6,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.modules import gpu_sh
 from tests.unit import fakecluster as fc
 
 RUNTIME = "each consumer of a shared claim sees exactly the shared GPU"
+TS_RUNTIME = "time-sliced pods run and share the physical GPUs"
 
 
 def probe(run_module, monkeypatch, cluster, **args):
@@ -62,11 +63,42 @@ def test_declared_strategy_the_cluster_does_not_expose_fails(run_module, monkeyp
     assert r.verdict == "fail" and r.reason == "the declared sharing strategy time_slicing is not exposed by the cluster (it shows: dra_shared_claim)"
 
 
-def test_time_slicing_oversubscribes_and_refuses_one_more(run_module, monkeypatch):
+def test_time_slicing_on_kwok_passes_only_partially_from_labels_and_allocatable(run_module, monkeypatch):
+    # The labels and allocatable say time-slicing; nothing on a kwok node can show a GPU is shared.
     r = probe(run_module, monkeypatch, time_sliced(fc.reference_cluster(dra=False)))
-    assert r.verdict == "pass" and r.ok("more pods than physical GPUs each get a GPU")
-    assert r.reason == "4 pods shared 1 physical GPUs on refcluster-gpu-2 by time-slicing; one more was refused"
+    assert r.verdict == "pass" and r.ok("more pods than physical GPUs each get a GPU") and r.undecided() == [TS_RUNTIME]
+    assert r.reason == "partial: 1 of 2 checks not decided (%s); 4 pods shared 1 physical GPUs on refcluster-gpu-2 by time-slicing; one more was refused" % (
+        TS_RUNTIME
+    )
+    assert r.check(TS_RUNTIME)["kind"] == "runtime" and "refcluster-gpu-2 (kwok://fake)" in r.check(TS_RUNTIME)["detail"]
     assert "Insufficient nvidia.com/gpu" in r.negative("one pod beyond the 4 advertised replicas")["outcome"]
+
+
+def time_sliced_real_node(plugin_replicas, replicas=2):
+    """The real node labelled and advertised as time-sliced (2 GPUs x ``replicas``), its device
+    plugin handing each GPU to ``plugin_replicas`` containers."""
+    c = fc.reference_cluster(dra=False)
+    fc.add_runtime_gpu_node(c, dra=False, replicas=plugin_replicas)
+    n = c.obj("v1", "Node", "refcluster-rt-1")
+    n["metadata"]["labels"].update({"nvidia.com/gpu.replicas": str(replicas), "nvidia.com/gpu.count": "2", "nvidia.com/gpu.sharing-strategy": "time-slicing"})
+    n["status"]["allocatable"]["nvidia.com/gpu"] = str(2 * replicas)
+    return c
+
+
+def test_time_slicing_on_a_real_node_is_seen_in_the_containers(run_module, monkeypatch):
+    r = probe(run_module, monkeypatch, time_sliced_real_node(plugin_replicas=2), strategy="time_slicing")
+    assert (r.verdict, r.undecided(), r.failed()) == ("pass", [], [])
+    per_gpu = r["observations"]["time_slicing_seen"]["pods_per_gpu"]
+    assert sorted(len(v) for v in per_gpu.values()) == [2, 2] and set(per_gpu) == {g["uuid"] for g in fc.REFCLUSTER["rt_gpus"]}
+
+
+def test_node_labelled_time_sliced_whose_plugin_does_not_share_fails(run_module, monkeypatch):
+    # Labels and allocatable (set by hand, or by a config the plugin never loaded) say 2 x 2; the
+    # device plugin hands each GPU out once: the kubelet rejects the pods beyond the 2 GPUs.
+    r = probe(run_module, monkeypatch, time_sliced_real_node(plugin_replicas=1), strategy="time_slicing")
+    assert r.verdict == "fail" and r.failed() == [TS_RUNTIME] and r.ok("more pods than physical GPUs each get a GPU")
+    assert r.reason.startswith(TS_RUNTIME + ": 2 pods ran on refcluster-rt-1 and saw 2 physical GPUs")
+    assert "2 did not: ts-2 Failed UnexpectedAdmissionError: Allocate failed due to requested number of devices unavailable" in r.reason
 
 
 def test_time_slicing_without_accounting_lets_one_more_in_and_fails(run_module, monkeypatch):

@@ -1,6 +1,8 @@
 """hpa_probe's verdicts against the fake cluster: DCGM exporter -> Prometheus -> custom-metrics
-adapter -> HPA controller -> Deployment, with the load a pod's ConfigMap sets as its GPU's
-utilization (as the fake DCGM exporter of the reference cluster reports it)."""
+adapter -> HPA controller -> Deployment.  The load a pod's ConfigMap sets drives the GPU the pod
+was allocated (its load container's part); the exporter reports each GPU's utilization on that
+GPU's series and names on it whichever pod its pod mapper says holds it, so the loop closes only
+when the exporter's attribution is right."""
 
 from __future__ import annotations
 
@@ -16,9 +18,9 @@ def probe(run_module, monkeypatch, cluster, **args):
     return fc.run_probe(run_module, monkeypatch, mod, cluster, **args)
 
 
-def cluster(broken="", available=True, registered=True, fields=tuple(fc.H100_READINGS)):
+def cluster(broken="", available=True, registered=True, fields=tuple(fc.H100_READINGS), exporter_broken=()):
     c = fc.reference_cluster()
-    prom = fc.Prometheus(c, exporter=fc.DcgmExporter(c, fields=fields))
+    prom = fc.Prometheus(c, exporter=fc.DcgmExporter(c, fields=fields, broken=exporter_broken))
     fc.HpaController(c, prom, available=available, broken=broken, registered=registered)
     return c
 
@@ -59,4 +61,10 @@ def test_gpu_metric_that_does_not_follow_the_load_fails_the_scale_up(run_module,
     c = cluster()
     monkeypatch.setattr(fc, "load_of", lambda cluster, pod: 0.0)  # an exporter that reports every GPU idle
     r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.failed() == [UP] and r.reason.startswith(UP + ": still 1 replicas after 300 s")
+
+
+def test_exporter_naming_each_pod_on_another_gpus_series_breaks_the_loop(run_module, monkeypatch):
+    # The load drives the pod's own GPU, but the series naming the pod is a neighbour's, idle one.
+    r = probe(run_module, monkeypatch, cluster(exporter_broken=("wrong-gpu",)))
     assert r.verdict == "fail" and r.failed() == [UP] and r.reason.startswith(UP + ": still 1 replicas after 300 s")

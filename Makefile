@@ -93,5 +93,8 @@ demo: cluster-up ## the main job on the local reference cluster
 bench: install cluster-build ## cluster start time, memory, probe durations -> .build/bench/results.json
 	$(BIN)/python -m tests.bench.run
 
+gpu-bundle: install cluster-build ## parts for the real-GPU run (tests/gpu/README.md) -> .build/gpu-bundle
+	nice -n 10 $(BIN)/python -m tests.gpu.pack
+
 clean: cluster-down
 	rm -rf .build tests/output

@@ -42,6 +42,8 @@ type GPU struct {
 	MemoryMiB    int64  `json:"memory_mib"`
 	CCMajor      int    `json:"cc_major"`
 	CCMinor      int    `json:"cc_minor"`
+	// PCIeRoot is read from sysfs in real mode; empty, it is derived from the bus number.
+	PCIeRoot string `json:"pcie_root,omitempty"`
 }
 
 // DeviceName is the DRA device name the NVIDIA DRA driver publishes for a full GPU.
@@ -114,18 +116,27 @@ func sliceDevices(inv *Inventory) []resourceapi.Device {
 	devices := make([]resourceapi.Device, 0, len(inv.GPUs))
 	for _, g := range inv.GPUs {
 		bus, root := pciBusID(g.PCIBusID)
+		if g.PCIeRoot != "" {
+			root = g.PCIeRoot
+		}
 		attrs := map[resourceapi.QualifiedName]resourceapi.DeviceAttribute{
 			"type":                            str("gpu"),
 			"uuid":                            str(g.UUID),
 			"productName":                     str(g.Product),
-			"brand":                           str(g.Brand),
-			"architecture":                    str(g.Architecture),
 			"cudaComputeCapability":           ver(fmt.Sprintf("%d.%d.0", g.CCMajor, g.CCMinor)),
 			"driverVersion":                   ver(semver(inv.DriverVersion)),
-			"cudaDriverVersion":               ver(semver(inv.CUDAVersion)),
 			"index":                           num(int64(g.Minor)),
 			"minor":                           num(int64(g.Minor)),
 			"resource.kubernetes.io/pciBusID": str(bus),
+		}
+		// Always set in fake mode; in real mode only when nvidia-smi -q answered.
+		for name, v := range map[resourceapi.QualifiedName]string{"brand": g.Brand, "architecture": g.Architecture} {
+			if v != "" {
+				attrs[name] = str(v)
+			}
+		}
+		if inv.CUDAVersion != "" {
+			attrs["cudaDriverVersion"] = ver(semver(inv.CUDAVersion))
 		}
 		if root != "" {
 			attrs["resource.kubernetes.io/pcieRoot"] = str(root)
@@ -180,6 +191,8 @@ type specConfig struct {
 	DevDir    string // the node's dev dir holding nvidia<minor> and nvidiactl
 	NvidiaSMI string // host path of the fake nvidia-smi
 	GPUsJSON  string // host path of gpus.json
+	// Real, set in --mode=real, replaces the fake edits with the host's devices and driver files.
+	Real *realConfig
 }
 
 func gpuNode(devDir string, minor int) cdiDeviceNode {
@@ -231,6 +244,9 @@ func claimSpecFile(cdiDir, claimUID string) string {
 // With fault all-devices (the broken driver the fault test must catch) the spec-level edits add the
 // device nodes of every GPU of the node and name all of them in NVIDIA_VISIBLE_DEVICES.
 func claimSpec(claimUID string, allocated, all []GPU, cfg specConfig, faultAll bool) cdiSpec {
+	if cfg.Real != nil {
+		return realClaimSpec(claimUID, allocated, all, cfg.Real, faultAll)
+	}
 	spec := cdiSpec{Version: cdiVersion, Kind: cdiKind, ContainerEdits: commonEdits(cfg)}
 	for _, g := range allocated {
 		spec.Devices = append(spec.Devices, cdiDevice{

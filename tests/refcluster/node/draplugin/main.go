@@ -9,10 +9,15 @@
 // nodes, /dev/nvidiactl, NVIDIA_VISIBLE_DEVICES and the fake nvidia-smi; other containers see none.
 //
 // --fault=all-devices turns it into a broken driver that gives every claim all the node's GPUs.
+//
+// --mode=real (default fake) drives the host's real NVIDIA GPUs instead: it discovers them with the
+// driver's nvidia-smi and writes CDI specs that inject the real device nodes and the driver's files
+// (real.go; run by tests/gpu/start_node.py on the GPU machine).
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
@@ -20,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -36,16 +42,23 @@ type flags struct {
 	nodeName, kubeconfig, gpus, devDir, cdiDir, nvidiaSMI string
 	registrationDir, pluginDataDir, fault, readyFile      string
 	verbosity                                             int
+	// real mode
+	mode, driverRoot, ldLibraryPath, hostLibDirs, sysfs string
 }
 
 func parseFlags() *flags {
 	f := &flags{}
 	flag.StringVar(&f.nodeName, "node-name", "", "name of this node (required); also the pool name")
 	flag.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig to reach the API server (required)")
-	flag.StringVar(&f.gpus, "gpus", "", "this node's gpus.json (required)")
-	flag.StringVar(&f.devDir, "dev-dir", "", "host directory holding nvidia<minor> and nvidiactl (required)")
+	flag.StringVar(&f.mode, "mode", "fake", "fake (the node's fake GPUs from --gpus) | real (the host's NVIDIA GPUs, found with the driver's nvidia-smi)")
+	flag.StringVar(&f.gpus, "gpus", "", "this node's gpus.json (required in fake mode)")
+	flag.StringVar(&f.devDir, "dev-dir", "", "host directory holding nvidia<minor> and nvidiactl (required in fake mode; real mode: /dev)")
 	flag.StringVar(&f.cdiDir, "cdi-dir", "", "directory containerd reads CDI specs from (required)")
-	flag.StringVar(&f.nvidiaSMI, "nvidia-smi", "", "host path of the fake nvidia-smi binary (required)")
+	flag.StringVar(&f.nvidiaSMI, "nvidia-smi", "", "host path of nvidia-smi: the fake binary (required in fake mode); real mode: <driver-root>/bin/nvidia-smi")
+	flag.StringVar(&f.driverRoot, "driver-root", "/usr/local/nvidia", "real mode: the driver's directory (bin/, lib64/), mounted read-only into GPU containers")
+	flag.StringVar(&f.ldLibraryPath, "ld-library-path", "", "real mode: LD_LIBRARY_PATH for running nvidia-smi here and in GPU containers (default: <driver-root>/lib64 in containers when present)")
+	flag.StringVar(&f.hostLibDirs, "host-lib-dirs", "/lib/x86_64-linux-gnu,/lib64", "real mode: host library dirs mounted read-only into GPU containers, comma-separated (glibc for nvidia-smi in a busybox image); empty: none")
+	flag.StringVar(&f.sysfs, "sysfs", "/sys", "real mode: sysfs root, for the GPUs' PCIe root complex")
 	flag.StringVar(&f.registrationDir, "plugin-registration-dir", kubeletplugin.KubeletRegistryDir, "kubelet plugin registration directory")
 	flag.StringVar(&f.pluginDataDir, "plugin-data-dir", filepath.Join(kubeletplugin.KubeletPluginsDir, driverName), "directory of the plugin's dra.sock")
 	flag.StringVar(&f.fault, "fault", "none", "none | all-devices (every claim gets all the node's GPUs)")
@@ -116,6 +129,17 @@ func setup(f *flags, logger *log.Logger) (*Inventory, specConfig, bool, error) {
 	if f.nodeName == "" || f.cdiDir == "" {
 		return nil, specConfig{}, false, fmt.Errorf("--node-name and --cdi-dir are required")
 	}
+	switch f.mode {
+	case "", "fake":
+	case "real":
+		inv, cfg, err := setupReal(f, logger)
+		if err == nil {
+			err = makeDirs(f)
+		}
+		return inv, cfg, faultAll, err
+	default:
+		return nil, specConfig{}, false, fmt.Errorf("--mode must be fake or real, not %q", f.mode)
+	}
 	var cfg specConfig
 	for _, p := range []struct {
 		name, val string
@@ -142,12 +166,64 @@ func setup(f *flags, logger *log.Logger) (*Inventory, specConfig, bool, error) {
 			logger.Printf("warning: %v", err)
 		}
 	}
-	for _, dir := range []string{f.cdiDir, f.registrationDir, f.pluginDataDir} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, cfg, false, err
-		}
+	if err := makeDirs(f); err != nil {
+		return nil, cfg, false, err
 	}
 	return inv, cfg, faultAll, nil
+}
+
+func makeDirs(f *flags) error {
+	for _, dir := range []string{f.cdiDir, f.registrationDir, f.pluginDataDir} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setupReal discovers the host's GPUs and device nodes (--mode=real).
+func setupReal(f *flags, logger *log.Logger) (*Inventory, specConfig, error) {
+	if f.gpus != "" {
+		return nil, specConfig{}, fmt.Errorf("--gpus is for --mode=fake: real mode asks nvidia-smi")
+	}
+	smi := f.nvidiaSMI
+	if smi == "" {
+		smi = filepath.Join(f.driverRoot, "bin", "nvidia-smi")
+	}
+	devDir := f.devDir
+	if devDir == "" {
+		devDir = "/dev"
+	}
+	inv, err := discoverGPUs(smi, f.ldLibraryPath)
+	if err != nil {
+		return nil, specConfig{}, fmt.Errorf("discover GPUs: %w", err)
+	}
+	for i, g := range inv.GPUs {
+		bus, _ := pciBusID(g.PCIBusID)
+		inv.GPUs[i].PCIeRoot = pcieRootFromSysfs(f.sysfs, bus)
+	}
+	rc := &realConfig{DriverRoot: f.driverRoot, LDPath: f.ldLibraryPath}
+	if rc.GPUNodes, rc.Control, err = hostNodes(devDir, inv.GPUs); err != nil {
+		return nil, specConfig{}, fmt.Errorf("device nodes: %w", err)
+	}
+	if rc.LDPath == "" {
+		if st, err := os.Stat(filepath.Join(f.driverRoot, "lib64")); err == nil && st.IsDir() {
+			rc.LDPath = filepath.Join(f.driverRoot, "lib64")
+		}
+	}
+	for _, dir := range strings.Split(f.hostLibDirs, ",") {
+		if dir = strings.TrimSpace(dir); dir == "" {
+			continue
+		}
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			rc.LibDirs = append(rc.LibDirs, dir)
+		} else {
+			logger.Printf("warning: --host-lib-dirs: %s is not a directory here: not mounted", dir)
+		}
+	}
+	found, _ := json.Marshal(inv)
+	logger.Printf("real mode: %s", found)
+	return inv, specConfig{DevDir: devDir, NvidiaSMI: smi, Real: rc}, nil
 }
 
 // run is the plugin's life: start the kubeletplugin helper, publish the pool, write the ready file
@@ -181,7 +257,7 @@ func run(ctx context.Context, f *flags, inv *Inventory, cfg specConfig, faultAll
 		helper.Stop()
 		return fmt.Errorf("publish ResourceSlice: %w", err)
 	}
-	logger.Printf("started on node %s: %d GPUs, fault=%s, cdi dir %s, registration dir %s", f.nodeName, len(inv.GPUs), f.fault, f.cdiDir, f.registrationDir)
+	logger.Printf("started on node %s (%s mode): %d GPUs, fault=%s, cdi dir %s, registration dir %s", f.nodeName, modeName(f), len(inv.GPUs), f.fault, f.cdiDir, f.registrationDir)
 
 	go func() {
 		registered, published := false, false
@@ -225,6 +301,13 @@ func run(ctx context.Context, f *flags, inv *Inventory, cfg specConfig, faultAll
 		return *p
 	}
 	return nil
+}
+
+func modeName(f *flags) string {
+	if f.mode == "real" {
+		return "real"
+	}
+	return "fake"
 }
 
 func main() {

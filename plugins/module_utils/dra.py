@@ -224,6 +224,10 @@ def class_selector_check(device_class: dict[str, Any], claim: dict[str, Any], de
     return True, "%s matches DeviceClass %s: %s" % (", ".join(r.get("device", "?") for r in allocation_results(claim)), cls, " && ".join(exprs))
 
 
+# What kube-scheduler's DynamicResources plugin reports for a node where a pod's claims cannot be allocated.
+ALLOCATOR_REFUSAL = "cannot allocate all claims"
+
+
 def claim(name: str, namespace: str, device_class: str, cel: str | None = None, all_devices: bool = False) -> dict[str, Any]:
     """A ResourceClaim with one request ("accel") against ``device_class``."""
     exactly: dict[str, Any] = {"deviceClassName": device_class}
@@ -250,7 +254,7 @@ def claim_pod_refused(
     window_s: float,
     node_selector: dict[str, str] | None = None,
     tolerations: list[dict[str, Any]] | None = None,
-) -> tuple[bool, str]:
+) -> tuple[bool | None, str]:
     """Create a one-request claim and a pod using it; the claim must stay unallocated and the pod unbound.
 
     Returns (refused, outcome) for ProbeResult.negative_case."""
@@ -265,13 +269,16 @@ def claim_obj_pod_refused(
     window_s: float,
     node_selector: dict[str, str] | None = None,
     tolerations: list[dict[str, Any]] | None = None,
-) -> tuple[bool, str]:
+) -> tuple[bool | None, str]:
     """Create ``claim_obj`` (any requests and constraints) and a pod of the same name using it; the
     claim must stay unallocated and the pod unbound for ``window_s``."""
     name, namespace = claim_and_pod(ctx, claim_obj, node_selector, tolerations)
-    refused, msg = wl.refused_placement(client, name, namespace, timeout_s, window_s)
+    # Evidence only when the DRA allocator is what refused (the scheduler's DynamicResources
+    # reason), not a taint or a selector on the way.
+    refused, msg = wl.refused_placement(client, name, namespace, timeout_s, window_s, cause=ALLOCATOR_REFUSAL)
     unallocated = not is_allocated(client.get(API, "ResourceClaim", name, namespace))
-    return refused and unallocated, "claim unallocated=%s, pod unbound for %ss; scheduler: %s" % (unallocated, window_s, msg)
+    outcome = "claim unallocated=%s, pod unbound for %ss; scheduler: %s" % (unallocated, window_s, msg)
+    return (None if refused is None else refused and unallocated), outcome
 
 
 def claim_and_pod(

@@ -58,6 +58,16 @@ def idle_dra_nodes(slices: list[dict[str, Any]], claims: list[dict[str, Any]], d
     return {node: n for node, n in count.items() if pools[node] not in busy_pools}
 
 
+def free_dra_devices(slices: list[dict[str, Any]], claims: list[dict[str, Any]], driver: str) -> dict[str, int]:
+    """node -> how many devices of ``driver`` on it no claim has allocated."""
+    taken = {(r.get("pool"), r.get("device")) for c in claims for r in dra.allocation_results(c) if r.get("driver") == driver}
+    out: dict[str, int] = {}
+    for key, d in dra.published_devices(slices, driver).items():
+        if d["node"]:
+            out[d["node"]] = out.get(d["node"], 0) + (key not in taken)
+    return out
+
+
 def host_device_access(p: dict[str, Any]) -> list[str]:
     """Ways a pod spec reaches host devices without the resource framework."""
     found = []

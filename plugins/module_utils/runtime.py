@@ -36,8 +36,7 @@ OBSERVE_COMMAND = ["sh", "-c", OBSERVE_SCRIPT]
 # The same report, then the container keeps running (and holding what it was given): for a pod
 # whose allocation must stay live while something else is read (its metrics series).
 HOLD_COMMAND = ["sh", "-c", OBSERVE_SCRIPT + "exec sleep 86400\n"]
-# The taint GPU node pools carry on GKE, EKS and AKS (and the reference cluster's real nodes).
-GPU_TOLERATIONS = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+GPU_TOLERATIONS = wl.GPU_TOLERATIONS
 
 
 runs_containers = wl.runs_containers
@@ -132,3 +131,12 @@ def summary(seen: dict[str, Any]) -> str:
         return "the container did not report (its script did not finish)"
     smi = "nvidia-smi absent" if seen.get("smi_rc") == 127 else "nvidia-smi exit %s, GPUs %s" % (seen.get("smi_rc"), uuids(seen) or "none")
     return "device nodes %s; %s; NVIDIA_VISIBLE_DEVICES=%s" % (seen.get("devices") or "none", smi, seen.get("visible_env"))
+
+
+def release(ctx: Any, namespace: str, pods: list[str], claims: list[str] | None = None) -> None:
+    """Delete the observer pods (and their claims) and wait until they are gone, so that the
+    accelerators they held are free again for the probe's next step (a node may have one GPU)."""
+    for name in pods:
+        ctx.delete({"apiVersion": "v1", "kind": "Pod", "name": name, "namespace": namespace}, wait=True)
+    for name in claims or []:
+        ctx.delete({"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim", "name": name, "namespace": namespace}, wait=True)

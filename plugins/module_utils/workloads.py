@@ -10,6 +10,12 @@ __metaclass__ = type
 import time
 from typing import Any
 
+# The taint GPU node pools carry on GKE, EKS and AKS (and the reference cluster's real GPU node).
+GPU_TOLERATIONS = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+
+# What kube-scheduler reports for a node a pod's node selector or affinity excludes.
+SELECTOR_REFUSAL = "didn't match Pod's node affinity/selector"
+
 # A pause-like command: probes never need the container to do work unless a runtime check asks.
 DEFAULT_IMAGE = "registry.k8s.io/pause:3.10"
 
@@ -51,8 +57,15 @@ def pod(
         spec["schedulerName"] = scheduler_name
     if node_selector:
         spec["nodeSelector"] = dict(node_selector)
-    if tolerations:
-        spec["tolerations"] = [dict(t) for t in tolerations]
+    # A pod that asks for an accelerator tolerates the taint accelerator node pools carry (GKE, EKS
+    # and AKS taint GPU nodes nvidia.com/gpu): the ExtendedResourceToleration admission plugin does
+    # this for extended resources, and a DRA claim gets no such help.  Without it a probe's GPU pod
+    # is refused by the taint, and a refusal for that reason proves nothing about the accelerators.
+    wanted = [dict(t) for t in tolerations or []]
+    if claims or any(k.startswith("nvidia.com/") for k in (limits or {})):
+        wanted += [dict(t) for t in GPU_TOLERATIONS if t not in wanted]
+    if wanted:
+        spec["tolerations"] = wanted
     md: dict[str, Any] = {"name": name, "namespace": namespace, "labels": dict(labels or {})}
     if annotations:
         md["annotations"] = dict(annotations)
@@ -128,17 +141,23 @@ def wait_placed(client: Any, name: str, namespace: str, timeout_s: float, grace_
     return client.wait_until("v1", "Pod", name, is_bound, namespace, grace_s)[1] or first
 
 
-def refused_placement(client: Any, name: str, namespace: str, timeout_s: float, window_s: float) -> tuple[bool, str]:
+def refused_placement(client: Any, name: str, namespace: str, timeout_s: float, window_s: float, cause: str = "") -> tuple[bool | None, str]:
     """The negative case every scheduling probe needs: the pod ``name`` must be reported
     Unschedulable by the scheduler and then stay unbound for the whole observation window.
 
-    Returns (refused, the scheduler's message)."""
+    ``cause``: the scheduler's reason that makes the refusal evidence (e.g. "Insufficient
+    nvidia.com/gpu", "cannot allocate all claims").  A pod refused for another reason only (an
+    untolerated taint, say) proves nothing about the mechanism under test: refused is then None,
+    not decided.  Returns (refused, the scheduler's message)."""
     first = client.wait_for("v1", "Pod", name, is_decided, namespace, timeout_s, "be decided by the scheduler")
     held, last = client.holds("v1", "Pod", name, is_bound, namespace, window_s)
     final = last or first
     if is_bound(final):
         return False, "bound to node %s" % final["spec"]["nodeName"]
-    return held and is_unschedulable(first), unschedulable_message(final)
+    msg = unschedulable_message(final)
+    if held and is_unschedulable(first) and cause and cause not in msg:
+        return None, "refused, but not for the reason under test (%r): %s" % (cause, msg)
+    return held and is_unschedulable(first), msg
 
 
 def wait_all_bound(client: Any, namespace: str, names: list[str], timeout_s: float) -> list[dict[str, Any]]:

@@ -195,12 +195,14 @@ class IsolationProbe(Probe):
             return
         ns = ctx.ensure_namespace(p["namespace"])
         client.patch("v1", "Namespace", ns, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "baseline"}}})
+        # What containers see first, while every accelerator is free (a node may have one), then
+        # the exclusivity fills.
+        self.runtime(client, ctx, result, ns, nodes, free, dra_ready)
         if free:
             self.device_plugin_exclusive(client, ctx, result, ns, free)
         if dra_ready:
             self.dra_exclusive(client, ctx, result, ns)
         self.host_devices_refused(client, ctx, result, ns)
-        self.runtime(client, ctx, result, ns, nodes, free, dra_ready)
         paths = [x for x, on in (("device plugin", bool(free)), ("DRA", dra_ready)) if on]
         seen = " containers saw only what was allocated to them," if all(c["ok"] for c in result.checks if c["kind"] == "runtime") else ""
         result.decide_from_checks(
@@ -227,8 +229,7 @@ class IsolationProbe(Probe):
             "%d/%d pods with %s=1 bound to %s" % (sum(wl.is_bound(b) for b in bound), n, p["resource_name"], node),
         )
         ctx.create(wl.pod("dp-extra", ns, limits={p["resource_name"]: "1"}, node_selector=sel))
-        refused, msg = wl.refused_placement(client, "dp-extra", ns, p["timeout"], p["observe_seconds"])
-        refused = refused and "Insufficient %s" % p["resource_name"] in msg
+        refused, msg = wl.refused_placement(client, "dp-extra", ns, p["timeout"], p["observe_seconds"], cause="Insufficient %s" % p["resource_name"])
         result.negative_case("one %s more than node %s has free, while %d pods hold them" % (p["resource_name"], node, n), refused, msg)
         result.check("device plugin accelerators are exclusive", refused, msg)
         result.observations["device_plugin"] = {"node": node, "free_before": n, "extra_pod": msg}
@@ -284,28 +285,29 @@ class IsolationProbe(Probe):
         """What containers see, on one node that runs containers: a pod without a request and one
         that sets NVIDIA_VISIBLE_DEVICES=all see no accelerator (a runtime that honours the variable,
         such as the legacy nvidia-container-runtime, fails here); on each path (device plugin, DRA)
-        two pods with one accelerator each see one each, different ones, matching what was
-        allocated to them (a plugin that hands every container all devices fails here)."""
+        with two free accelerators, two pods with one each see one each, different ones, matching
+        what was allocated to them (a plugin that hands every container all devices fails here)."""
         p = self.params
         slices = client.list(dra.API, "ResourceSlice")["items"] if dra_ready else []
-        dra_nodes = iso.idle_dra_nodes(slices, client.list(dra.API, "ResourceClaim")["items"], p["driver"]) if dra_ready else {}
+        dra_nodes = iso.free_dra_devices(slices, client.list(dra.API, "ResourceClaim")["items"], p["driver"]) if dra_ready else {}
         node = rt.pick_node(nodes, sorted(set(free) | set(dra_nodes))) if p["runtime_checks"] != "never" else None
-        name = node["metadata"]["name"] if node else ""
-        paths = [x for x, n in (("device plugin", free.get(name, 0)), ("DRA", dra_nodes.get(name, 0))) if n >= 2]
-        if not paths:
-            why = rt.no_node_reason(p["runtime_checks"], nodes, "accelerators")
-            if node:
-                why = "skipped: node %s has fewer than 2 free accelerators on either path" % name
+        pair_checks = {x: "%s (%s)" % (PAIR_CHECK, x) for x in ("device plugin", "DRA")}
+        if node is None:
             # Not decided, so not attempted: the NVIDIA_VISIBLE_DEVICES=all negative case is only
             # recorded where a container could look (an undecided runtime check, never a failure).
-            for check in RUNTIME_CHECKS + tuple("%s (%s)" % (PAIR_CHECK, x) for x in ("device plugin", "DRA")):
+            why = rt.no_node_reason(p["runtime_checks"], nodes, "accelerators")
+            for check in RUNTIME_CHECKS + tuple(pair_checks.values()):
                 result.check(check, None, why, kind="runtime")
             return
+        name = node["metadata"]["name"]
+        counts = {"device plugin": free.get(name, 0), "DRA": dra_nodes.get(name, 0)}
         img = p["probe_image"]
-        pods = {"rt-none": {}, "rt-env": {"env": {"NVIDIA_VISIBLE_DEVICES": "all"}}}
-        for path in paths:
-            for x in ("a", "b"):
-                pod = "rt-%s-%s" % ("dp" if path == "device plugin" else "dra", x)
+        pods: dict[str, dict] = {"rt-none": {}, "rt-env": {"env": {"NVIDIA_VISIBLE_DEVICES": "all"}}}
+        # Two pods per path where two accelerators are free (they must see different ones), one
+        # where only one is (it must see exactly its own), none where none is (not decided).
+        pairs = {path: ["rt-%s-%s" % ("dp" if path == "device plugin" else "dra", x) for x in ("a", "b")[: min(n, 2)]] for path, n in counts.items() if n}
+        for path, pair in pairs.items():
+            for pod in pair:
                 if path == "DRA":
                     ctx.create(dra.claim(pod, ns, p["device_class"]))
                     pods[pod] = {"claims": [{"name": "accel", "resourceClaimName": pod}]}
@@ -321,19 +323,24 @@ class IsolationProbe(Probe):
             phase, seen[pod] = rt.observe(client, pod, ns, p["timeout"])
             seen[pod]["phase"] = phase
             result.step("kubectl -n %s logs %s (what the container sees)" % (ns, pod), "%s, phase %s" % (rt.summary(seen[pod]), phase))
-        result.observations["runtime"] = {"node": name, "paths": paths, "seen": seen}
+        rt.release(ctx, ns, list(pods), pairs.get("DRA", []))
+        result.observations["runtime"] = {"node": name, "paths": list(pairs), "free": counts, "seen": seen}
         ok, what = rt.sees_nothing(seen["rt-none"])
         result.check(RUNTIME_CHECKS[0], ok, what, kind="runtime")
         ok, what = rt.sees_nothing(seen["rt-env"])
         result.negative_case("%s, on accelerator node %s" % (ENV_CASE, name), ok, what)
         result.check(RUNTIME_CHECKS[1], ok, what, kind="runtime")
-        for path in paths:
-            pair = ["rt-%s-%s" % ("dp" if path == "device plugin" else "dra", x) for x in ("a", "b")]
+        for path, check in pair_checks.items():
+            pair = pairs.get(path)
+            if not pair:
+                why = "node %s has no free accelerator through the %s: no pod could be given one" % (name, path)
+                result.check(check, None, why, kind="runtime")
+                continue
             want = {x: allocations[x] if path == "DRA" else sorted(v for v in (seen[x].get("visible_env") or "").split(",") if v) for x in pair}
             got = {x: rt.uuids(seen[x]) for x in pair}
-            ok = all(len(got[x]) == 1 and len(seen[x]["devices"]) == 1 and got[x] == want[x] for x in pair) and got[pair[0]] != got[pair[1]]
+            ok = all(len(got[x]) == 1 and len(seen[x]["devices"]) == 1 and got[x] == want[x] for x in pair) and len({tuple(got[x]) for x in pair}) == len(pair)
             detail = "; ".join("%s sees %s (device nodes %s), allocated %s" % (x, got[x], seen[x]["devices"] or "none", want[x]) for x in pair)
-            result.check("%s (%s)" % (PAIR_CHECK, path), ok, detail, kind="runtime")
+            result.check(check, ok, detail, kind="runtime")
 
     def allocated_uuids(self, client, ns, claim):
         """The UUIDs of the devices allocated to ``claim``, read from the ResourceSlices.  (On the

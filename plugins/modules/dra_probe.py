@@ -204,6 +204,9 @@ class DraProbe(Probe):
 
         ns = ctx.ensure_namespace(p["namespace"])
 
+        # 0. What a container sees, first, while every device is free (a node may have one GPU).
+        self.runtime_check(client, ctx, result, ns, devices)
+
         # 1. Positive: a claim is allocated a published device and its pod lands on that device's node.
         ctx.create(dra.claim("holder", ns, dclass))
         ctx.create(wl.pod("holder", ns, claims=[{"name": "accel", "resourceClaimName": "holder"}]))
@@ -246,7 +249,6 @@ class DraProbe(Probe):
             "kubectl -n %s create resourceclaim holder + pod holder" % ns,
             "allocated %s/%s, pod bound to %s" % (first.get("pool"), first.get("device"), pod["spec"]["nodeName"]),
         )
-        self.runtime_check(client, ctx, result, ns, devices)
 
         # 2. Negative: a selector that matches no device is never satisfied.
         cel = "device.attributes['%s'].productName == 'aic-no-such-device-%s'" % (driver, ctx.run_id)
@@ -304,6 +306,7 @@ class DraProbe(Probe):
         # Read while the pod holds the claim: it is released once the pod has finished.
         results = dra.allocation_results(client.wait_for(dra.API, "ResourceClaim", "smi", dra.is_allocated, ns, self.params["timeout"], "be allocated"))
         phase, seen = rt.observe(client, "smi", ns, self.params["timeout"])
+        rt.release(ctx, ns, ["smi"], ["smi"])  # the node may have one GPU: the holder needs it next
         want = sorted(str(devices.get((x.get("pool"), x.get("device")), {}).get("attributes", {}).get("uuid")) for x in results)
         got = rt.uuids(seen)
         result.observations["runtime_check"] = {"node": name, "phase": phase, "seen": seen, "allocated_uuids": want}

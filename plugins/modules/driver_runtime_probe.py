@@ -290,11 +290,11 @@ class DriverProbe(Probe):
             above = wl.pod("lbl-above", ns, limits={p["resource_name"]: "1"}, tolerations=rt.GPU_TOLERATIONS if pin else None)
             above["spec"]["affinity"] = drv.affinity_above(bar, pin)
             ctx.create(above)
-            refused, msg = wl.refused_placement(client, "lbl-above", ns, p["timeout"], p["observe_seconds"])
+            refused, msg = wl.refused_placement(client, "lbl-above", ns, p["timeout"], p["observe_seconds"], cause=wl.SELECTOR_REFUSAL)
             version = ".".join(str(x) for x in bar)
             result.negative_case("pod demanding a driver above %s%s by its node labels (%s)" % (version, " on %s" % pin if pin else "", basis), refused, msg)
         ctx.create(wl.pod("lbl-newer", ns, limits={p["resource_name"]: "1"}, node_selector={drv.DRIVER_LABEL_MAJOR: "9999"}))
-        refused, msg = wl.refused_placement(client, "lbl-newer", ns, p["timeout"], p["observe_seconds"])
+        refused, msg = wl.refused_placement(client, "lbl-newer", ns, p["timeout"], p["observe_seconds"], cause=wl.SELECTOR_REFUSAL)
         result.step(EVERY_CLUSTER + "pod selecting driver major version 9999", msg, refused)
 
     def runtime(self, client, ctx, result, ns, by_node, nodes):
@@ -317,6 +317,7 @@ class DriverProbe(Probe):
             ctx.create(dra.claim("smi", ns, p["device_class"]))
             ctx.create(rt.observer_pod("smi", ns, p["probe_image"], name, claims=[{"name": "accel", "resourceClaimName": "smi"}]))
         phase, seen = rt.observe(client, "smi", ns, p["timeout"])
+        rt.release(ctx, ns, ["smi"], [] if has_dp else ["smi"])  # the node may have one GPU: the next steps need it
         got = {drv.normalize(g["driver_version"]) for g in seen["gpus"]}
         want = set(by_node[name]["dra"]) | ({by_node[name]["label"]} if by_node[name]["label"] else set())
         result.observations["runtime"] = {"node": name, "phase": phase, "seen": seen, "advertised": sorted(want)}

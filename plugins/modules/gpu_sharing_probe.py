@@ -231,6 +231,8 @@ class SharingProbe(Probe):
 
     def dra_shared_claim(self, client, ctx, result, ns, _ts, _mig):
         p = self.params
+        # What the consumers see, first, while every device is free (a node may have one GPU).
+        self.runtime_shared(client, ctx, result, ns, dra.published_devices(client.list(dra.API, "ResourceSlice")["items"], p["driver"]))
         ctx.create(dra.claim("shared", ns, p["device_class"]))
         for name in ("user-a", "user-b"):
             ctx.create(wl.pod(name, ns, claims=[{"name": "accel", "resourceClaimName": "shared"}]))
@@ -254,7 +256,6 @@ class SharingProbe(Probe):
         else:
             refused, outcome = dra.claim_pod_refused(client, ctx, "intruder", ns, p["device_class"], sel, p["timeout"], p["observe_seconds"])
             result.negative_case("separate claim for the shared device (%s)" % sel, refused, outcome)
-        self.runtime_shared(client, ctx, result, ns, devices)
         result.decide_from_checks("one DRA device shared by two pods through one claim; a separate claim for that device was refused")
 
     def runtime_shared(self, client, ctx, result, ns, devices):
@@ -281,6 +282,7 @@ class SharingProbe(Probe):
         for user in users:
             phase, seen[user] = rt.observe(client, user, ns, p["timeout"])
             result.step("kubectl -n %s logs %s (shared claim rt-shared on %s)" % (ns, user, name), "%s, phase %s" % (rt.summary(seen[user]), phase))
+        rt.release(ctx, ns, list(users), ["rt-shared"])
         result.observations["runtime_shared"] = {"node": name, "allocated_uuids": want, "seen": seen}
         ok = len(want) == 1 and all(rt.uuids(seen[u]) == want and len(seen[u]["devices"]) == 1 for u in users)
         detail = "; ".join("%s sees %s (device nodes %s)" % (u, rt.uuids(seen[u]), seen[u]["devices"] or "none") for u in users)

@@ -120,3 +120,39 @@ def test_placed_pod_never_bound_comes_back_unschedulable():
 def test_placed_pod_bound_at_once_needs_no_grace():
     c = Sequence([BOUND])
     assert wl.is_bound(wl.wait_placed(c, "p", "ns", 30)) and c.waits == ["be scheduled"]
+
+
+# What kube-scheduler reported on the real GPU machine (docs/samples/real-gpu) for a claim pod that
+# did not tolerate the GPU node's taint: the refusal was the taint's, not the allocator's.
+TAINTED = {
+    "spec": {},
+    "status": {
+        "conditions": [
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": "0/1 nodes are available: 1 node(s) had untolerated taint(s). "
+                "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+            }
+        ]
+    },
+}
+
+
+def test_a_refusal_for_another_reason_than_the_one_under_test_is_not_evidence():
+    refused, msg = wl.refused_placement(Watcher(TAINTED, True, TAINTED), "extra", "ns", 30, 8, cause="cannot allocate all claims")
+    assert refused is None and msg.startswith("refused, but not for the reason under test ('cannot allocate all claims'): Unschedulable: 0/1 nodes")
+    refused, _ = wl.refused_placement(Watcher(UNSCHED, True, UNSCHED), "extra", "ns", 30, 8, cause="Insufficient nvidia.com/gpu")
+    assert refused is True
+
+
+def test_accelerator_pods_tolerate_the_gpu_taint_and_others_do_not():
+    claim_pod = wl.pod("a", "ns", claims=[{"name": "accel", "resourceClaimName": "c"}])
+    dp_pod = wl.pod("b", "ns", limits={"nvidia.com/gpu": "1"})
+    cpu_pod = wl.pod("c", "ns")
+    assert claim_pod["spec"]["tolerations"] == wl.GPU_TOLERATIONS == dp_pod["spec"]["tolerations"]
+    assert "tolerations" not in cpu_pod["spec"]
+    own = {"key": "sandbox.gke.io/runtime", "operator": "Equal", "value": "gvisor", "effect": "NoSchedule"}
+    both = wl.pod("d", "ns", limits={"nvidia.com/gpu": "1"}, tolerations=[own])
+    assert both["spec"]["tolerations"] == [own] + wl.GPU_TOLERATIONS

@@ -131,4 +131,5 @@ def test_dra_case_undecided_when_every_node_has_an_allocated_device(run_module, 
             }
         )
     r = probe(run_module, monkeypatch, c)
-    assert r.verdict == "pass" and r.check(DRA)["ok"] is None and "no idle node to fill" in r.check(DRA)["detail"]
+    assert r.verdict == "pass", (r.reason, r["checks"])
+    assert r.check(DRA)["ok"] is None and "no idle node to fill" in r.check(DRA)["detail"]

@@ -291,7 +291,9 @@ class IsolationProbe(Probe):
         slices = client.list(dra.API, "ResourceSlice")["items"] if dra_ready else []
         dra_nodes = iso.free_dra_devices(slices, client.list(dra.API, "ResourceClaim")["items"], p["driver"]) if dra_ready else {}
         node = rt.pick_node(nodes, sorted(set(free) | set(dra_nodes))) if p["runtime_checks"] != "never" else None
-        pair_checks = {x: "%s (%s)" % (PAIR_CHECK, x) for x in ("device plugin", "DRA")}
+        # One check per path the cluster exposes (a DRA-only cluster has no device-plugin check).
+        exposed = [x for x, on in (("device plugin", bool(free)), ("DRA", dra_ready)) if on]
+        pair_checks = {x: "%s (%s)" % (PAIR_CHECK, x) for x in exposed}
         if node is None:
             # Not decided, so not attempted: the NVIDIA_VISIBLE_DEVICES=all negative case is only
             # recorded where a container could look (an undecided runtime check, never a failure).
@@ -300,7 +302,7 @@ class IsolationProbe(Probe):
                 result.check(check, None, why, kind="runtime")
             return
         name = node["metadata"]["name"]
-        counts = {"device plugin": free.get(name, 0), "DRA": dra_nodes.get(name, 0)}
+        counts = {x: n for x, n in (("device plugin", free.get(name, 0)), ("DRA", dra_nodes.get(name, 0))) if x in exposed}
         img = p["probe_image"]
         pods: dict[str, dict] = {"rt-none": {}, "rt-env": {"env": {"NVIDIA_VISIBLE_DEVICES": "all"}}}
         # Two pods per path where two accelerators are free (they must see different ones), one

@@ -192,6 +192,25 @@ class Breaker:
             apply({})
 
     @contextlib.contextmanager
+    def dcgm_control(self, **control: Any):
+        """Break the fake DCGM exporter through its control file (tests/refcluster/fakes/dcgm_exporter.py):
+        frozen=True (DCGM stopped: the last readings are served again), wrong_gpu=True (each pod is
+        named on another GPU of its node).  Restored afterwards."""
+        from tests.refcluster.config import STATE
+
+        path = STATE / "run" / "dcgm-control.json"
+        old = path.read_text() if path.is_file() else None
+        path.write_text(json.dumps(control))
+        time.sleep(3)  # one collection of the exporter (its --interval is 2 s)
+        try:
+            yield
+        finally:
+            if old is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_text(old)
+
+    @contextlib.contextmanager
     def deleted(self, api_version: str, kind: str, name: str, namespace: str | None = None):
         live = self.client.get(api_version, kind, name, namespace)
         if live is None:
@@ -253,13 +272,31 @@ def breaker(k8s):
     return Breaker(k8s)
 
 
+# The probes whose container-level checks take an image, and the option that names it.
+IMAGE_OPTION = {
+    "dra_probe": "gpu_image",
+    "dcgm_query": "gpu_image",
+    "accelerator_isolation_probe": "probe_image",
+    "driver_runtime_probe": "probe_image",
+    "gpu_sharing_probe": "probe_image",
+    "sandbox_probe": "probe_image",
+}
+
+
 @pytest.fixture(scope="session")
 def ansible_module(kubeconfig):
     """ansible_module(name, **args) -> the module's JSON result, run through real ansible (AnsiballZ)."""
     from tests.refcluster.ansible_run import run_module
+    from tests.refcluster.config import local_vars
+
+    image = local_vars()["accelerators_probe_image"]
 
     def run(name: str, check: bool = False, **args: Any) -> dict[str, Any]:
         args.setdefault("kubeconfig", kubeconfig)
+        # The container-level checks use the probe image built here, as inventories/local says:
+        # the modules' public defaults (nvcr.io/nvidia/cuda) cannot be pulled on this machine.
+        if name in IMAGE_OPTION:
+            args.setdefault(IMAGE_OPTION[name], image)
         return run_module(name, args, check=check)[0]
 
     return run

@@ -34,7 +34,8 @@ def test_dra_probe_passes_on_the_reference_cluster(ansible_module, k8s):
     ):
         assert checks[name]["ok"] is True, checks[name]
     runtime = checks["container sees exactly the allocated GPU"]
-    assert runtime["ok"] is None and runtime["kind"] == "runtime" and "containers do not run on node" in runtime["detail"]
+    # Decided on the real node refcluster-rt-1 (tests/integration/test_runtime_lane.py breaks it).
+    assert runtime["ok"] is True and runtime["kind"] == "runtime", runtime
     assert len(r["negative"]) == 2 and all(n["refused"] is True for n in r["negative"])
     assert "Unschedulable" in r["negative"][0]["outcome"]
     assert r["observations"]["allocation"]["device_attributes"]["productName"] == "NVIDIA H100 80GB HBM3"

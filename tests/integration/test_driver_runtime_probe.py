@@ -24,6 +24,7 @@ def test_passes_with_versions_from_dra_and_labels(ansible_module):
     assert checks["claim requiring the installed driver is allocated"]["ok"] is True
     assert checks["driver lifecycle managed by the GPU operator"]["ok"] is None
     assert checks["container runtime exposes the advertised driver"]["kind"] == "runtime"
+    assert checks["container runtime exposes the advertised driver"]["ok"] is True  # nvidia-smi on refcluster-rt-1
 
 
 @pytest.mark.fault

@@ -105,6 +105,29 @@ def test_dcgm_fails_when_gpus_are_not_attributed_to_pods(ansible_module, breaker
     assert failed[0]["detail"].startswith("no DCGM_FI_DEV_GPU_UTIL series names pod")
 
 
+@pytest.mark.fault
+@pytest.mark.parametrize("source", ["prometheus", "exporter"])
+def test_dcgm_fails_when_the_exporter_is_frozen(ansible_module, breaker, k8s, source):
+    # DCGM stopped answering: the exporter keeps serving its last collection, values and all.  A
+    # probe that only looks for the series (the upstream suite's check) passes this cluster.
+    wait_prom(k8s, "DCGM_FI_DEV_GPU_UTIL", want_empty=False)
+    with breaker.dcgm_control(frozen=True):
+        res = ansible_module("dcgm_query", run_id="it-dcgm-frozen-%s" % source[:4], source=source, scrape_interval_seconds=2, attribution=False)
+    assert res["verdict"] == "fail", res["result"]["reason"]
+    failed = [c["name"] for c in res["result"]["checks"] if c["ok"] is False]
+    assert "readings move between two reads" in failed, res["result"]["checks"]
+
+
+@pytest.mark.fault
+def test_dcgm_fails_when_the_exporter_names_pods_on_the_wrong_gpu(ansible_module, breaker, k8s):
+    wait_prom(k8s, "DCGM_FI_DEV_GPU_UTIL", want_empty=False)
+    with breaker.dcgm_control(wrong_gpu=True):
+        res = ansible_module("dcgm_query", run_id="it-dcgm-wronggpu")
+    assert res["verdict"] == "fail", res["result"]["reason"]
+    failed = [c["name"] for c in res["result"]["checks"] if c["ok"] is False]
+    assert failed == ["the series naming the GPU pod carry the GPU allocated to it"], res["result"]["checks"]
+
+
 def test_workload_metrics_are_discovered_and_scraped(ansible_module):
     res = ansible_module("service_metrics_probe", run_id="it-svcmetrics", **WORKLOAD)
     r = res["result"]

@@ -63,7 +63,8 @@ def test_fails_when_the_named_class_is_not_a_sandbox(ansible_module, k8s):
 @pytest.mark.fault
 def test_fails_when_no_node_carries_the_sandbox_runtime(ansible_module, breaker):
     """The class points at nodes that no longer offer runsc: sandboxed pods cannot be placed."""
-    with breaker.labelled(SANDBOX_NODE, {LABEL: None}):
+    # Both of the class's nodes: the real one (runsc) and the kwok one.
+    with breaker.labelled(SANDBOX_NODE, {LABEL: None}), breaker.labelled("refcluster-sandbox-1", {LABEL: None}):
         res = ansible_module("sandbox_probe", run_id="it-sandbox-nonode", timeout=15, observe_seconds=3)
     assert res["verdict"] == "fail"
     assert res["reason"].startswith("sandboxed pod bound to a node of the class: not bound")

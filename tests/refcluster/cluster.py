@@ -394,16 +394,37 @@ def stop(name: str, grace_s: float = 10) -> bool:
 
 def _orphans() -> list[int]:
     """Processes whose command line points into the state dir but that no pid file names."""
+    from tests.refcluster import node_host
+
     markers = (str(STATE) + "/", str(PKI) + "/")
     known = {os.getpid()}
     for c in load_components().values():
         pid = running(c.name) if c.run else None
         if pid:
-            known.add(pid)
+            known |= _tree(pid)
+    known |= node_host.node_pids()  # the real nodes' containers and shims, which leave the tree
     out = []
     for d in Path("/proc").iterdir():
         if d.name.isdigit() and int(d.name) not in known and _marked(int(d.name), markers):
             out.append(int(d.name))
+    return out
+
+
+def _tree(pid: int) -> set[int]:
+    """``pid`` and all its descendants (a component's children, e.g. the real nodes' kubelets)."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                children.setdefault(int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]), []).append(int(d.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    out, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        if p not in out:
+            out.add(p)
+            todo.extend(children.get(p, []))
     return out
 
 

@@ -926,7 +926,7 @@ class FakeCluster:
                 changed = True
             return changed
         msg = "%d/%d pods of the gang could not be scheduled: %s" % (len(members) - len(plan), len(members), why)
-        changed = any([self.unschedulable(p, msg) for p in members])
+        changed = any(self.unschedulable(p, msg) for p in members)
         if cond(group, "PodGroupInitiallyScheduled", "False", "Unschedulable", msg, self.iso()):
             self.touch(group)
             changed = True

@@ -52,7 +52,7 @@ def test_pools_are_judged_separately():
 
 def test_the_version_just_above_and_the_affinity_that_demands_it():
     assert drv.just_above("580.159.04") == "580.159.5" and drv.just_above("570") == "570.0.1"
-    node = {"metadata": {"labels": {k: v for k, v in zip(drv.DRIVER_LABEL_PARTS, ("580", "159", "04"))}}}
+    node = {"metadata": {"labels": dict(zip(drv.DRIVER_LABEL_PARTS, ("580", "159", "04")))}}
     assert drv.label_parts(node) == (580, 159, 4) and drv.label_parts({"metadata": {"labels": {drv.DRIVER_LABEL_MAJOR: "580"}}}) is None
     terms = drv.affinity_above((580, 159, 4), "n1")["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
     assert len(terms) == 3 and all(t["matchExpressions"][0] == {"key": "kubernetes.io/hostname", "operator": "In", "values": ["n1"]} for t in terms)

@@ -50,7 +50,7 @@ def test_parse_nothing_visible_and_absent_tool():
 
 def test_a_device_node_alone_is_not_nothing():
     # A runtime that injects the device node but no nvidia-smi must still count as seeing a GPU.
-    ok, _ = rt.sees_nothing(rt.parse("aic.devices=nvidia0 \naic.smi_rc=127\naic.done=1\n"))
+    ok = rt.sees_nothing(rt.parse("aic.devices=nvidia0 \naic.smi_rc=127\naic.done=1\n"))[0]
     assert ok is False
 
 
@@ -79,10 +79,10 @@ def test_observer_pod_is_pinned_tolerates_gpu_taint_and_unprivileged():
     assert c["securityContext"]["allowPrivilegeEscalation"] is False
 
 
-@pytest.mark.skipif(subprocess.run(["sh", "-c", "command -v ls grep sed tr uname"], capture_output=True).returncode != 0, reason="no POSIX tools")
+@pytest.mark.skipif(subprocess.run(["sh", "-c", "command -v ls grep sed tr uname"], capture_output=True, check=False).returncode != 0, reason="no POSIX tools")
 def test_the_script_runs_in_a_plain_shell(tmp_path):
     # The observer script itself, run here: no /dev/nvidiaN and no nvidia-smi on this machine.
-    out = subprocess.run(rt.OBSERVE_COMMAND, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    out = subprocess.run(rt.OBSERVE_COMMAND, capture_output=True, text=True, check=False, env={"PATH": "/usr/bin:/bin"})
     seen = rt.parse(out.stdout)
     assert seen["complete"] and seen["smi_rc"] == 127 and seen["kernel"]
     assert rt.sees_nothing(seen)[0] is True

@@ -143,7 +143,7 @@ TAINTED = {
 def test_a_refusal_for_another_reason_than_the_one_under_test_is_not_evidence():
     refused, msg = wl.refused_placement(Watcher(TAINTED, True, TAINTED), "extra", "ns", 30, 8, cause="cannot allocate all claims")
     assert refused is None and msg.startswith("refused, but not for the reason under test ('cannot allocate all claims'): Unschedulable: 0/1 nodes")
-    refused, _ = wl.refused_placement(Watcher(UNSCHED, True, UNSCHED), "extra", "ns", 30, 8, cause="Insufficient nvidia.com/gpu")
+    refused = wl.refused_placement(Watcher(UNSCHED, True, UNSCHED), "extra", "ns", 30, 8, cause="Insufficient nvidia.com/gpu")[0]
     assert refused is True
 
 

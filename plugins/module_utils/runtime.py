@@ -73,7 +73,7 @@ def parse(log: str) -> dict[str, Any]:
     for line in log.splitlines():
         if not line.startswith("aic.") or "=" not in line:
             continue
-        key, _, value = line[4:].partition("=")
+        key, value = line[4:].split("=", 1)
         value = value.strip()
         if key == "devices":
             out["devices"] = sorted(value.split())

@@ -22,10 +22,10 @@ description:
     GPU operator's ClusterPolicy exists and is not ready.
   - Where containers run, C(nvidia-smi) inside a pod must report the version the node advertises.
   - "Negative cases: a workload demanding a driver just above the real one is refused, while one
-    requiring the real one is admitted. The bar is the version C(nvidia-smi) reported in a container
+    requiring the real one is admitted. The floor is the version C(nvidia-smi) reported in a container
     (and the workloads go to that node), else the highest advertised version. DRA: a claim with
-    C(!driverVersion.isLessThan(semver(bar + 1))) stays unallocated. Labels: a pod whose required
-    node affinity demands a driver above the bar on the GFD C(nvidia.com/cuda.driver-version.major),
+    C(!driverVersion.isLessThan(semver(floor + 1))) stays unallocated. Labels: a pod whose required
+    node affinity demands a driver above the floor on the GFD C(nvidia.com/cuda.driver-version.major),
     C(.minor) and C(.revision) labels stays Unschedulable. A platform advertising a driver above
     the one it runs admits them."
   - "A claim demanding a driver newer than 9999.0.0 and a pod selecting driver major 9999 are still
@@ -199,7 +199,7 @@ class DriverProbe(Probe):
             )
         self.managed(client, result)
         ns = ctx.ensure_namespace(p["namespace"])
-        # What the driver really is, where a container can look: the bar the workloads that demand
+        # What the driver really is, where a container can look: the floor the workloads that demand
         # a newer driver are set just above (a platform advertising more than it runs admits them).
         looked, real = self.runtime(client, ctx, result, ns, by_node, nodes)
         dra_nodes = [n for n, e in sorted(by_node.items()) if e["dra"]]
@@ -214,11 +214,11 @@ class DriverProbe(Probe):
         if label_nodes:
             parts = {n: drv.label_parts(by_name[n]) for n in label_nodes}
             if real and looked in label_nodes and parts[looked]:
-                bar, pin, basis = drv.vtuple(real)[:3], looked, "what nvidia-smi reported in a container on %s" % looked
+                floor, pin, basis = drv.vtuple(real)[:3], looked, "what nvidia-smi reported in a container on %s" % looked
             else:
-                bar, pin, basis = max([v for v in parts.values() if v] or [None], key=lambda v: v or ()), None, "the highest version the labels advertise"
+                floor, pin, basis = max([v for v in parts.values() if v] or [None], key=lambda v: v or ()), None, "the highest version the labels advertise"
             on = pin or label_nodes[0]
-            self.label_enforced(client, ctx, result, ns, by_name[on]["metadata"]["labels"][drv.DRIVER_LABEL], pin, bar, basis)
+            self.label_enforced(client, ctx, result, ns, by_name[on]["metadata"]["labels"][drv.DRIVER_LABEL], pin, floor, basis)
         result.decide_from_checks(
             "driver %s on %d accelerator node(s), reported consistently%s; a workload demanding a driver just above %s was refused"
             % (", ".join(all_versions), len(by_node), " through DRA" if dra_nodes else "", "the one a container saw" if real else "the advertised one")
@@ -270,9 +270,9 @@ class DriverProbe(Probe):
         refused, outcome = dra.claim_pod_refused(client, ctx, "drv-newer", ns, p["device_class"], newer, p["timeout"], p["observe_seconds"])
         result.step(EVERY_CLUSTER + "DRA claim demanding a driver newer than 9999.0.0", outcome, refused)
 
-    def label_enforced(self, client, ctx, result, ns, raw, pin, bar, basis):
+    def label_enforced(self, client, ctx, result, ns, raw, pin, floor, basis):
         """A pod selecting the node's driver label is scheduled; one whose node affinity demands a
-        driver just above ``bar`` (by the GFD major/minor/revision labels) is refused."""
+        driver just above ``floor`` (by the GFD major/minor/revision labels) is refused."""
         p = self.params
         sel = dict({drv.DRIVER_LABEL: raw}, **({wl.HOSTNAME: pin} if pin else {}))
         ctx.create(wl.pod("lbl-ok", ns, limits={p["resource_name"]: "1"}, node_selector=sel, tolerations=rt.GPU_TOLERATIONS if pin else None))
@@ -282,16 +282,16 @@ class DriverProbe(Probe):
             wl.is_bound(first),
             "nodeSelector %s: %s" % (sel, "bound" if wl.is_bound(first) else wl.unschedulable_message(first)),
         )
-        if bar is None:
+        if floor is None:
             result.step(
                 "pod demanding a driver above the advertised one by node labels", "not attempted: no node carries %s" % ", ".join(drv.DRIVER_LABEL_PARTS)
             )
         else:
             above = wl.pod("lbl-above", ns, limits={p["resource_name"]: "1"}, tolerations=rt.GPU_TOLERATIONS if pin else None)
-            above["spec"]["affinity"] = drv.affinity_above(bar, pin)
+            above["spec"]["affinity"] = drv.affinity_above(floor, pin)
             ctx.create(above)
             refused, msg = wl.refused_placement(client, "lbl-above", ns, p["timeout"], p["observe_seconds"], cause=wl.SELECTOR_REFUSAL)
-            version = ".".join(str(x) for x in bar)
+            version = ".".join(str(x) for x in floor)
             result.negative_case("pod demanding a driver above %s%s by its node labels (%s)" % (version, " on %s" % pin if pin else "", basis), refused, msg)
         ctx.create(wl.pod("lbl-newer", ns, limits={p["resource_name"]: "1"}, node_selector={drv.DRIVER_LABEL_MAJOR: "9999"}))
         refused, msg = wl.refused_placement(client, "lbl-newer", ns, p["timeout"], p["observe_seconds"], cause=wl.SELECTOR_REFUSAL)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.reasons import first_failure
+
 pytestmark = pytest.mark.integration
 
 
@@ -38,4 +40,4 @@ def test_fails_when_dra_class_is_installed_but_nothing_is_published(ansible_modu
 def test_fails_when_no_accelerator_is_mediated(ansible_module):
     res = ansible_module("accelerator_isolation_probe", run_id="it-iso-none", resource_name="example.com/none", device_class="none.example.com")
     assert res["verdict"] == "fail"
-    assert res["reason"].startswith("no accelerator is exposed through a device plugin (example.com/none) or DRA (DeviceClass none.example.com)")
+    assert first_failure(res["reason"]).startswith("no accelerator is exposed through a device plugin (example.com/none) or DRA (DeviceClass none.example.com)")

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from tests.integration.reasons import first_failure
 from tests.refcluster.config import disaggregated_args
 
 pytestmark = pytest.mark.integration
@@ -57,7 +58,7 @@ def test_prefill_and_decode_are_separate_scalable_and_both_traversed(ansible_mod
     assert res["verdict"] == "pass", res["reason"]
     obs = r["observations"]
     assert obs["workloads"] == {"prefill": ["apps/v1/Deployment llm-d/pd-prefill"], "decode": ["apps/v1/Deployment llm-d/pd-decode"]}
-    assert obs["responses"] == {"statuses": {"200": 10}, "completions": 10}
+    assert obs["responses"] == {"statuses": {"200": 10}, "completions": 10, "request_ids_echoed": 10}
     assert obs["counters"]["prefill"]["delta"] >= 10 and obs["counters"]["decode"]["delta"] >= 10
     # The stand-in's own record of the path: each request went from a pd-prefill pod to a pd-decode pod.
     [(pair, count)] = obs["standin_phase_headers"].items()
@@ -91,7 +92,9 @@ def test_fails_when_decode_serves_whole_requests_itself(ansible_module, k8s, bre
         res = ansible_module("disaggregated_inference_probe", run_id="it-pd-agg", **dict(ARGS, timeout=20))
     wait_rolled_out(k8s, "pd-decode")
     assert res["verdict"] == "fail"
-    assert res["reason"].startswith("requests traversed the prefill phase: vllm:request_success_total +0 on 1 prefill pod(s) for 10 requests"), res["reason"]
+    assert first_failure(res["reason"]).startswith("requests traversed the prefill phase: vllm:request_success_total +0 on 1 prefill pod(s) for 10 requests"), (
+        res["reason"]
+    )
     assert _checks(res)["requests traversed the decode phase"]["ok"] is True
     assert "scaling" not in res["result"]["observations"]
 
@@ -144,7 +147,7 @@ def test_fails_when_scaling_prefill_drags_decode_along(ansible_module, k8s):
     with coupled_scaling(k8s):
         res = ansible_module("disaggregated_inference_probe", run_id="it-pd-coupled", **dict(ARGS, timeout=30))
     assert res["verdict"] == "fail"
-    assert res["reason"].startswith("decode unchanged while prefill scales: replicas 1 -> 2"), res["reason"]
+    assert first_failure(res["reason"]).startswith("decode unchanged while prefill scales: replicas 1 -> 2"), res["reason"]
     assert (replicas(k8s, "pd-prefill"), replicas(k8s, "pd-decode")) == (1, 1)
 
 
@@ -152,7 +155,7 @@ def test_fails_when_scaling_prefill_drags_decode_along(ansible_module, k8s):
 def test_fails_when_the_model_servers_export_no_request_counter(ansible_module):
     res = ansible_module("disaggregated_inference_probe", run_id="it-pd-nometric", **dict(ARGS, success_metric="sglang:num_requests_total"))
     assert res["verdict"] == "fail"
-    assert res["reason"].startswith("model servers export sglang:num_requests_total: no such series on")
+    assert first_failure(res["reason"]).startswith("model servers export sglang:num_requests_total: no such series on")
 
 
 def test_unreachable_gateway_fails_the_traversal(ansible_module):

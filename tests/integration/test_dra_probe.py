@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.reasons import first_failure
+
 pytestmark = pytest.mark.integration
 
 
@@ -57,7 +59,7 @@ def test_fails_when_the_device_class_is_missing(ansible_module, breaker):
     with breaker.deleted("resource.k8s.io/v1", "DeviceClass", "gpu.nvidia.com"):
         res = ansible_module("dra_probe", run_id="it-dra-noclass")
     assert res["verdict"] == "fail"
-    assert res["reason"].startswith("DeviceClass gpu.nvidia.com does not exist")
+    assert first_failure(res["reason"]).startswith("DeviceClass gpu.nvidia.com does not exist")
 
 
 @pytest.mark.fault
@@ -70,5 +72,5 @@ def test_fails_when_the_driver_publishes_other_devices_than_requested(ansible_mo
 
 def test_check_mode_creates_nothing(ansible_module, k8s):
     res = ansible_module("dra_probe", check=True, run_id="it-dra-check")
-    assert res["verdict"] == "skip" and res["reason"].startswith("check mode")
+    assert res["verdict"] == "skip" and first_failure(res["reason"]).startswith("check mode")
     assert k8s.list("v1", "Namespace", label_selector="ai-conformance.io/run-id=it-dra-check")["items"] == []

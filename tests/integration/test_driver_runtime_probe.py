@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.reasons import first_failure
 from tests.refcluster.fakes import gpus
 
 pytestmark = pytest.mark.integration
@@ -32,14 +33,14 @@ def test_fails_when_a_node_runs_another_driver(ansible_module, breaker):
     with breaker.labelled("refcluster-gpu-2", {"nvidia.com/cuda.driver-version.full": "570.86.10"}):
         res = ansible_module("driver_runtime_probe", run_id="it-drv-mismatch", observe_seconds=2)
     assert res["verdict"] == "fail"
-    assert res["reason"].startswith("node label and DRA attributes agree: node refcluster-gpu-2: label 570.86.10, DRA")
+    assert first_failure(res["reason"]).startswith("node label and DRA attributes agree: node refcluster-gpu-2: label 570.86.10, DRA")
 
 
 @pytest.mark.fault
 def test_fails_below_the_supported_minimum(ansible_module):
     res = ansible_module("driver_runtime_probe", run_id="it-drv-min", observe_seconds=2, min_driver_version="600.0.0")
     assert res["verdict"] == "fail"
-    assert res["reason"].startswith("drivers at or above the supported minimum: below 600.0.0")
+    assert first_failure(res["reason"]).startswith("drivers at or above the supported minimum: below 600.0.0")
 
 
 @pytest.mark.fault

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.reasons import first_failure
+
 pytestmark = pytest.mark.integration
 
 
@@ -28,7 +30,7 @@ def test_time_slicing_set_up_by_hand_on_a_kwok_node_is_only_a_partial_pass(ansib
     r = res["result"]
     assert res["verdict"] == "pass", r["reason"]
     assert [u["name"] for u in r["undecided_checks"]] == ["time-sliced pods run and share the physical GPUs"], r["undecided_checks"]
-    assert r["reason"].startswith("partial: 1 of 2 checks not decided") and "16 pods shared 8 physical GPUs on refcluster-gpu-2" in r["reason"]
+    assert first_failure(r["reason"]).startswith("partial: 1 of 2 checks not decided") and "16 pods shared 8 physical GPUs on refcluster-gpu-2" in r["reason"]
     assert "Insufficient nvidia.com/gpu" in r["negative"][0]["outcome"]
 
 
@@ -44,4 +46,4 @@ def test_fails_when_nothing_can_be_shared(ansible_module, breaker):
     with breaker.stopped("fake-dra-driver"):
         res = ansible_module("gpu_sharing_probe", run_id="it-share-none")
     assert res["verdict"] == "fail"
-    assert res["reason"].startswith("no GPU sharing strategy is exposed")
+    assert first_failure(res["reason"]).startswith("no GPU sharing strategy is exposed")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.reasons import first_failure
 from tests.refcluster.config import inference_pool_args
 
 pytestmark = pytest.mark.integration
@@ -79,7 +80,7 @@ def test_fails_when_the_endpoint_picker_is_down(ansible_module, breaker, k8s):
     with breaker.stopped("endpoint-picker"):
         res = ansible_module("inference_pool_probe", run_id="it-pool-eppdown", **ARGS)
     assert res["verdict"] == "fail", res["reason"]
-    assert res["reason"].startswith("requests reach the pool through the gateway: no completion through the new route")
+    assert first_failure(res["reason"]).startswith("requests reach the pool through the gateway: no completion through the new route")
     assert _routes_left(k8s, "it-pool-eppdown") == []
 
 

@@ -10,6 +10,8 @@ import contextlib
 
 import pytest
 
+from tests.integration.reasons import first_failure
+
 pytestmark = pytest.mark.integration
 
 NODE = "refcluster-gpu-1"
@@ -62,7 +64,7 @@ def test_fails_when_declared_nics_are_not_published(ansible_module, breaker):
     with breaker.stopped("fake-dranet"):
         res = ansible_module("network_dra_probe", run_id="it-hpn-gone", **ARGS)
     assert res["verdict"] == "fail"
-    assert res["reason"].startswith("specialized networking is declared: driver dra.net publishes no RDMA NIC (dra.net/rdma=true) on a GPU node")
+    assert first_failure(res["reason"]).startswith("specialized networking is declared: driver dra.net publishes no RDMA NIC (dra.net/rdma=true) on a GPU node")
 
 
 @pytest.mark.fault
@@ -78,7 +80,7 @@ def test_fails_when_nics_do_not_say_where_they_are(ansible_module, k8s, breaker)
     with own_nic_slice(k8s, breaker, bare):
         res = ansible_module("network_dra_probe", run_id="it-hpn-bare", **ARGS)
     assert res["verdict"] == "fail"
-    assert res["reason"].startswith("NIC characteristics discoverable: missing:")
+    assert first_failure(res["reason"]).startswith("NIC characteristics discoverable: missing:")
     assert "resource.kubernetes.io/pcieRoot" in res["reason"]
 
 
@@ -100,7 +102,7 @@ def test_fails_when_no_nic_shares_a_pcie_root_with_a_gpu(ansible_module, k8s, br
     with own_nic_slice(k8s, breaker, far):
         res = ansible_module("network_dra_probe", run_id="it-hpn-far", **ARGS)
     assert res["verdict"] == "fail"
-    assert res["reason"].startswith("GPU and NIC allocated in one claim: allocated: {}"), res["reason"]
+    assert first_failure(res["reason"]).startswith("GPU and NIC allocated in one claim: allocated: {}"), res["reason"]
     assert _checks(res)["two RDMA NICs attached to one pod through one claim"]["ok"] is True
 
 

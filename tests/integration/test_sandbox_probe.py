@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.reasons import first_failure
+
 pytestmark = pytest.mark.integration
 
 SANDBOX_NODE = "refcluster-rt-2"
@@ -46,7 +48,7 @@ def test_fails_without_a_sandbox_runtime_class(ansible_module, breaker):
     with breaker.deleted("node.k8s.io/v1", "RuntimeClass", "gvisor"):
         res = ansible_module("sandbox_probe", run_id="it-sandbox-gone")
     assert res["verdict"] == "fail"
-    assert res["reason"].startswith("no RuntimeClass uses a sandbox handler")
+    assert first_failure(res["reason"]).startswith("no RuntimeClass uses a sandbox handler")
 
 
 @pytest.mark.fault
@@ -67,7 +69,7 @@ def test_fails_when_no_node_carries_the_sandbox_runtime(ansible_module, breaker)
     with breaker.labelled(SANDBOX_NODE, {LABEL: None}), breaker.labelled("refcluster-sandbox-1", {LABEL: None}):
         res = ansible_module("sandbox_probe", run_id="it-sandbox-nonode", timeout=15, observe_seconds=3)
     assert res["verdict"] == "fail"
-    assert res["reason"].startswith("sandboxed pod bound to a node of the class: not bound")
+    assert first_failure(res["reason"]).startswith("sandboxed pod bound to a node of the class: not bound")
     assert _check(res, "RuntimeClass node selector merged into the pod")["ok"] is True
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.reasons import first_failure
+
 pytestmark = pytest.mark.integration
 
 GATE = "--feature-gates=GenericWorkload=true"
@@ -16,7 +18,9 @@ def test_gang_places_whole_groups_and_holds_back_groups_that_do_not_fit(ansible_
     r = res["result"]
     assert res["verdict"] == "pass", r["reason"]
     assert r["observations"]["scheduler"] == scheduler
-    assert [c["ok"] for c in r["checks"]] == [True] * 5, r["checks"]
+    # Five behaviour checks and two read-backs (what was stored is what the probe asked).
+    assert [c["ok"] for c in r["checks"]] == [True] * 7, r["checks"]
+    assert sum(1 for c in r["checks"] if "stored as the probe asked" in c["name"]) == 2
     neg = r["negative"][0]
     assert neg["refused"] is True and neg["outcome"].startswith("0/2 bound for 5s")
     # The group's own reason for holding back is in the evidence, from the group object.
@@ -64,7 +68,7 @@ def test_gang_fails_when_kueue_is_not_running(ansible_module, breaker):
     with breaker.stopped("kueue"):
         res = ansible_module("gang_probe", run_id="it-gang-nokueue", scheduler="kueue", timeout=10)
     assert res["verdict"] == "fail"
-    assert res["reason"].startswith("ClusterQueue aic-cq-it-gang-nokueue never became Active within 10s")
+    assert first_failure(res["reason"]).startswith("ClusterQueue aic-cq-it-gang-nokueue never became Active within 10s")
     assert res["reason"].endswith("Kueue's controller is not reconciling")
 
 
@@ -113,7 +117,7 @@ def test_autoscaler_fails_when_the_autoscaler_is_stopped(ansible_module, breaker
         res = ansible_module("autoscaler_probe", run_id="it-as-stopped", observe_seconds=2, scale_up_timeout=20)
     r = res["result"]
     assert res["verdict"] == "fail"
-    assert r["reason"].startswith("a node joined and runs the workload: 0/1 pods bound after 20s; new nodes: none")
+    assert first_failure(r["reason"]).startswith("a node joined and runs the workload: 0/1 pods bound after 20s; new nodes: none")
 
 
 @pytest.mark.fault

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.reasons import first_failure
+
 pytestmark = pytest.mark.integration
 
 
@@ -32,4 +34,4 @@ def test_fails_when_the_cluster_contradicts_the_declaration(ansible_module, brea
 @pytest.mark.fault
 def test_fails_when_declared_vgpu_is_missing(ansible_module):
     res = ansible_module("virtualization_probe", run_id="it-virt-missing", declared="vgpu")
-    assert res["verdict"] == "fail" and res["reason"].startswith("vGPU is declared but no node is labelled")
+    assert res["verdict"] == "fail" and first_failure(res["reason"]).startswith("vGPU is declared but no node is labelled")

@@ -327,8 +327,7 @@ def handler_for(servers: Servers, port: int) -> type[BaseHTTPRequestHandler]:
             doc: dict[str, Any] = {
                 # vLLM names a completion after the caller's X-Request-Id when one is sent
                 # (OpenAIServing._base_request_id: cmpl-<id>, chatcmpl-<id> for chat).
-                "id": ("chatcmpl-" if chat else "cmpl-")
-                + (self.headers.get("X-Request-Id") or "%s-%d" % (pod["name"], counters.success["length"])),
+                "id": ("chatcmpl-" if chat else "cmpl-") + (self.headers.get("X-Request-Id") or "%s-%d" % (pod["name"], counters.success["length"])),
                 "object": "chat.completion" if chat else "text_completion",
                 "created": int(time.time()),
                 "model": model,

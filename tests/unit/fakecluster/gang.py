@@ -54,7 +54,8 @@ class GangMixin:
             changed |= self.set_cond(group, "PodGroupInitiallyScheduled", "True", "Scheduled", "")
             return changed
         msg = "%d/%d pods of the gang could not be scheduled: %s" % (len(members) - len(plan), len(members), why)
-        changed = any(self.unschedulable(p, msg) for p in members)
+        marked = [self.unschedulable(p, msg) for p in members]  # every member gets the condition
+        changed = any(marked)
         changed |= self.set_cond(group, "PodGroupInitiallyScheduled", "False", "Unschedulable", msg)
         return changed
 

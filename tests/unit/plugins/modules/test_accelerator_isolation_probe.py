@@ -1,4 +1,4 @@
-"""accelerator_isolation_probe's verdicts against the fake cluster (tests/unit/fakecluster.py)."""
+"""accelerator_isolation_probe's verdicts against the fake cluster (tests/unit/fakecluster/)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,13 @@ Every requirement of the chosen checklist gets exactly one row, in checklist ord
 with no result (no probe ran, or a probe crashed before returning) gets an explicit ``error``
 verdict saying so: the bundle never has a silent gap.  Requirements a version dropped but this
 collection still probes (dra_support from v1.36 on) are reported as extras, never as rows.
+
+What PRODUCT.yaml cites for each item (``evidence``) is decided here, by the CNCF validator's rules
+of the version (cncf_validator): the evidence page always; the requirement's own
+``junit/<requirement>/junit.xml`` (one test case, named as the validator expects: TestGangScheduling
+for gang_scheduling) only when that case passed; the upstream suite's junit.xml only when the
+requirement's test passed there and no test in it failed.  So no item cites an artifact holding a
+failing, erroring or skipped test, and a failing SHOULD cannot sink a passing MUST.
 """
 
 from __future__ import absolute_import, annotations, division, print_function
@@ -17,6 +24,7 @@ import re
 from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import cncf_validator as cv
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import (
     has_refused_negative,
@@ -116,7 +124,9 @@ def build_rows(
             extras.append(_row({"id": rid, "category": catalog.category_of(rid), "level": "extra", "description": ""}, by_id.pop(rid), accept_partial))
     for rid in sorted(by_id):
         problems.append("result for %s is not part of checklist %s and was left out" % (rid, v))
-    side = upstream_side(rows, upstream)
+    side = upstream_side(rows, upstream, v)
+    for row in rows:
+        row["evidence"] = cite(row, v)
     counts = {k: 0 for k in ("pass", "fail", "skip", "not_applicable", "error")}
     for row in rows:
         counts[row["verdict"]] += 1
@@ -147,25 +157,39 @@ def build_rows(
     }
 
 
-def upstream_side(rows: list[dict[str, Any]], upstream: dict[str, Any] | None) -> dict[str, Any]:
-    """The upstream suite beside our verdicts.  Rows of requirements a test of the suite decided
-    cite its junit.xml (a plain relative path: the CNCF validator looks ``file://`` forms up as
-    file names) and name the test and its verdict in the notes."""
+def upstream_side(rows: list[dict[str, Any]], upstream: dict[str, Any] | None, version: str = catalog.DEFAULT_VERSION) -> dict[str, Any]:
+    """The upstream suite beside our verdicts.  A row whose requirement a test of the suite decided
+    names the test and its verdict in the notes, and cites the suite's junit.xml only where the
+    CNCF validator accepts it: the test passed and no test of the artifact failed (it rejects any
+    failing test in a cited artifact).  From v1.37 the citation names the test as its #Fragment;
+    before, the validator looks every entry up as a file name, so it is the plain path."""
     upstream = upstream or {}
     ran = bool(upstream.get("ran")) and not upstream.get("unavailable")
     why = upstream.get("unavailable") or ("" if upstream else "the upstream suite phase was not run")
     table = up.compare({r["id"]: r["verdict"] for r in rows}, upstream.get("verdicts") or {}, [r["id"] for r in rows], unavailable="" if ran else why)
     by_id = {t["requirement"]: t for t in table}
+    failed = sorted(n for n, v in (upstream.get("tests") or {}).items() if v == "fail")
     for r in rows:
         t = by_id[r["id"]]
         r["upstream"] = t
         if ran and t["test"]:
-            r["upstream_evidence"] = "upstream/junit.xml"
-            r["notes"] = "%s Upstream suite: %s %s%s." % (
+            if t["upstream"] != "pass":
+                not_cited = "its %s did not pass" % t["test"]
+            elif "tests" not in upstream:
+                not_cited = "the suite's per-test verdicts were not recorded, so it may hold a failing test"
+            elif failed:
+                not_cited = "it holds failing tests (%s), which the CNCF validator rejects in any cited artifact" % ", ".join(failed[:3]) + (
+                    ", ..." if len(failed) > 3 else ""
+                )
+            else:
+                not_cited = ""
+                r["upstream_evidence"] = "upstream/junit.xml" + ("#" + t["test"] if cv.ruleset(version)["artifacts"] else "")
+            r["notes"] = "%s Upstream suite: %s %s%s%s." % (
                 r["notes"].rstrip("."),
                 t["test"],
                 t["upstream"],
                 " (DISAGREES with this collection's verdict; see upstream/comparison.md)" if t["disagree"] else "",
+                "; upstream/junit.xml is not cited: %s" % not_cited if not_cited else "",
             )
     return {
         "ran": ran,
@@ -176,6 +200,21 @@ def upstream_side(rows: list[dict[str, Any]], upstream: dict[str, Any] | None) -
         "rows": table,
         "disagreements": [t["requirement"] for t in table if t["disagree"]],
     }
+
+
+def cite(row: dict[str, Any], version: str) -> list[str]:
+    """PRODUCT.yaml's evidence list for a row.  An undecided SHOULD cites nothing (the validator
+    skips an item whose status and evidence are both empty).  The requirement's own junit.xml is
+    cited only when its one test case passed (a partial pass is a passed case), so a cited artifact
+    never holds a failing, erroring or skipped test."""
+    if row["status"] == "" and row["level"] == "SHOULD":
+        return []
+    out = [row["evidence_file"]]
+    if row["verdict"] == "pass":
+        out.append(row["junit_file"] + ("#" + row["case_name"] if cv.ruleset(version)["artifacts"] else ""))
+    if row.get("upstream_evidence"):
+        out.append(row["upstream_evidence"])
+    return out
 
 
 def _row(req: dict[str, Any], res: dict[str, Any], accept_partial: bool = False) -> dict[str, Any]:
@@ -230,5 +269,8 @@ def _row(req: dict[str, Any], res: dict[str, Any], accept_partial: bool = False)
         status=status,
         notes=notes,
         evidence_file="evidence/%s.md" % req["id"],
+        # Its own junit.xml (the file name the CNCF validator parses), holding only its test case.
+        junit_file="junit/%s/junit.xml" % req["id"],
+        case_name=cv.case_name(req["id"]),
         result=res,
     )

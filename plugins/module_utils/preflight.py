@@ -4,9 +4,12 @@
 """CNCF pre-flight: what the k8s-ai-conformance PR validator would reject in a PRODUCT.yaml.
 
 The rules mirror cncf/k8s-ai-conformance ``scripts/validate.go`` (summarised with its source in
-shared/reference/cncf-program.md, section b) and add what the written guidance (instructions,
-FAQ, the checklist's own header) asks for where the validator is silent or disagrees.  Each
-finding says what the validator does (``rejects``, ``accepts``, ``unchecked`` when it needs the
+shared/reference/cncf-program.md, section b).  Which revision's rules apply depends on the
+checklist version: the table is ``cncf_validator.VERSION_TABLE`` (v1.33 to v1.36: the rules of
+validate.go @ b2c89690; v1.37: the newer revision that parses test artifacts), and every rule names
+its source in ``cncf_validator``.  The pre-flight adds what the written guidance (instructions,
+FAQ, the checklist's own header) asks for where the validator is silent or disagrees.  Each finding
+says what the validator does (``rejects``, ``warns``, ``accepts``, ``unchecked`` when it needs the
 network) and, where they differ, what the guidance says and what to do.
 """
 
@@ -19,6 +22,8 @@ import re
 from typing import Any, Callable
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import cncf_validator as cv
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.preflight_evidence import check_evidence
 
 # validate.go: metadataFields (repoUrl optional), the version regex, the k8s-conformance URL form.
 REQUIRED_METADATA = (
@@ -40,19 +45,14 @@ K8S_CONFORMANCE_URL = re.compile(r"^https://github\.com/cncf/k8s-conformance/tre
 CONDITIONAL_MUSTS = ("cluster_autoscaling", "pod_autoscaling")
 UNSUPPORTED = re.compile(r"(?i)\b(not supported|unsupported|we don'?t support|does not support)\b")
 
-REJECTS, ACCEPTS, UNCHECKED = "rejects", "accepts", "unchecked"
+REJECTS, WARNS, ACCEPTS, UNCHECKED = cv.REJECTS, cv.WARNS, cv.ACCEPTS, cv.UNCHECKED
+finding = cv.finding
+_is_url = cv.is_url
+LOGO_EXTENSIONS = (".svg", ".eps", ".ai")
 
 
 def snake(name: str) -> str:
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
-
-
-def finding(rule: str, where: str, message: str, validator: str, guidance: str = "", advice: str = "") -> dict[str, str]:
-    return {"rule": rule, "where": where, "message": message, "validator": validator, "guidance": guidance, "advice": advice}
-
-
-def _is_url(value: str) -> bool:
-    return value.startswith("http://") or value.startswith("https://")
 
 
 def check_metadata(md: Any, version: str, members: list[str] | None) -> list[dict[str, str]]:
@@ -123,6 +123,16 @@ def check_metadata(md: Any, version: str, members: list[str] | None) -> list[dic
                         advice="point at the k8s-conformance submission of the Kubernetes version in kubernetesVersion",
                     )
                 )
+        if field == "productLogoUrl" and val.startswith("http") and not val.lower().endswith(LOGO_EXTENSIONS):
+            out.append(
+                finding(
+                    "product-logo",
+                    "metadata.productLogoUrl",
+                    "productLogoUrl must link to an SVG, EPS, or AI file: %s" % val,
+                    REJECTS,
+                    advice="link the logo as .svg (the landscape takes SVG only)",
+                )
+            )
         if _is_url(val) or field == "k8sConformanceUrl":
             out.append(finding("url-reachable", "metadata.%s" % field, "%s must answer below 400 (HEAD, then GET, 30 s)" % val, UNCHECKED))
     vendor = str(md.get("vendorName") or md.get("vendor_name") or "").strip()
@@ -142,7 +152,12 @@ def check_metadata(md: Any, version: str, members: list[str] | None) -> list[dic
     return out
 
 
-def check_requirement(req: catalog.Requirement, item: dict[str, Any], product_dir: str) -> list[dict[str, str]]:
+def check_requirement(req: catalog.Requirement, item: dict[str, Any], product_dir: str, ctx: dict[str, Any] | None = None) -> list[dict[str, str]]:
+    """Findings for one checklist item.  ``ctx``: the rule set (``ruleset``), the version in the
+    path (``path_version``) and a cache of parsed test artifacts (``artifacts``); by default the
+    legacy rules."""
+    ctx = ctx if ctx is not None else {"ruleset": cv.RULESETS["legacy"], "path_version": None, "artifacts": {}}
+    rs = ctx["ruleset"]
     out: list[dict[str, str]] = []
     where = "spec.%s.%s" % (req.category, req.id)
     status = item.get("status") or ""
@@ -175,33 +190,7 @@ def check_requirement(req: catalog.Requirement, item: dict[str, Any], product_di
     if status not in catalog.STATUSES:
         out.append(finding("status", where, "status %r is not one of %s" % (status, ", ".join(catalog.STATUSES)), REJECTS))
     if req.level == "MUST" and status != "Implemented":
-        if status == "N/A" and req.id in CONDITIONAL_MUSTS:
-            out.append(
-                finding(
-                    "must-implemented",
-                    where,
-                    "MUST requirement %s is N/A" % req.id,
-                    REJECTS,
-                    guidance="the FAQ allows N/A with a justification when the requirement's context does not apply (e.g. no autoscaler on-prem)",
-                    advice="keep the justification in notes and raise the N/A with the reviewers (conformance@cncf.io) before the PR: "
-                    "the validator fails every MUST that is not Implemented",
-                )
-            )
-        elif status == "Partially Implemented":
-            # What the evidence role writes for a pass not proven in full (checks not decided, or no
-            # negative case refused): say how to get it proven, or accepted.
-            out.append(
-                finding(
-                    "must-implemented",
-                    where,
-                    "MUST requirement %s has status %r; it must be Implemented" % (req.id, status),
-                    REJECTS,
-                    advice="its notes say what was not proven: run the probe where its checks can be decided, "
-                    "or set evidence_accept_partial: true to submit it as Implemented with that in the notes",
-                )
-            )
-        else:
-            out.append(finding("must-implemented", where, "MUST requirement %s has status %r; it must be Implemented" % (req.id, status), REJECTS))
+        out.append(_must_not_implemented(req, status, where, rs))
     if status == "N/A":
         if not notes.strip():
             out.append(finding("na-notes", where, "N/A without notes", REJECTS, advice="say why the requirement's context does not apply"))
@@ -227,25 +216,40 @@ def check_requirement(req: catalog.Requirement, item: dict[str, Any], product_di
                 advice="cite the evidence file or a public URL",
             )
         )
-    for link in evidence:
-        if _is_url(link):
-            out.append(finding("url-reachable", where, "%s must answer below 400 (HEAD, then GET, 30 s)" % link, UNCHECKED))
-            continue
-        exists = os.path.exists(os.path.join(product_dir, link))
-        if link.startswith("file://"):
-            out.append(
-                finding(
-                    "evidence-file-uri",
-                    where,
-                    "evidence %s is looked up as a file named %s next to PRODUCT.yaml" % (link, link),
-                    REJECTS if not exists else ACCEPTS,
-                    guidance="the v1.37 checklist header gives file://results/junit.xml#TestName as the form for automated tests",
-                    advice="cite the plain relative path (junit.xml, e2e.log) and name the test in notes",
-                )
-            )
-        elif not exists:
-            out.append(finding("evidence-file", where, "evidence file %s does not exist relative to PRODUCT.yaml" % link, REJECTS))
-    return out
+    return out + check_evidence(req.id, status, evidence, where, product_dir, ctx)
+
+
+def _must_not_implemented(req: catalog.Requirement, status: str, where: str, rs: dict[str, Any]) -> dict[str, str]:
+    if status == "N/A" and req.id in rs["na_musts"]:
+        return finding(
+            "conditional-na",
+            where,
+            "MUST requirement %s is N/A: the validator warns (a conditional MUST whose context does not apply)" % req.id,
+            WARNS,
+            advice="keep the justification in notes; the reviewers read it",
+        )
+    if status == "N/A" and req.id in CONDITIONAL_MUSTS:
+        return finding(
+            "must-implemented",
+            where,
+            "MUST requirement %s is N/A" % req.id,
+            REJECTS,
+            guidance="the FAQ allows N/A with a justification when the requirement's context does not apply (e.g. no autoscaler on-prem)",
+            advice="keep the justification in notes and raise the N/A with the reviewers (conformance@cncf.io) before the PR: "
+            "the validator fails every MUST that is not Implemented%s" % (" (from v1.37 on, cluster_autoscaling excepted)" if rs["na_musts"] else ""),
+        )
+    if status == "Partially Implemented":
+        # What the evidence role writes for a pass not proven in full (checks not decided, or no
+        # negative case refused): say how to get it proven, or accepted.
+        return finding(
+            "must-implemented",
+            where,
+            "MUST requirement %s has status %r; it must be Implemented" % (req.id, status),
+            REJECTS,
+            advice="its notes say what was not proven: run the probe where its checks can be decided, "
+            "or set evidence_accept_partial: true to submit it as Implemented with that in the notes",
+        )
+    return finding("must-implemented", where, "MUST requirement %s has status %r; it must be Implemented" % (req.id, status), REJECTS)
 
 
 def check_product(
@@ -258,6 +262,7 @@ def check_product(
     if not path_version:
         findings.append(finding("path-version", path, "the version cannot be read from the path", REJECTS, advice="submit it as vX.Y/<product>/PRODUCT.yaml"))
     chosen = catalog.normalize_version(version or path_version)
+    rs = cv.ruleset(chosen)
     if path_version and version and catalog.normalize_version(version) != path_version:
         findings.append(finding("path-version", path, "the path says %s but the product is for %s" % (path_version, chosen), REJECTS))
     if not isinstance(product, dict):
@@ -269,6 +274,7 @@ def check_product(
         findings.append(finding("spec", "spec", "the 'spec' section is missing", REJECTS))
         return summarise(findings, chosen)
     product_dir = os.path.dirname(os.path.abspath(path))
+    ctx = {"ruleset": rs, "path_version": path_version, "product_name": os.path.basename(product_dir), "artifacts": {}}
     reqs = catalog.requirements(chosen)
     for cat in sorted({r.category for r in reqs}):
         if not isinstance(spec.get(cat), list):
@@ -279,7 +285,7 @@ def check_product(
             if isinstance(spec.get(req.category), list):
                 findings.append(finding("requirement", "spec.%s" % req.category, "requirement %s is missing" % req.id, REJECTS))
             continue
-        findings += check_requirement(req, items[req.id], product_dir)
+        findings += check_requirement(req, items[req.id], product_dir, ctx)
     known = {r.id for r in reqs}
     for cat, items in sorted(spec.items()):
         for item in items or []:
@@ -297,11 +303,16 @@ def check_product(
 
 def summarise(findings: list[dict[str, str]], version: str) -> dict[str, Any]:
     rejected = [f for f in findings if f["validator"] == REJECTS]
+    rs = cv.ruleset(version)
     return {
         "version": version,
+        # The rule set applied (cncf_validator.VERSION_TABLE) and each rule with its source.
+        "ruleset": {"name": rs["name"], "source": rs["source"]},
+        "rules": cv.rules_applied(version),
         "findings": findings,
         "would_reject": bool(rejected),
         "rejections": len(rejected),
+        "validator_warnings": [f for f in findings if f["validator"] == WARNS],
         # Every finding that carries guidance is a place where the validator and the written
         # guidance disagree (it rejects what they allow, or accepts what they forbid).
         "conflicts": [f for f in findings if f["guidance"]],

@@ -10,21 +10,30 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: product_preflight
 short_description: Report what the CNCF AI conformance PR validator would reject in a PRODUCT.yaml
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - ai_conformance.kubernetes contributors (@ai-conformance)
 description:
   - "Applies the rules of the cncf/k8s-ai-conformance PR validator (C(scripts/validate.go)) to a PRODUCT.yaml
     before it is submitted: the version read from the path C(vX.Y/<product>/PRODUCT.yaml); every metadata field
     but C(repoUrl) present, a string, not empty and not a C([...]) placeholder; C(k8sConformanceUrl) of the form
-    C(https://github.com/cncf/k8s-conformance/tree/main/vX.Y/<product>); every category and requirement of that
-    checklist present; statuses from the allowed set; every MUST C(Implemented); notes on every C(N/A); every
-    evidence entry that is not a URL an existing file relative to PRODUCT.yaml."
+    C(https://github.com/cncf/k8s-conformance/tree/main/vX.Y/<product>); C(productLogoUrl) an SVG, EPS or AI file;
+    every category and requirement of that checklist present; statuses from the allowed set; every MUST
+    C(Implemented); notes on every C(N/A)."
+  - "Which revision's rules apply depends on the checklist version (the table is in module_utils C(cncf_validator),
+    every rule with its source). v1.33 to v1.36: every evidence entry that is not a URL must be an existing file of
+    that literal name relative to PRODUCT.yaml. v1.37 (the validator's revision for v1.37+): C(file://), the
+    C(#Fragment), a leading C(/) and the product's own C(vX.Y/<dir>/) are stripped and the path must stay inside the
+    product directory; a cited C(junit.xml), C(results.json) (C(go test -json)) or C(e2e.log) must be readable in its
+    format and hold no failing test; the item's test (its C(#Fragment), else TestSecureAcceleratorAccess,
+    TestGangScheduling or TestAcceleratorClusterAutoscaling) must be in it and pass, and not be skipped behind an
+    Implemented item; C(cluster_autoscaling) may be C(N/A) with a warning; an Implemented auto-tested item citing no
+    test artifact is a warning."
   - "Where the validator and the written guidance disagree, the finding carries both and what to do: the v1.36/v1.37
     templates omit C(k8sConformanceUrl) that the validator requires; the FAQ allows C(N/A) for conditional MUSTs
-    that the validator rejects; the v1.37 header's C(file://...#Test) evidence form is looked up as a file; the
-    validator accepts changed descriptions, MUSTs without evidence and N/A reasons saying 'unsupported', which the
-    guidance forbids."
+    that the validator rejects (before v1.37 both, from v1.37 pod_autoscaling); before v1.37 the C(file://...#Test)
+    evidence form of the v1.37 header is looked up as a file; the validator accepts changed descriptions, MUSTs
+    without evidence and N/A reasons saying 'unsupported', which the guidance forbids."
   - "URL reachability and CNCF membership need the network: they are reported as C(unchecked) unless
     O(check_urls) is set or O(cncf_members) is given."
   - Reads files only; check mode is supported and changes nothing either way.
@@ -81,8 +90,25 @@ version:
   returned: always
   type: str
   sample: v1.37
+ruleset:
+  description: The validator rule set applied to this checklist version, and its source.
+  returned: always
+  type: dict
+  sample: {name: v1.37, source: "cncf/k8s-ai-conformance scripts/validate.go, revision for v1.37+ (stored index 2026-12)"}
+rules:
+  description: Every rule applied (C(rule)), when it fires (C(when)) and the validator revision it comes from (C(source)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{rule: test-artifact-failure, when: a cited test artifact holds any failing test, source: "cncf/k8s-ai-conformance scripts/validate.go ..."}]
+validator_warnings:
+  description: The findings the validator prints as warnings without rejecting the file.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{rule: conditional-na, where: spec.schedulingOrchestration.cluster_autoscaling, validator: warns}]
 findings:
-  description: Every finding; C(validator) is C(rejects), C(accepts) or C(unchecked), C(guidance) says where the written guidance differs.
+  description: Every finding; C(validator) is C(rejects), C(warns), C(accepts) or C(unchecked), C(guidance) says where the written guidance differs.
   returned: always
   type: list
   elements: dict
@@ -119,14 +145,17 @@ def url_checker(module):
     from ansible.module_utils.urls import open_url
 
     def check(url):
+        # validate.go @ 122012f2: below 400, or 429 (rate limited), counts as reachable.
         last = ""
         for method in ("HEAD", "GET"):
             try:
                 resp = open_url(url, method=method, timeout=30, http_agent=USER_AGENT, follow_redirects="all")
-                if resp.status < 400:
+                if resp.status < 400 or resp.status == 429:
                     return None
                 last = "HTTP %d" % resp.status
             except Exception as exc:  # pylint: disable=broad-except
+                if getattr(exc, "code", None) == 429:
+                    return None
                 last = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         return last
 
@@ -154,12 +183,12 @@ def main():
         out = pf.check_product(product, p["path"], p["version"], p["cncf_members"], url_checker(module) if p["check_urls"] else None)
     except catalog.UnknownVersion as exc:
         module.fail_json(msg=str(exc))
-    msg = "the CNCF validator would %s %s (%d rejection(s), %d conflict(s) between validator and guidance, %d check(s) need the network)" % (
+    counts = (out["rejections"], len(out["validator_warnings"]), len(out["conflicts"]), len(out["unchecked"]))
+    msg = "the CNCF validator would %s %s (%s; %s rules)" % (
         "reject" if out["would_reject"] else "accept",
         p["path"],
-        out["rejections"],
-        len(out["conflicts"]),
-        len(out["unchecked"]),
+        "%d rejection(s), %d validator warning(s), %d conflict(s) between validator and guidance, %d check(s) need the network" % counts,
+        out["ruleset"]["name"],
     )
     if out["would_reject"] and p["fail_on_reject"]:
         module.fail_json(msg=msg, changed=False, **out)

@@ -95,7 +95,7 @@ def test_bundle_is_complete_and_valid(tmp_path, version):
             ref = catalog.requirement(version, it["id"])
             assert (it["description"], it["level"]) == (ref.description, ref.level)
             for ev in it["evidence"]:
-                assert (d / ev).is_file(), ev
+                assert (d / ev.split("#", 1)[0]).is_file(), ev
     rows = {it["id"]: it for items in product["spec"].values() for it in items}
     assert rows["gang_scheduling"]["status"] == "Not Implemented"
     assert rows["cluster_autoscaling"]["status"] == "N/A" and "fixed size" in rows["cluster_autoscaling"]["notes"]
@@ -115,6 +115,12 @@ def test_bundle_is_complete_and_valid(tmp_path, version):
     assert by["gang_scheduling"].find("failure") is not None
     assert by["cluster_autoscaling"].find("skipped").get("message").startswith("not_applicable:")
     assert by["ai_inference"].find("error") is not None
+    # One junit.xml per requirement (and extra), holding only its case under the validator's name;
+    # PRODUCT.yaml cites none of them here: no MUST passed but dra_support.
+    assert sorted(p.parent.name for p in (d / "junit").glob("*/junit.xml")) == sorted(catalog.ids(version) + catalog.extras(version))
+    gang = ET.parse(d / "junit" / "gang_scheduling" / "junit.xml").getroot().find("testsuite")
+    assert [c.get("name") for c in gang.findall("testcase")] == ["TestGangScheduling"] and gang.find("testcase/failure") is not None
+    assert rows["gang_scheduling"]["evidence"] == ["evidence/gang_scheduling.md"]
 
     for md in (d / "evidence").glob("*.md"):
         for link in re.findall(r"\]\(([^)#]+)\)", md.read_text()):
@@ -138,15 +144,24 @@ def test_bundle_is_complete_and_valid(tmp_path, version):
     results = json.loads((d / "results.json").read_text())
     assert results["summary"]["must_failed_or_error"] and not results["summary"]["conformant"]
 
-    # The CNCF pre-flight: the failed, undecided and N/A MUSTs are what the validator rejects,
-    # and the N/A of a conditional MUST is flagged as a conflict with the FAQ.
+    # The CNCF pre-flight: the failed, undecided and N/A MUSTs are what the validator rejects; the
+    # N/A of a conditional MUST is flagged as a conflict with the FAQ, except from v1.37 on, where
+    # the validator only warns about cluster_autoscaling's.
     pre = json.loads((d / "preflight.json").read_text())
     assert pre["would_reject"] is True and pre["version"] == version
+    v137 = version == "v1.37"
+    assert pre["ruleset"]["name"] == ("v1.37" if v137 else "legacy") and any(r["rule"] == "must-implemented" for r in pre["rules"])
     must_rejected = sorted(f["where"].rsplit(".", 1)[1] for f in pre["findings"] if f["rule"] == "must-implemented")
     # dra_support (a MUST in v1.34/v1.35) is the one MUST that passed.
-    assert must_rejected == sorted(r.id for r in catalog.requirements(version) if r.level == "MUST" and r.id != "dra_support")
+    expected_must = [
+        r.id for r in catalog.requirements(version) if r.level == "MUST" and r.id != "dra_support" and not (v137 and r.id == "cluster_autoscaling")
+    ]
+    assert must_rejected == sorted(expected_must)
+    assert [(f["rule"], f["where"]) for f in pre["validator_warnings"]] == (
+        [("conditional-na", "spec.schedulingOrchestration.cluster_autoscaling")] if v137 else []
+    )
     # The test metadata cites the v1.35 base conformance: for the other versions that is flagged.
-    expected = ["spec.schedulingOrchestration.cluster_autoscaling"] + ([] if version == "v1.35" else ["metadata.k8sConformanceUrl"])
+    expected = ([] if v137 else ["spec.schedulingOrchestration.cluster_autoscaling"]) + ([] if version == "v1.35" else ["metadata.k8sConformanceUrl"])
     assert sorted(f["where"] for f in pre["conflicts"]) == sorted(expected)
     assert any("malformed" in x for x in results["problems"])
 
@@ -161,6 +176,7 @@ def test_preflight_accepts_a_bundle_whose_musts_pass(tmp_path, version):
     d = render(tmp_path, version, results)
     pre = json.loads((d / "preflight.json").read_text())
     assert pre["would_reject"] is False, [f for f in pre["findings"] if f["validator"] == "rejects"]
+    assert pre["validator_warnings"] == []  # the auto-tested MUSTs cite their own junit.xml with the validator's test name
     assert {f["rule"] for f in pre["unchecked"]} == {"url-reachable", "cncf-member"}
     assert any(f["rule"] == "should-empty" and f["where"].endswith("gpu_sharing") for f in pre["findings"])
     ok = preflight_playbook(d / "PRODUCT.yaml")
@@ -172,6 +188,7 @@ def test_preflight_accepts_a_bundle_whose_musts_pass(tmp_path, version):
     product["metadata"]["description"] = "[Describe your product]"
     (bad / "PRODUCT.yaml").write_text(yaml.safe_dump(product))
     (bad / "evidence").symlink_to(d / "evidence")
+    (bad / "junit").symlink_to(d / "junit")
     res = preflight_playbook(bad / "PRODUCT.yaml")
     assert res.returncode == 2 and "would reject" in res.stdout and "placeholder [Describe your product]" in res.stdout
 
@@ -252,8 +269,9 @@ def test_conformance_refuses_bad_run_inputs_before_touching_the_cluster(tmp_path
 
 def test_upstream_artifacts_and_a_planted_disagreement(tmp_path):
     """The recorded upstream run (TestSecureAcceleratorAccess fails on kwok) beside a canned pass of
-    ours: the bundle carries the suite's artifacts, flags the disagreement everywhere, cites the
-    upstream junit.xml in a form the CNCF validator accepts, and never changes our verdict."""
+    ours: the bundle carries the suite's artifacts, flags the disagreement everywhere, does not cite
+    the upstream junit.xml (the v1.37 validator rejects any failing test in a cited artifact), and
+    never changes our verdict."""
     from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
 
     art = tmp_path / "upstream-run"
@@ -284,8 +302,9 @@ def test_upstream_artifacts_and_a_planted_disagreement(tmp_path):
     assert "`-allocation-mode`: this build of the suite does not define" in comparison
     product = yaml.safe_load((d / "PRODUCT.yaml").read_text())
     sec = next(i for i in product["spec"]["security"] if i["id"] == "secure_accelerator_access")
-    assert sec["status"] == "Implemented" and sec["evidence"] == ["evidence/secure_accelerator_access.md", "upstream/junit.xml"]
-    assert "DISAGREES" in sec["notes"]
+    assert sec["status"] == "Implemented"
+    assert sec["evidence"] == ["evidence/secure_accelerator_access.md", "junit/secure_accelerator_access/junit.xml#TestSecureAcceleratorAccess"]
+    assert "DISAGREES" in sec["notes"] and "upstream/junit.xml is not cited" in sec["notes"]
     bundle = json.loads((d / "results.json").read_text())
     assert bundle["upstream"]["disagreements"] == ["secure_accelerator_access"]
     assert json.loads((d / "preflight.json").read_text())["would_reject"] is False

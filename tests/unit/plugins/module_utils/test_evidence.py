@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import cncf_validator as cv
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.evidence import build_rows, redact
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import conformance_summary
 
@@ -96,18 +97,71 @@ def test_upstream_verdicts_beside_ours_with_the_disagreement_flagged():
             "secure_accelerator_access": {"test": "TestSecureAcceleratorAccess", "verdict": "fail", "failed_subtests": ["PositiveAccessTest"]},
             "gang_scheduling": {"test": "TestGangScheduling", "verdict": "pass", "failed_subtests": []},
         },
+        "tests": {"TestSecureAcceleratorAccess": "fail", "TestSecureAcceleratorAccess/PositiveAccessTest": "fail", "TestGangScheduling": "pass"},
     }
     out = build_rows([res("secure_accelerator_access", "pass", "isolated"), res("gang_scheduling", "pass", "whole")], "v1.37", upstream=upstream)
     rows = {r["id"]: r for r in out["rows"]}
     assert out["upstream"]["ran"] is True and out["upstream"]["disagreements"] == ["secure_accelerator_access"]
-    assert rows["secure_accelerator_access"]["upstream_evidence"] == "upstream/junit.xml"
+    # The upstream junit.xml holds failing tests: the CNCF validator rejects any cited artifact that
+    # does, so it is cited for neither row, and the notes say why.
+    assert "upstream_evidence" not in rows["secure_accelerator_access"] and "upstream_evidence" not in rows["gang_scheduling"]
     assert rows["secure_accelerator_access"]["notes"] == (
-        "isolated Upstream suite: TestSecureAcceleratorAccess fail (DISAGREES with this collection's verdict; see upstream/comparison.md)."
+        "isolated Upstream suite: TestSecureAcceleratorAccess fail (DISAGREES with this collection's verdict; see upstream/comparison.md); "
+        "upstream/junit.xml is not cited: its TestSecureAcceleratorAccess did not pass."
     )
-    assert rows["gang_scheduling"]["notes"] == "whole Upstream suite: TestGangScheduling pass."
+    assert rows["gang_scheduling"]["notes"] == (
+        "whole Upstream suite: TestGangScheduling pass; upstream/junit.xml is not cited: it holds failing tests "
+        "(TestSecureAcceleratorAccess, TestSecureAcceleratorAccess/PositiveAccessTest), which the CNCF validator rejects in any cited artifact."
+    )
+    assert rows["secure_accelerator_access"]["evidence"] == [
+        "evidence/secure_accelerator_access.md",
+        "junit/secure_accelerator_access/junit.xml#TestSecureAcceleratorAccess",
+    ]
     # Our verdict and status are never changed by the upstream side.
     assert rows["secure_accelerator_access"]["verdict"] == "pass" and rows["secure_accelerator_access"]["status"] == "Implemented"
     assert "upstream_evidence" not in rows["ai_inference"] and rows["ai_inference"]["upstream"]["upstream"] == "not covered"
+
+
+@pytest.mark.parametrize(("version", "cited"), [("v1.37", "upstream/junit.xml#TestGangScheduling"), ("v1.35", "upstream/junit.xml")])
+def test_upstream_junit_is_cited_where_its_test_passed_and_none_failed(version, cited):
+    upstream = {
+        "ran": True,
+        "verdicts": {
+            "gang_scheduling": {"test": "TestGangScheduling", "verdict": "pass", "failed_subtests": []},
+            "cluster_autoscaling": {"test": "TestAcceleratorClusterAutoscaling", "verdict": "skip", "failed_subtests": []},
+        },
+        "tests": {"TestGangScheduling": "pass", "TestGangScheduling/Kueue": "pass", "TestAcceleratorClusterAutoscaling": "skip"},
+    }
+    results = [res("gang_scheduling", "pass", "whole"), res("cluster_autoscaling", "pass", "scaled")]
+    rows = {r["id"]: r for r in build_rows(results, version, upstream=upstream)["rows"]}
+    own = "junit/gang_scheduling/junit.xml" + ("#TestGangScheduling" if version == "v1.37" else "")
+    assert rows["gang_scheduling"]["evidence"] == ["evidence/gang_scheduling.md", own, cited]
+    assert rows["gang_scheduling"]["notes"] == "whole Upstream suite: TestGangScheduling pass."
+    # A skipped upstream test is never cited behind an Implemented item.
+    assert "upstream_evidence" not in rows["cluster_autoscaling"]
+    assert rows["cluster_autoscaling"]["notes"].endswith("upstream/junit.xml is not cited: its TestAcceleratorClusterAutoscaling did not pass.")
+    # Without the per-test verdicts the artifact may hold a failing test: not cited.
+    del upstream["tests"]
+    rows = {r["id"]: r for r in build_rows(results, version, upstream=upstream)["rows"]}
+    assert "upstream_evidence" not in rows["gang_scheduling"] and "per-test verdicts were not recorded" in rows["gang_scheduling"]["notes"]
+
+
+def test_only_a_passed_case_is_cited_and_an_undecided_should_cites_nothing():
+    results = [
+        res("gang_scheduling", "fail", "split"),
+        res("cluster_autoscaling", "not_applicable", "fixed pools"),
+        res("gpu_sharing", "skip", "none declared"),
+        res("ai_inference", "error", "api gone"),
+        res("secure_accelerator_access", "pass", "isolated", checks=DECIDED + RUNTIME),  # partial: Partially Implemented
+    ]
+    rows = {r["id"]: r for r in build_rows(results, "v1.37")["rows"]}
+    for rid in ("gang_scheduling", "cluster_autoscaling", "ai_inference"):
+        assert rows[rid]["evidence"] == ["evidence/%s.md" % rid], rid
+    assert rows["gpu_sharing"]["evidence"] == []
+    sec = rows["secure_accelerator_access"]
+    assert sec["status"] == "Partially Implemented"
+    assert sec["evidence"] == ["evidence/secure_accelerator_access.md", "junit/secure_accelerator_access/junit.xml#TestSecureAcceleratorAccess"]
+    assert (sec["junit_file"], sec["case_name"]) == ("junit/secure_accelerator_access/junit.xml", "TestSecureAcceleratorAccess")
 
 
 def test_upstream_not_run_is_said_on_every_row():
@@ -278,12 +332,15 @@ def test_product_yaml_status_rule_with_and_without_accept_partial(accept):
     items = {it["id"]: it for entries in product["spec"].values() for it in entries}
     for rid in ("secure_accelerator_access", "pod_autoscaling", "ai_inference"):
         assert items[rid]["status"] == ("Implemented" if accept else "Partially Implemented"), rid
-        assert items[rid]["evidence"] == ["evidence/%s.md" % rid]
+        # A partial pass is a passed test case: its own junit.xml is cited.
+        assert items[rid]["evidence"] == ["evidence/%s.md" % rid, "junit/%s/junit.xml#%s" % (rid, cv.case_name(rid))]
     notes = items["secure_accelerator_access"]["notes"]
     assert "container sees only its GPU (runtime)" in notes and "container without claim sees no GPU (runtime)" in notes
     assert notes.startswith("Accepted as Implemented by the submitter" if accept else "Not proven in full: 2 check(s) not decided")
     assert items["gang_scheduling"]["status"] == "Implemented" and items["gang_scheduling"]["notes"] == "placed whole"
-    assert items["cluster_autoscaling"]["status"] == "Not Implemented"
+    assert items["gang_scheduling"]["evidence"] == ["evidence/gang_scheduling.md", "junit/gang_scheduling/junit.xml#TestGangScheduling"]
+    # A failed MUST cites no test artifact: its case fails.
+    assert items["cluster_autoscaling"]["status"] == "Not Implemented" and items["cluster_autoscaling"]["evidence"] == ["evidence/cluster_autoscaling.md"]
 
 
 def test_results_json_carries_undecided_checks_and_the_partial_count():

@@ -1,4 +1,8 @@
-"""The CNCF pre-flight: one purpose-built bad PRODUCT.yaml per validator rule, and a good one."""
+"""The CNCF pre-flight: one purpose-built bad PRODUCT.yaml per validator rule, and a good one.
+
+The rules that changed with the v1.37 validator (test artifacts, evidence paths, N/A of
+cluster_autoscaling) are in test_preflight_v137.py; here are the rules every version shares and the
+legacy evidence rules (v1.33 to v1.36)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import copy
 import pytest
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import cncf_validator as cv
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import preflight as pf
 
 METADATA = {
@@ -24,23 +29,47 @@ METADATA = {
 }
 
 
+def junit(cases):
+    """A junit.xml with one testcase per (name, verdict)."""
+    body = {"pass": "", "fail": '<failure message="Failed"/>', "error": '<error message="boom"/>', "skip": '<skipped message="Skipped"/>'}
+    rows = "".join('<testcase classname="c" name="%s">%s</testcase>' % (n, body[v]) for n, v in cases.items())
+    return '<?xml version="1.0" encoding="UTF-8"?><testsuites><testsuite name="s">%s</testsuite></testsuites>' % rows
+
+
 def good_product(version="v1.37"):
+    """Every item Implemented with its evidence page; from v1.37 also its own junit.xml, cited with
+    the test's name as the #Fragment (what the evidence role writes)."""
     spec = {}
     for r in catalog.requirements(version):
+        evidence = ["evidence/%s.md" % r.id]
+        if cv.ruleset(version)["artifacts"]:
+            evidence.append("junit/%s/junit.xml#%s" % (r.id, cv.case_name(r.id)))
         spec.setdefault(r.category, []).append(
-            {"id": r.id, "description": r.description, "level": r.level, "status": "Implemented", "evidence": ["evidence/%s.md" % r.id], "notes": "ok"}
+            {"id": r.id, "description": r.description, "level": r.level, "status": "Implemented", "evidence": evidence, "notes": "ok"}
         )
     return {"metadata": dict(METADATA), "spec": spec}
 
 
-@pytest.fixture
-def bundle(tmp_path):
-    d = tmp_path / "v1.37" / "example"
+def make_bundle(root, version="v1.37", product="example"):
+    d = root / version / product
     (d / "evidence").mkdir(parents=True)
-    for r in catalog.requirements("v1.37"):
+    for r in catalog.requirements(version):
         (d / "evidence" / ("%s.md" % r.id)).write_text("x")
+        (d / "junit" / r.id).mkdir(parents=True)
+        (d / "junit" / r.id / "junit.xml").write_text(junit({cv.case_name(r.id): "pass"}))
     (d / "junit.xml").write_text("<testsuites/>")
     return d
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    return make_bundle(tmp_path)
+
+
+@pytest.fixture
+def legacy(tmp_path):
+    """A v1.36 bundle: checked with the legacy rules (validate.go @ b2c89690)."""
+    return make_bundle(tmp_path, "v1.36")
 
 
 def run(product, bundle, **kw):
@@ -55,12 +84,28 @@ def rejected(out):
     return [(f["rule"], f["where"]) for f in out["findings"] if f["validator"] == pf.REJECTS]
 
 
-def test_a_good_product_passes_with_only_network_checks_left(bundle):
-    out = run(good_product(), bundle)
-    assert out["would_reject"] is False and out["rejections"] == 0 and out["conflicts"] == []
+@pytest.mark.parametrize("version", ["v1.37", "v1.36", "v1.33"])
+def test_a_good_product_passes_with_only_network_checks_left(tmp_path, version):
+    out = run(good_product(version), make_bundle(tmp_path, version))
+    assert out["would_reject"] is False and out["rejections"] == 0 and out["conflicts"] == [] and out["validator_warnings"] == []
     # URLs and CNCF membership need the network: reported, not guessed.
     assert {f["rule"] for f in out["unchecked"]} == {"url-reachable", "cncf-member"}
-    assert out["version"] == "v1.37"
+    assert out["version"] == version
+
+
+def test_the_version_table_picks_the_rules_and_names_their_source(bundle, legacy):
+    new = run(good_product(), bundle)
+    assert new["ruleset"] == {"name": "v1.37", "source": cv.SOURCE_V137}
+    rules = {r["rule"]: r["source"] for r in new["rules"]}
+    assert rules["test-artifact-failure"] == rules["evidence-path"] == rules["conditional-na"] == cv.SOURCE_V137
+    assert rules["metadata"] == cv.SOURCE_B2C and rules["product-logo"] == cv.SOURCE_122
+    assert "evidence-file-uri" not in rules
+    old = run(good_product("v1.36"), legacy)
+    assert old["ruleset"] == {"name": "legacy", "source": cv.SOURCE_B2C}
+    rules = {r["rule"]: r["source"] for r in old["rules"]}
+    assert rules["evidence-file-uri"] == cv.SOURCE_B2C and "test-artifact-failure" not in rules
+    assert [cv.ruleset(v)["name"] for v in catalog.versions()] == ["legacy"] * 4 + ["v1.37"]
+    assert cv.ruleset("v1.38")["name"] == "v1.37" and cv.ruleset("v1.32")["name"] == "legacy"
 
 
 def test_membership_is_checked_when_members_are_given(bundle):
@@ -86,6 +131,7 @@ def test_path_and_declared_version_must_agree(bundle):
         ("kubernetesVersion", 1.37, "metadata-type"),
         ("k8sConformanceUrl", "https://github.com/cncf/k8s-conformance/pull/1234", "k8s-conformance-url"),
         ("k8sConformanceUrl", None, "k8s-conformance-url"),
+        ("productLogoUrl", "https://example.com/logo.png", "product-logo"),
     ],
 )
 def test_metadata_rules(bundle, field, value, rule):
@@ -131,10 +177,19 @@ def test_a_partially_implemented_must_says_how_to_prove_or_accept_it(bundle):
     assert "evidence_accept_partial: true" in f["advice"]
 
 
-def test_conditional_must_na_is_rejected_but_flagged_as_a_conflict_with_the_faq(bundle):
+def test_product_logo_rule_message(bundle):
     p = good_product()
+    p["metadata"]["productLogoUrl"] = "https://example.com/Logo.PNG"
+    f = next(f for f in run(p, bundle)["findings"] if f["rule"] == "product-logo")
+    assert f["message"] == "productLogoUrl must link to an SVG, EPS, or AI file: https://example.com/Logo.PNG"
+    p["metadata"]["productLogoUrl"] = "https://example.com/Logo.SVG"
+    assert run(p, bundle)["would_reject"] is False
+
+
+def test_conditional_must_na_is_rejected_before_v137_but_flagged_as_a_conflict_with_the_faq(legacy):
+    p = good_product("v1.36")
     item(p, "cluster_autoscaling").update(status="N/A", notes="on-prem: node pools are fixed hardware")
-    out = run(p, bundle)
+    out = run(p, legacy)
     assert rejected(out) == [("must-implemented", "spec.schedulingOrchestration.cluster_autoscaling")]
     assert "FAQ allows N/A" in out["conflicts"][0]["guidance"]
 
@@ -153,12 +208,12 @@ def test_missing_category_and_requirement(bundle):
     assert sorted(rejected(run(p, bundle))) == [("requirement", "spec.networking"), ("spec", "spec.operator")]
 
 
-def test_evidence_files_must_exist_and_file_uris_conflict_with_the_v137_header(bundle):
-    p = good_product()
+def test_legacy_evidence_files_must_exist_and_file_uris_conflict_with_the_v137_header(legacy):
+    p = good_product("v1.36")
     item(p, "gang_scheduling")["evidence"] = ["evidence/missing.md"]
     item(p, "secure_accelerator_access")["evidence"] = ["file://results/junit.xml#TestSecureAcceleratorAccess", "junit.xml"]
     item(p, "ai_inference")["evidence"] = "evidence/ai_inference.md"
-    out = run(p, bundle)
+    out = run(p, legacy)
     assert sorted(rejected(out)) == [
         ("evidence-file", "spec.schedulingOrchestration.gang_scheduling"),
         ("evidence-file-uri", "spec.security.secure_accelerator_access"),

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: disaggregated_inference_probe
 short_description: Prove prefill and decode run as separately scalable workloads that each request traverses (requirement disaggregated_inference)
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - ai_conformance.kubernetes contributors (@ai-conformance)
 description:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: inference_pool_probe
 short_description: Prove a Gateway routes to an InferencePool by the load its endpoints advertise (requirement advanced_inference_ingress)
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - ai_conformance.kubernetes contributors (@ai-conformance)
 description:

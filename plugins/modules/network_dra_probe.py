@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: network_dra_probe
 short_description: Prove specialized NICs are exposed and allocated through DRA (requirement high_performance_networking)
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - ai_conformance.kubernetes contributors (@ai-conformance)
 description:

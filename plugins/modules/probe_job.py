@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: probe_job
 short_description: Wait for a probe started as a background job and return its result
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - ai_conformance.kubernetes contributors (@ai-conformance)
 description:

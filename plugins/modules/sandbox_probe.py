@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: sandbox_probe
 short_description: Prove workloads can run in a sandbox isolated from the host kernel (requirement workload_sandboxing)
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - ai_conformance.kubernetes contributors (@ai-conformance)
 description:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: upstream_suite
 short_description: Run the upstream kubernetes-sigs/ai-conformance suite and write the artifacts vendors attach
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - ai_conformance.kubernetes contributors (@ai-conformance)
 description:

@@ -2,18 +2,28 @@
 # Copyright: (c) 2026, ai_conformance.kubernetes contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Prometheus access for the observability probes: discovery, the HTTP query API (directly or
-through the API server's service proxy, so no port-forward and no hard-coded namespace), and a
-parser for the text exposition format."""
+through the API server's service proxy, so no port-forward and no hard-coded namespace), and the
+samples of a text exposition page, read by prometheus_client's parser."""
 
 from __future__ import absolute_import, annotations, division, print_function
 
 import json
 import re
 import time
+import traceback
 from typing import Any
 from urllib.parse import urlencode
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
+
+try:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    HAS_PROMETHEUS_CLIENT = True
+    PROMETHEUS_CLIENT_IMP_ERR = None
+except ImportError:
+    HAS_PROMETHEUS_CLIENT = False
+    PROMETHEUS_CLIENT_IMP_ERR = traceback.format_exc()
 
 __metaclass__ = type
 
@@ -185,28 +195,27 @@ def discover(client: Any, params: dict[str, Any]) -> tuple[Prometheus | None, st
     return Prometheus(client, service=found[0]), "discovered %s" % "/".join(found[0])
 
 
-_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\d+)?$")
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+# A counter's TYPE line.  prometheus_client's text parser renames the samples of a counter whose
+# name lacks "_total" to the OpenMetrics spelling (name + "_total"); read as untyped, every sample
+# keeps the name the exporter wrote (DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION stays as it is).
+_COUNTER_TYPE = re.compile(r'^([ \t]*#[ \t]+TYPE[ \t]+(?:"(?:[^"\\]|\\.)*"|\S+)[ \t]+)counter([ \t\r]*)$', re.MULTILINE)
 
 
 def parse_exposition(text: str) -> list[dict[str, Any]]:
-    """Prometheus text format -> [{name, labels, value, ts}] (HELP/TYPE lines skipped); ``ts`` is
-    the sample's own timestamp in seconds when the exporter wrote one, else None."""
+    """Prometheus text format -> [{name, labels, value, ts}], one per sample (a histogram's
+    ``_bucket``/``_sum``/``_count`` and a summary's quantiles are samples of their own), each named
+    as written; ``ts`` is the sample's own timestamp in seconds when the exporter wrote one, else
+    None.  A page that is not in the text format raises ClusterError(kind="invalid")."""
+    if not HAS_PROMETHEUS_CLIENT:
+        raise ClusterError("the Python library 'prometheus_client' is required to read a metrics page (pip install prometheus_client)", "config")
     out = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        m = _SAMPLE.match(line)
-        if not m:
-            continue
-        labels = {k: v.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\") for k, v in _LABEL.findall(m.group(3) or "")}
-        try:
-            value = float(m.group(4))
-        except ValueError:
-            continue
-        ts = int(m.group(5)) / 1000.0 if m.group(5) else None
-        out.append({"name": m.group(1), "labels": labels, "value": value, "ts": ts})
+    try:
+        for family in text_string_to_metric_families(_COUNTER_TYPE.sub(r"\1untyped\2", text)):
+            for s in family.samples:
+                ts = s.timestamp
+                out.append({"name": s.name, "labels": dict(s.labels), "value": float(s.value), "ts": None if ts is None else float(ts)})
+    except ValueError as exc:
+        raise ClusterError("the metrics page is not in the Prometheus text format: %s" % (str(exc).splitlines() or ["unparsable"])[0][:200], "invalid")
     return out
 
 

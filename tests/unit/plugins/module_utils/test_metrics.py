@@ -84,3 +84,83 @@ def test_readings_outside_physical_range_are_named():
 def test_pod_label_falls_back_to_the_exported_spelling():
     assert mx.label_of({"pod": "", "exported_pod": "p"}, mx.POD_LABELS) == "p"
     assert mx.label_of({"pod": "q", "exported_pod": "p"}, mx.POD_LABELS) == "q"
+
+
+# ---- the text exposition format, read by prometheus_client's parser ----------------------------
+
+HISTOGRAM_SUMMARY = """# HELP vllm:e2e_request_latency_seconds Histogram of end to end request latency in seconds.
+# TYPE vllm:e2e_request_latency_seconds histogram
+vllm:e2e_request_latency_seconds_bucket{le="0.3",model_name="m"} 2
+vllm:e2e_request_latency_seconds_bucket{le="+Inf",model_name="m"} 5
+vllm:e2e_request_latency_seconds_sum{model_name="m"} 3.25
+vllm:e2e_request_latency_seconds_count{model_name="m"} 5
+# HELP rpc_duration_seconds A summary of the RPC duration in seconds.
+# TYPE rpc_duration_seconds summary
+rpc_duration_seconds{quantile="0.5"} 4773
+rpc_duration_seconds{quantile="0.99"} NaN
+rpc_duration_seconds_sum 1.7560473e+07
+rpc_duration_seconds_count 2693
+"""
+
+
+def test_histogram_and_summary_samples_keep_their_suffixes_and_labels():
+    s = mx.parse_exposition(HISTOGRAM_SUMMARY)
+    assert [(x["name"], x["labels"].get("le") or x["labels"].get("quantile")) for x in s] == [
+        ("vllm:e2e_request_latency_seconds_bucket", "0.3"),
+        ("vllm:e2e_request_latency_seconds_bucket", "+Inf"),
+        ("vllm:e2e_request_latency_seconds_sum", None),
+        ("vllm:e2e_request_latency_seconds_count", None),
+        ("rpc_duration_seconds", "0.5"),
+        ("rpc_duration_seconds", "0.99"),
+        ("rpc_duration_seconds_sum", None),
+        ("rpc_duration_seconds_count", None),
+    ]
+    assert s[1]["value"] == 5.0 and s[2]["value"] == 3.25 and s[6]["value"] == 1.7560473e07
+    assert s[5]["value"] != s[5]["value"]  # NaN
+    assert all(isinstance(x["value"], float) and x["ts"] is None for x in s)
+
+
+def test_label_values_with_escaped_quotes_backslashes_newlines_and_commas():
+    text = 'm{path="C:\\\\dir\\\\x",msg="say \\"hi\\", then\\nleave",empty=""} 7\n'
+    (s,) = mx.parse_exposition(text)
+    assert s["labels"] == {"path": "C:\\dir\\x", "msg": 'say "hi", then\nleave', "empty": ""}
+    assert s["value"] == 7.0
+
+
+def test_counters_keep_the_name_the_exporter_wrote():
+    # prometheus_client alone would report DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION_total here, and the
+    # DCGM liveness check looks the counter up by the exporter's name.
+    text = (
+        "# HELP DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION Total energy consumption since boot (in mJ).\n"
+        "# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter\n"
+        'DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{gpu="0",UUID="GPU-1"} 123456\n'
+        "# TYPE vllm:request_success_total counter\n"
+        'vllm:request_success_total{finished_reason="stop"} 9 1795000000500\n'
+    )
+    s = mx.parse_exposition(text)
+    assert [(x["name"], x["value"], x["ts"]) for x in s] == [
+        ("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", 123456.0, None),
+        ("vllm:request_success_total", 9.0, 1795000000.5),
+    ]
+
+
+def test_a_page_that_is_not_the_text_format_is_one_readable_error():
+    with pytest.raises(mx.ClusterError) as e:
+        mx.parse_exposition("<html>\n<body>502 Bad Gateway</body>\n")
+    assert e.value.kind == "invalid"
+    assert e.value.message.startswith("the metrics page is not in the Prometheus text format: ")
+    assert "\n" not in e.value.message
+
+
+def test_an_empty_page_has_no_samples():
+    assert mx.parse_exposition("") == [] and mx.parse_exposition("# HELP x y\n\n") == []
+
+
+def test_without_prometheus_client_the_message_names_the_library(monkeypatch):
+    monkeypatch.setattr(mx, "HAS_PROMETHEUS_CLIENT", False)
+    with pytest.raises(mx.ClusterError) as e:
+        mx.parse_exposition("up 1\n")
+    assert (e.value.kind, e.value.message) == (
+        "config",
+        "the Python library 'prometheus_client' is required to read a metrics page (pip install prometheus_client)",
+    )

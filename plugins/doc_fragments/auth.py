@@ -8,7 +8,9 @@ __metaclass__ = type
 
 
 class ModuleDocFragment:
-    # Matches AUTH_ARG_SPEC in plugins/module_utils/probe.py (PROBE matches PROBE_ARG_SPEC).
+    # Matches AUTH_ARG_SPEC in plugins/module_utils/kube_auth.py (PROBE matches PROBE_ARG_SPEC in
+    # plugins/module_utils/probe.py): the options of kubernetes.core's k8s_auth_options that the
+    # collection honours, with the same K8S_AUTH_* variables.
     DOCUMENTATION = r"""
 options:
   kubeconfig:
@@ -16,6 +18,9 @@ options:
       - Path to a kubeconfig file.
       - When neither O(kubeconfig), O(host) nor E(KUBECONFIG) is set and the module runs inside a
         pod, the in-cluster service account is used; otherwise C(~/.kube/config).
+      - A user whose credentials come from a credential plugin (C(exec), for example C(aws),
+        C(gke-gcloud-auth-plugin), C(kubelogin)) needs that plugin on the E(PATH) of the machine the
+        module runs on (in AWX, in the execution environment).
       - Can also be set with E(K8S_AUTH_KUBECONFIG).
     type: path
   context:
@@ -25,8 +30,9 @@ options:
     type: str
   host:
     description:
-      - URL of the API server, used with O(api_key) instead of a kubeconfig (the AWX
-        OpenShift/Kubernetes credential sets E(K8S_AUTH_HOST)).
+      - URL of the API server, used with O(api_key) (or O(client_cert) and O(client_key)) instead of
+        a kubeconfig (the AWX OpenShift/Kubernetes credential sets E(K8S_AUTH_HOST)).
+      - Can also be set with E(K8S_AUTH_HOST).
     type: str
   api_key:
     description:
@@ -34,17 +40,59 @@ options:
     type: str
   ca_cert:
     description:
-      - CA bundle to verify O(host) with. Can also be set with E(K8S_AUTH_SSL_CA_CERT).
+      - CA bundle to verify the API server with; overrides the kubeconfig's.
+      - Can also be set with E(K8S_AUTH_SSL_CA_CERT).
     type: path
     aliases: [ssl_ca_cert]
+  client_cert:
+    description:
+      - Path to a client certificate to authenticate with; overrides the kubeconfig's.
+      - Can also be set with E(K8S_AUTH_CLIENT_CERT) or E(K8S_AUTH_CERT_FILE).
+    type: path
+    aliases: [cert_file]
+  client_key:
+    description:
+      - Path to the key of O(client_cert); overrides the kubeconfig's.
+      - Can also be set with E(K8S_AUTH_CLIENT_KEY) or E(K8S_AUTH_KEY_FILE).
+    type: path
+    aliases: [key_file]
   validate_certs:
     description:
-      - Whether to verify the API server's certificate. Can also be set with E(K8S_AUTH_VERIFY_SSL).
+      - Whether to verify the API server's certificate; overrides the kubeconfig's
+        C(insecure-skip-tls-verify).
+      - Can also be set with E(K8S_AUTH_VERIFY_SSL).
     type: bool
     aliases: [verify_ssl]
+  proxy:
+    description:
+      - URL of an HTTP proxy to reach the API server through; overrides the kubeconfig's C(proxy-url).
+      - Can also be set with E(K8S_AUTH_PROXY).
+    type: str
+  no_proxy:
+    description:
+      - Comma-separated hosts, domains, IP addresses or CIDR ranges reached without the proxy, for
+        example C(localhost,.internal,10.0.0.0/8).
+      - Can also be set with E(K8S_AUTH_NO_PROXY).
+    type: str
+  impersonate_user:
+    description:
+      - User name to act as (the C(Impersonate-User) header, as C(kubectl --as)); the credentials
+        need the C(impersonate) verb on it.
+      - Can also be set with E(K8S_AUTH_IMPERSONATE_USER).
+    type: str
+  impersonate_groups:
+    description:
+      - Groups to act as (one C(Impersonate-Group) header each, as C(kubectl --as-group)).
+      - Can also be set with E(K8S_AUTH_IMPERSONATE_GROUPS), comma-separated.
+    type: list
+    elements: str
   request_timeout:
     description:
       - Seconds to wait for one API request.
+      - Idempotent requests (reads, the start of a watch, deletions) are retried up to 3 times on
+        connection errors and on HTTP 429, 500, 502, 503 and 504, with exponential backoff and the
+        server's C(Retry-After) honoured (at most 30 seconds); a create or a patch is retried only
+        when the connection could not be opened.
     type: int
     default: 30
 """

@@ -4,13 +4,18 @@
 """One entry point for Kubernetes API access.
 
 ``get_client(params)`` builds a client from a kubeconfig path and context, from explicit host and
-token (AWX credential style), or from the in-cluster service account.  Every failure that a user
-can cause (missing kubeconfig, unknown context, unreachable server, bad credentials, missing
-permission, API group not served) becomes a ``ClusterError`` with one readable line; callers never
-see a traceback.
+token (AWX credential style), or from the in-cluster service account (``kube_auth.py``).  Every
+failure that a user can cause (missing or broken kubeconfig, unknown context, credential plugin
+not installed, unreachable server, bad credentials, missing permission, API group not served)
+becomes a ``ClusterError`` (``api_errors.py``) with one readable line; callers never see a
+traceback.
 
 The client speaks plain REST with JSON dicts, so CRDs need no generated classes.  Resource paths
-come from per group-version discovery, cached for the life of the client.
+come from per group-version discovery, cached for the life of the client.  Idempotent requests
+(GET, including list and the start of a watch, HEAD and DELETE) are retried by urllib3's ``Retry``
+on connection errors and on 429/500/502/503/504, with exponential backoff and the server's
+Retry-After honoured; POST and PATCH are retried only when the connection could not be opened
+(nothing was sent), never after a response or a broken connection.
 """
 
 from __future__ import absolute_import, annotations, division, print_function
@@ -19,211 +24,82 @@ __metaclass__ = type
 
 import json
 import os
-import socket
-import time
-import traceback
 from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote, urlencode
 
-try:
-    from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
-    from kubernetes.config.config_exception import ConfigException
-
-    HAS_K8S = True
-    K8S_IMP_ERR = None
-except ImportError:
-    HAS_K8S = False
-    K8S_IMP_ERR = traceback.format_exc()
-
-    class ConfigException(Exception):  # type: ignore[no-redef]
-        pass
-
+# ClusterError, _HTTPFailure, translate_api_exception, HAS_K8S and K8S_IMP_ERR are imported from
+# here by the modules, the other module_utils and the tests.
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.api_errors import (
+    ClusterError,
+    _HTTPFailure,
+    _root_cause,
+    translate_api_exception,
+    unreachable_fix,
+)
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.kube_auth import (  # noqa: F401  # pylint: disable=unused-import
+    AUTH_PARAMS,
+    HAS_K8S,
+    K8S_IMP_ERR,
+    load_configuration,
+)
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.transport import (
+    HAS_URLLIB3,
+    RETRIES,
+    RETRY_BACKOFF_S,
+    connection_errors,
+    make_pool,
+    retry_policy,
+)
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.waits import Waits, _qual
 
 try:
     import urllib3
-
-    HAS_URLLIB3 = True
 except ImportError:
-    HAS_URLLIB3 = False
+    pass  # HAS_URLLIB3 is False: get_client refuses before any use
 
 
-class ClusterError(Exception):
-    """A failure a user can act on.  ``kind`` is machine-readable: config, unreachable,
-    unauthorized, forbidden, not_found, not_served, invalid, conflict, timeout, api."""
-
-    def __init__(self, message: str, kind: str = "api", status: int = 0, status_obj: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.status = status
-        # The Kubernetes Status object of the response, when the server sent one: callers that
-        # must tell who refused a request read its reason, details and message from here.
-        self.status_obj: dict[str, Any] = status_obj or {}
-
-    @property
-    def message(self) -> str:
-        return str(self.args[0])
-
-
-AUTH_PARAMS = ("kubeconfig", "context", "host", "api_key", "ca_cert", "validate_certs", "request_timeout")
-
-
-def _status_message(exc: Any) -> str:
-    """The human message of a Kubernetes Status body, or the HTTP reason."""
-    body = getattr(exc, "body", None)
-    if body:
-        try:
-            data = json.loads(body)
-            if isinstance(data, dict) and data.get("message"):
-                return str(data["message"])
-        except (ValueError, TypeError):
-            pass
-    return str(getattr(exc, "reason", "") or "no message")
-
-
-class _HTTPFailure:
-    """The parts of an HTTP error response that translate_api_exception reads."""
-
-    def __init__(self, status: int, reason: str, body: bytes) -> None:
-        self.status = status
-        self.reason = reason
-        self.body = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-
-
-def _status_obj(exc: Any) -> dict[str, Any]:
-    try:
-        data = json.loads(getattr(exc, "body", None) or "")
-    except (ValueError, TypeError):
-        return {}
-    return data if isinstance(data, dict) and data.get("kind") == "Status" else {}
-
-
-def translate_api_exception(exc: Any, what: str) -> ClusterError:
-    """Map an HTTP failure (anything with status, reason, body) met while doing ``what``."""
-    err = _translate(exc, what)
-    err.status_obj = _status_obj(exc)
-    return err
-
-
-def _translate(exc: Any, what: str) -> ClusterError:
-    status = int(getattr(exc, "status", 0) or 0)
-    msg = _status_message(exc)
-    if status == 401:
-        return ClusterError("the API server rejected the credentials (401 Unauthorized) while trying to %s" % what, "unauthorized", status)
-    if status == 403:
-        return ClusterError("forbidden (403) to %s: %s" % (what, msg), "forbidden", status)
-    if status == 404:
-        return ClusterError("not found (404) while trying to %s: %s" % (what, msg), "not_found", status)
-    if status == 409:
-        return ClusterError("conflict (409) while trying to %s: %s" % (what, msg), "conflict", status)
-    if status == 422:
-        return ClusterError("invalid (422) while trying to %s: %s" % (what, msg), "invalid", status)
-    if status == 0:
-        return ClusterError("cannot reach the Kubernetes API to %s: %s" % (what, _root_cause(exc)), "unreachable", status)
-    return ClusterError("API error %s while trying to %s: %s" % (status, what, msg), "api", status)
-
-
-def _root_cause(exc: BaseException) -> str:
-    """The readable reason of a connection failure (connection refused, DNS, TLS, timeout)."""
-    text = str(exc)
-    for marker, said in (
-        ("Connection refused", "connection refused"),
-        ("Name or service not known", "host name not known"),
-        ("CERTIFICATE_VERIFY_FAILED", "TLS certificate verification failed"),
-        ("timed out", "timed out"),
-        ("No route to host", "no route to host"),
-    ):
-        if marker in text:
-            return said
-    return text.splitlines()[0][:300] if text else exc.__class__.__name__
-
-
-def _first_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split("\n")[:1]).strip()
-    return text or exc.__class__.__name__
-
-
-def _connection_errors() -> tuple:
-    errs: list = [socket.error, ConnectionError]
-    if HAS_URLLIB3:
-        errs.append(urllib3.exceptions.HTTPError)
-    return tuple(errs)
-
-
-def _load_configuration(params: dict[str, Any]) -> tuple[Any, str]:
-    """Build a kubernetes.client.Configuration and describe where it came from."""
-    kubeconfig = params.get("kubeconfig")
-    context = params.get("context")
-    host = params.get("host")
-    cfg = k8s_client.Configuration()
-    if host:
-        cfg.host = host
-        if params.get("api_key"):
-            cfg.api_key = {"authorization": "Bearer %s" % params["api_key"]}
-        if params.get("ca_cert"):
-            cfg.ssl_ca_cert = params["ca_cert"]
-        if params.get("validate_certs") is False:
-            cfg.verify_ssl = False
-        return cfg, "host %s" % host
-    if not kubeconfig and not os.environ.get("KUBECONFIG") and os.environ.get("KUBERNETES_SERVICE_HOST"):
-        try:
-            k8s_config.load_incluster_config(client_configuration=cfg)
-        except ConfigException as exc:
-            raise ClusterError("in-cluster configuration failed: %s" % exc, "config")
-        return cfg, "in-cluster service account"
-    path = os.path.expanduser(kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or "~/.kube/config")
-    if not os.path.isfile(path):
-        raise ClusterError("kubeconfig %s does not exist (set kubeconfig, K8S_AUTH_KUBECONFIG or KUBECONFIG)" % path, "config")
-    try:
-        contexts, _active = k8s_config.list_kube_config_contexts(config_file=path)
-    except Exception as exc:  # pylint: disable=broad-except  # YAML, schema and I/O errors all mean "unreadable"
-        raise ClusterError("kubeconfig %s cannot be read: %s" % (path, _first_line(exc)), "config")
-    names = [c.get("name") for c in contexts or []]
-    if context and context not in names:
-        raise ClusterError("context %r not found in kubeconfig %s (available: %s)" % (context, path, ", ".join(names) or "none"), "config")
-    try:
-        k8s_config.load_kube_config(config_file=path, context=context, client_configuration=cfg, persist_config=False)
-    except Exception as exc:  # pylint: disable=broad-except  # missing certs, exec plugin failures, bad fields
-        raise ClusterError("kubeconfig %s (context %s) is unusable: %s" % (path, context or "current", _first_line(exc)), "config")
-    if params.get("validate_certs") is False:
-        cfg.verify_ssl = False
-    return cfg, "kubeconfig %s context %s" % (path, context or "(current)")
-
-
-class Client:
+class Client(Waits):
     """A small REST client returning JSON dicts.
 
     Authentication and TLS settings come from a kubernetes.client.Configuration (so kubeconfig
     exec plugins, token refresh and in-cluster config behave as everywhere else); the HTTP itself
     goes through urllib3, which keeps this independent of the generated client's internals."""
 
-    def __init__(self, configuration: Any, source: str, request_timeout: int = 30) -> None:
+    def __init__(
+        self,
+        configuration: Any,
+        source: str,
+        request_timeout: int = 30,
+        impersonate_user: str | None = None,
+        impersonate_groups: list[str] | None = None,
+        unauthorized_fix: str = "",
+    ) -> None:
         self.configuration = configuration
         self.host = configuration.host.rstrip("/")
         self.source = source
         self.request_timeout = request_timeout
+        self.impersonate_user = impersonate_user
+        self.impersonate_groups = list(impersonate_groups or [])
+        self.unauthorized_fix = unauthorized_fix  # appended to a 401: what to do about these credentials
+        self.retries = RETRIES
+        self.retry_backoff = RETRY_BACKOFF_S
         self._discovery: dict[str, dict[str, dict[str, Any]]] = {}
-        kw: dict[str, Any] = {"maxsize": 8, "retries": False}
-        if configuration.verify_ssl:
-            kw["cert_reqs"] = "CERT_REQUIRED"
-            kw["ca_certs"] = configuration.ssl_ca_cert
-        else:
-            kw["cert_reqs"] = "CERT_NONE"
-        if configuration.cert_file:
-            kw["cert_file"] = configuration.cert_file
-            kw["key_file"] = configuration.key_file
-        if getattr(configuration, "tls_server_name", None):
-            kw["server_hostname"] = configuration.tls_server_name
-        if getattr(configuration, "proxy", None):
-            self.pool = urllib3.ProxyManager(configuration.proxy, **kw)
-        else:
-            self.pool = urllib3.PoolManager(**kw)
+        self.pool, self.proxy = make_pool(configuration, self.host)
 
     def _auth_headers(self) -> dict[str, str]:
         auth = self.configuration.auth_settings().get("BearerToken") or {}
         value = auth.get("value")
         return {"Authorization": value} if value else {}
+
+    def _headers(self, content_type: str) -> Any:
+        headers = urllib3.HTTPHeaderDict({"Accept": "application/json", "Content-Type": content_type})
+        headers.update(self._auth_headers())
+        if self.impersonate_user:
+            headers["Impersonate-User"] = self.impersonate_user
+        for group in self.impersonate_groups:
+            headers.add("Impersonate-Group", group)  # one header per group, as kubectl --as-group sends them
+        return headers
 
     # -- raw requests ------------------------------------------------------------------------
     def request(
@@ -238,8 +114,6 @@ class Client:
         timeout: Any = None,
     ) -> Any:
         what = what or "%s %s" % (method, path)
-        headers = {"Accept": "application/json", "Content-Type": content_type}
-        headers.update(self._auth_headers())
         q = {k: v for k, v in (query or {}).items() if v is not None}
         url = self.host + path + ("?" + urlencode(q) if q else "")
         t = timeout if timeout is not None else self.request_timeout
@@ -247,13 +121,28 @@ class Client:
             t = urllib3.Timeout(connect=t[0], read=t[1])
         try:
             resp = self.pool.request(
-                method, url, body=json.dumps(body) if body is not None else None, headers=headers, timeout=t, preload_content=not stream, redirect=False
+                method,
+                url,
+                body=json.dumps(body) if body is not None else None,
+                headers=self._headers(content_type),
+                timeout=t,
+                preload_content=not stream,
+                redirect=False,
+                retries=retry_policy(self.retries, self.retry_backoff),
             )
-        except _connection_errors() as exc:
-            raise ClusterError("cannot reach the Kubernetes API at %s to %s: %s" % (self.host, what, _root_cause(exc)), "unreachable")
+        except connection_errors() as exc:
+            raise ClusterError(
+                "cannot reach the Kubernetes API at %s%s to %s: %s (%s)"
+                % (self.host, " through proxy %s" % self.proxy if self.proxy else "", what, _root_cause(exc), unreachable_fix(exc)),
+                "unreachable",
+            )
         if resp.status >= 400:
             data = resp.data if not stream else resp.read()
-            raise translate_api_exception(_HTTPFailure(resp.status, resp.reason, data), what)
+            err = translate_api_exception(_HTTPFailure(resp.status, resp.reason, data), what)
+            anonymous = err.kind == "forbidden" and "system:anonymous" in err.message
+            if (err.kind == "unauthorized" or anonymous) and self.unauthorized_fix:
+                err.args = ("%s: %s" % (err.message, self.unauthorized_fix),)
+            raise err
         if stream:
             return resp
         if not resp.data:
@@ -411,96 +300,10 @@ class Client:
                     line, buf = buf.split(b"\n", 1)
                     if line.strip():
                         yield json.loads(line)
-        except _connection_errors():
+        except connection_errors():
             return  # the watch ended (read timeout): the caller re-checks its deadline
         finally:
             resp.release_conn()
-
-    def wait_for(
-        self,
-        api_version: str,
-        kind: str,
-        name: str,
-        predicate: Callable[[dict[str, Any] | None], bool],
-        namespace: str | None = None,
-        timeout_s: float = 60,
-        what: str = "",
-    ) -> dict[str, Any] | None:
-        """Wait, through a watch, until predicate(obj) is true; obj is None once deleted.
-
-        Returns the object (or None) that satisfied the predicate.  Raises ClusterError(kind="timeout")
-        when the deadline passes (``wait_until`` returns the last seen state instead)."""
-        ok, last = self.wait_until(api_version, kind, name, predicate, namespace, timeout_s)
-        if ok:
-            return last
-        raise ClusterError(
-            "timed out after %ss waiting for %s %s%s" % (int(timeout_s), kind, _qual(namespace, name), " to %s" % what if what else ""), "timeout"
-        )
-
-    def wait_until(
-        self,
-        api_version: str,
-        kind: str,
-        name: str,
-        predicate: Callable[[dict[str, Any] | None], bool],
-        namespace: str | None = None,
-        timeout_s: float = 60,
-    ) -> tuple[bool, dict[str, Any] | None]:
-        """Like ``wait_for``, for callers to whom a timeout is a finding, not an error:
-        (True, the object) once predicate(obj) holds, else (False, the last state seen).
-
-        No sleep loop: it lists once to get a resourceVersion, then watches from it, re-listing
-        only when the server ends the watch."""
-        deadline = time.monotonic() + timeout_s
-        field_selector = "metadata.name=%s" % name
-        last: dict[str, Any] | None = None
-        while True:
-            doc = self.list(api_version, kind, namespace, field_selector=field_selector)
-            last = doc["items"][0] if doc["items"] else None
-            if predicate(last):
-                return True, last
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            for ev in self.watch(api_version, kind, namespace, doc["resourceVersion"], field_selector=field_selector, timeout_s=remaining):
-                etype = ev.get("type")
-                if etype == "ERROR":
-                    break  # e.g. 410 Gone: re-list
-                if etype == "BOOKMARK":
-                    continue
-                obj = ev.get("object")
-                last = None if etype == "DELETED" else obj
-                if predicate(last):
-                    return True, last
-                if time.monotonic() >= deadline:
-                    break
-            if time.monotonic() >= deadline:
-                break
-        return False, last
-
-    def holds(
-        self,
-        api_version: str,
-        kind: str,
-        name: str,
-        forbidden: Callable[[dict[str, Any] | None], bool],
-        namespace: str | None = None,
-        seconds: float = 10,
-    ) -> tuple[bool, dict[str, Any] | None]:
-        """Watch an object for ``seconds`` and report whether ``forbidden(obj)`` stayed false.
-
-        Returns (held, last_seen).  held is False as soon as the forbidden state is observed (for
-        example: a gang member got bound, a claim that must stay unallocated got a device).  This
-        is how negative cases are proven: by observation over a window, not by one snapshot."""
-        seen, last = self.wait_until(api_version, kind, name, forbidden, namespace, seconds)
-        return not seen, last
-
-    def wait_gone(self, api_version: str, kind: str, name: str, namespace: str | None = None, timeout_s: float = 60) -> None:
-        self.wait_for(api_version, kind, name, lambda o: o is None, namespace, timeout_s, what="be deleted")
-
-
-def _qual(namespace: str | None, name: str | None) -> str:
-    return "%s/%s" % (namespace, name) if namespace else str(name)
 
 
 _POOL: dict[str, Client] = {}
@@ -515,8 +318,15 @@ def get_client(params: dict[str, Any]) -> Client:
     key = json.dumps(dict({k: params.get(k) for k in AUTH_PARAMS}, _stamp=stamp), sort_keys=True, default=str)
     if key in _POOL:
         return _POOL[key]
-    cfg, source = _load_configuration(params)
-    c = Client(cfg, source, int(params.get("request_timeout") or 30))
+    cfg, source, fix = load_configuration(params)
+    c = Client(
+        cfg,
+        source,
+        int(params.get("request_timeout") or 30),
+        impersonate_user=params.get("impersonate_user"),
+        impersonate_groups=params.get("impersonate_groups"),
+        unauthorized_fix=fix,
+    )
     _POOL[key] = c
     return c
 

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ai_conformance.kubernetes contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the CNCF k8s-ai-conformance PR validator reads, per checklist version.
 
 ``VERSION_TABLE`` maps each checklist version to the rule set of the ``scripts/validate.go``

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ai_conformance.kubernetes contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The DCGM exporter as accelerator_metrics reads it: its endpoint (through the API server's
 service proxy), the scrape interval Prometheus uses for it, and the two decisions that need more
 than one look: liveness (two reads at least one interval apart) and attribution (the series

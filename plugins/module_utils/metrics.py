@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ai_conformance.kubernetes contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Prometheus access for the observability probes: discovery, the HTTP query API (directly or
 through the API server's service proxy, so no port-forward and no hard-coded namespace), and the
 samples of a text exposition page, read by prometheus_client's parser."""

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ai_conformance.kubernetes contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """CNCF pre-flight: what the k8s-ai-conformance PR validator would reject in a PRODUCT.yaml.
 
 The rules mirror cncf/k8s-ai-conformance ``scripts/validate.go`` (summarised with its source in

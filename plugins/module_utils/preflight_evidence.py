@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ai_conformance.kubernetes contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """CNCF pre-flight of one item's evidence list, by the rule set of its checklist version.
 
 Legacy rules (v1.33 to v1.36, validate.go @ b2c89690): an entry that is not an http(s) URL must be a

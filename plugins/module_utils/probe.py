@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ai_conformance.kubernetes contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared argument specs and the base every module builds on.
 
 ``AUTH_ARG_SPEC`` matches the doc fragment ``ai_conformance.kubernetes.auth`` and
@@ -17,7 +17,7 @@ import copy
 import traceback
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import (
     HAS_K8S,
@@ -27,6 +27,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client i
     check_reachable,
     get_client,
 )
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.kube_auth import AUTH_ARG_SPEC
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import OWNERS, ProbeResult, Verdict
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import RunContext, new_run_id, validate_run_id
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.workloads import runs_containers
@@ -35,16 +36,6 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.workload
 UNDECIDED_POLICIES = ("auto", "fail", "allow")
 # How many node names a policy failure's reason names (observations keep more).
 _NODES_IN_REASON = 5
-
-AUTH_ARG_SPEC: dict[str, Any] = {
-    "kubeconfig": {"type": "path", "fallback": (env_fallback, ["K8S_AUTH_KUBECONFIG"])},
-    "context": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_CONTEXT"])},
-    "host": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_HOST"])},
-    "api_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["K8S_AUTH_API_KEY"])},
-    "ca_cert": {"type": "path", "aliases": ["ssl_ca_cert"], "fallback": (env_fallback, ["K8S_AUTH_SSL_CA_CERT"])},
-    "validate_certs": {"type": "bool", "aliases": ["verify_ssl"], "fallback": (env_fallback, ["K8S_AUTH_VERIFY_SSL"])},
-    "request_timeout": {"type": "int", "default": 30},
-}
 
 PROBE_ARG_SPEC: dict[str, Any] = {
     "run_id": {"type": "str"},

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ai_conformance.kubernetes contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Objects are not trusted as written: mutating admission webhooks may change what a probe creates
 (lower a gang's minimum member count, move a pod to another scheduler).  ``Recorder`` remembers
 what the probe asked for each object it creates; ``differences`` reads every object back from the

@@ -300,6 +300,5 @@ def test_the_auth_doc_fragment_documents_the_argspec():
     assert set(kube_auth.AUTH_PARAMS) == set(spec)
 
 
-@pytest.mark.xfail(strict=True, reason="probe.py still defines its own AUTH_ARG_SPEC; it must import kube_auth.AUTH_ARG_SPEC (issue 24)")
 def test_the_modules_use_the_documented_auth_argspec():
     assert sorted(probe_mod.auth_argspec()) == sorted(kube_auth.AUTH_ARG_SPEC)

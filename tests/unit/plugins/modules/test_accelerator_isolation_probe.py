@@ -1,4 +1,4 @@
-"""accelerator_isolation_probe's verdicts against the fake cluster (tests/unit/fakecluster/)."""
+"""accelerator_isolation_probe's verdicts against the fake cluster (tests/unit/fakecluster.py)."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ def test_check_mode_skips_because_the_probe_scales_workloads(run_module, offline
     assert res.result["verdict"] == "skip" and res.result["reason"].startswith("check mode")
 
 
-# ---- verdict logic against the fake cluster (tests/unit/fakecluster/) ----------------------------
+# ---- verdict logic against the fake cluster (tests/unit/fakecluster.py) ----------------------------
 from tests.unit import fakecluster as fc  # noqa: E402
 
 MODEL = "refcluster/tiny-llm"

@@ -77,7 +77,7 @@ def test_scheduling_probes_reject_bad_input_in_one_line(run_module, tmp_path, mo
     assert res.failed and msg in res.result["msg"] and "\n" not in res.result["msg"]
 
 
-# ---- verdict logic against the fake cluster (tests/unit/fakecluster/) ----------------------------
+# ---- verdict logic against the fake cluster (tests/unit/fakecluster.py) ----------------------------
 from tests.unit import fakecluster as fc  # noqa: E402
 
 RELEASE = "claim released after its pod is gone"

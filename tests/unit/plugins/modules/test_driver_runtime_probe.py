@@ -1,4 +1,4 @@
-"""driver_runtime_probe's verdicts against the fake cluster (tests/unit/fakecluster/)."""
+"""driver_runtime_probe's verdicts against the fake cluster (tests/unit/fakecluster.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""gang_probe's verdicts against the fake cluster (tests/unit/fakecluster/) with the native
+"""gang_probe's verdicts against the fake cluster (tests/unit/fakecluster.py) with the native
 Workload API's gang plugin (the other backends are exercised on the reference cluster)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""gpu_sharing_probe's verdicts against the fake cluster (tests/unit/fakecluster/)."""
+"""gpu_sharing_probe's verdicts against the fake cluster (tests/unit/fakecluster.py)."""
 
 from __future__ import annotations
 

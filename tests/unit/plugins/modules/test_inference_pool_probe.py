@@ -51,7 +51,7 @@ def test_check_mode_skips_because_the_probe_creates_a_route_and_sends_load(run_m
     assert res.result["verdict"] == "skip" and res.result["reason"].startswith("check mode")
 
 
-# ---- verdict logic against the fake cluster (tests/unit/fakecluster/), up to the load step ------
+# ---- verdict logic against the fake cluster (tests/unit/fakecluster.py), up to the load step ------
 from tests.unit import fakecluster as fc  # noqa: E402
 
 MODEL = "refcluster/tiny-llm"

@@ -1,4 +1,4 @@
-"""network_dra_probe's verdicts against the fake cluster (tests/unit/fakecluster/), with the
+"""network_dra_probe's verdicts against the fake cluster (tests/unit/fakecluster.py), with the
 reference cluster's DRANET slices (one EFA per GPU PCIe root, one ENA without RDMA)."""
 
 from __future__ import annotations

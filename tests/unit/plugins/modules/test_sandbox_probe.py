@@ -1,4 +1,4 @@
-"""sandbox_probe's verdicts against the fake cluster (tests/unit/fakecluster/), with the
+"""sandbox_probe's verdicts against the fake cluster (tests/unit/fakecluster.py), with the
 reference cluster's gVisor RuntimeClass (tests/refcluster/manifests/runtimeclass-gvisor.yaml)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""virtualization_probe's verdicts against the fake cluster (tests/unit/fakecluster/)."""
+"""virtualization_probe's verdicts against the fake cluster (tests/unit/fakecluster.py)."""
 
 from __future__ import annotations
 

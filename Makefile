@@ -11,7 +11,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export PATH := $(CURDIR)/$(BIN):$(subst $(CURDIR)/$(BIN):,,$(PATH))
 
 .PHONY: help install dist sanity lint ruff ansible-lint changelog-lint unit integration test \
-        cluster-build cluster-up cluster-down cluster-status demo bench clean
+        cluster-build cluster-up cluster-down cluster-status demo bench clean chromium
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -54,7 +54,16 @@ changelog-lint: install
 
 lint: ruff ansible-lint changelog-lint ## ruff, ansible-lint (production profile), changelog fragments
 
-unit: install ## unit tests (no cluster)
+# The browser test of report.html (tests/unit/plugins/module_utils/test_report_browser.py) drives the
+# Debian chromium package through Playwright.  Installed when missing and run as root (CI); elsewhere
+# the test skips and says why.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "note: chromium is not installed (apt-get install chromium as root): the report's browser test will skip" >&2; fi; }
+
+unit: install chromium ## unit tests (no cluster)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
 cluster-build: install ## build the reference cluster's components (cached in ~/.cache/ai-conformance)

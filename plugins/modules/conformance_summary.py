@@ -26,7 +26,9 @@ description:
   - A pass that is not proven in full (checks not decided, or no negative case proven refused) gets
     the PRODUCT.yaml status C(Partially Implemented), unless O(accept_partial) is set.
   - Results for requirements the version no longer lists (C(dra_support) from v1.36 on) are
-    returned as O(ignore:extras), not as rows.
+    returned as RV(extras), not as rows, and are not counted in RV(summary) (its C(extras) names them
+    apart). The C(line) of RV(summary) says the counts in one line; the progress callback prints the same line,
+    so the run's screen and the bundle count the same requirements.
   - Tokens, certificates, key material and cloud account ids are redacted from the returned results.
   - Pure computation; talks to no cluster.
 options:
@@ -138,17 +140,40 @@ summary:
       passed or is N/A.
     - C(partial_pass_count) and C(partial_passes) count the partial passes apart, C(must_partial) names the MUST ones,
       C(not_proven) the passes PRODUCT.yaml does not claim Implemented, C(accepted_partial) those O(accept_partial) kept Implemented.
+    - Only the checklist's own requirements are counted. C(extras) maps each extra (a requirement the version does not
+      list) to its verdict; C(line) is the counts and the extras in one line.
   returned: always
   type: dict
   sample: {total: 15, counts: {pass: 1, fail: 0, skip: 0, not_applicable: 0, error: 14}, must_failed_or_error: [ai_inference],
            partial_pass_count: 1, partial_passes: [secure_accelerator_access], must_partial: [secure_accelerator_access],
-           not_proven: [secure_accelerator_access], accepted_partial: [], conformant: false}
+           not_proven: [secure_accelerator_access], accepted_partial: [], conformant: false, extras: {dra_support: pass},
+           line: "15 requirement(s) of checklist v1.37: pass 1, fail 0, error 14, skip 0, not_applicable 0; extra, not counted: dra_support pass"}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.catalog import UnknownVersion
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.evidence import build_rows
+
+# The order verdicts are counted in, on the bundle's line and the progress callback's.
+VERDICTS = ("pass", "fail", "error", "skip", "not_applicable")
+
+
+def with_totals(out):
+    """Add ``extras`` and ``line`` to the summary of ``build_rows``'s output (and return it): the
+    counts cover the checklist's own requirements only, the extras are named apart.  The progress
+    callback calls this too, so the run's final table and the bundle say the same totals."""
+    summary = out["summary"]
+    summary["extras"] = {r["id"]: r["verdict_label"] for r in out["extras"]}
+    partial = summary.get("partial_pass_count") or 0
+    summary["line"] = "%d requirement(s) of checklist %s: %s%s%s" % (
+        summary["total"],
+        out["version"],
+        ", ".join("%s %d" % (v, summary["counts"].get(v, 0)) for v in VERDICTS),
+        " (of the passes, %d partial: checks not decided)" % partial if partial else "",
+        "; extra, not counted: %s" % ", ".join("%s %s" % kv for kv in summary["extras"].items()) if summary["extras"] else "",
+    )
+    return out
 
 
 def main():
@@ -172,7 +197,7 @@ def main():
         out = build_rows(p["results"], p["version"], p["owners"], p["run_id"], p["secrets"], p["upstream"], p["accept_partial"])
     except UnknownVersion as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, **out)
+    module.exit_json(changed=False, **with_totals(out))
 
 
 if __name__ == "__main__":

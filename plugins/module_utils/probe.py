@@ -29,7 +29,14 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client i
 )
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.kube_auth import AUTH_ARG_SPEC
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import OWNERS, ProbeResult, Verdict
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import RunContext, new_run_id, validate_run_id
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import (
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    RUN_ID_LABEL,
+    RunContext,
+    new_run_id,
+    validate_run_id,
+)
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.workloads import runs_containers
 
 # What a pass whose runtime checks were not decided becomes (option undecided_runtime_checks).
@@ -125,6 +132,39 @@ def apply_undecided_policy(client: Client, result: ProbeResult, policy: str) -> 
     )
 
 
+# Options a check-mode plan does not list: credentials and connection, and what the plan states on
+# its own (run id, namespace, timeout) or that does not change what the probe does.
+_NOT_PLAN_OPTIONS = frozenset(AUTH_ARG_SPEC) | {"run_id", "namespace", "owner", "timeout", "keep_objects", "undecided_runtime_checks"}
+
+
+def _clip(value: Any, width: int = 40) -> str:
+    text = str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def plan_reason(plan: dict[str, Any]) -> str:
+    """The skip reason of a probe in check mode, ``check mode: would ...``, from a plan
+    (``Probe.plan``): what it would create and where, observe and try, and how long it would wait.
+    Nothing is created in check mode."""
+    if plan.get("instead"):
+        # A probe whose options decide the verdict without creating anything (declared none).
+        return "check mode: would %s; nothing was created" % plan["instead"]
+    ns = plan.get("namespace") or "?"
+    where = "its own namespace %s (created, then deleted)" % ns if plan.get("namespace_created") else "namespace %s" % ns
+    if plan.get("creates"):
+        text = "check mode: would create in %s: %s" % (where, "; ".join(plan["creates"]))
+    else:
+        options = ", ".join("%s=%s" % (k, _clip(v)) for k, v in sorted((plan.get("options") or {}).items()))
+        text = "check mode: would create its objects in %s%s" % (where, " (options: %s)" % options if options else "")
+    if plan.get("observes"):
+        text += "; observe %s" % "; ".join(plan["observes"])
+    if plan.get("negative"):
+        text += "; try %d negative case(s): %s" % (len(plan["negative"]), "; ".join(plan["negative"]))
+    if plan.get("timeout_s"):
+        text += "; wait up to %ss per step" % plan["timeout_s"]
+    return text + "; nothing was created"
+
+
 class Probe:
     """Base of every probe module.
 
@@ -154,8 +194,42 @@ class Probe:
     def run(self, client: Client, ctx: RunContext, result: ProbeResult) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def plan(self, run_id: str) -> dict[str, Any]:
+        """What the probe would create, observe and try, from its options alone (check mode: no
+        cluster is contacted).  This generic default names the namespace, the labels, the timeout
+        and the options that were set; a probe overrides it (calling this first) to fill
+        ``creates``, ``observes`` and ``negative`` with its own objects and negative cases, or
+        ``instead`` with what it would do without creating anything (a declared ``none``)."""
+        p = self.params
+        namespace = p.get("namespace") or "aic-%s-%s" % (self.requirement.replace("_", "-"), run_id)
+        secret = {k for k, spec in self.module.argument_spec.items() if spec.get("no_log")}
+        shown = {k: v for k, v in p.items() if k not in _NOT_PLAN_OPTIONS and k not in secret and v not in (None, "", [], {})}
+        plan: dict[str, Any] = {
+            "namespace": namespace,
+            "namespace_created": not p.get("namespace"),
+            "labels": {RUN_ID_LABEL: run_id, MANAGED_BY_LABEL: MANAGED_BY},
+            "creates": [],
+            "observes": [],
+            "negative": [],
+            "timeout_s": p.get("timeout"),
+            "options": shown,
+        }
+        if p.get("declared") == "none":
+            # The probes with a "declared" option report not_applicable with the justification.
+            plan["instead"] = "report not_applicable without creating anything: %s" % (p.get("justification") or "no justification given")
+        return plan
+
     def check_mode_result(self, result: ProbeResult) -> ProbeResult:
-        return result.decide(Verdict.SKIP, "check mode: this probe creates objects in the cluster, so it was not run")
+        """A skip whose reason says what would run (``plan_reason``); the plan itself is kept in
+        ``observations["check_mode_plan"]`` for the progress callback and the bundle."""
+        try:
+            plan = self.plan(result.run_id)
+        except Exception as exc:  # pylint: disable=broad-except
+            # A defect in a plan() override must not cost the check-mode run its other probes.
+            plan = Probe.plan(self, result.run_id)
+            plan["plan_error"] = "%s: %s" % (exc.__class__.__name__, exc)
+        result.observations["check_mode_plan"] = plan
+        return result.decide(Verdict.SKIP, plan_reason(plan))
 
     def execute(self) -> dict[str, Any]:
         try:

@@ -180,6 +180,22 @@ EXTRA = {
 class DraProbe(Probe):
     requirement = "dra_support"
 
+    def plan(self, run_id):
+        p = self.params
+        out = super().plan(run_id)
+        out["creates"] = [
+            "ResourceClaim holder (DeviceClass %s) and Pod holder" % p["device_class"],
+            "ResourceClaims nomatch and contender, each with a Pod",
+        ]
+        if p["runtime_checks"] != "never":
+            out["creates"].append("a Pod running %s on a node that runs containers, to see what the container sees" % p["gpu_image"])
+        out["observes"] = ["the ResourceSlices of driver %s" % p["driver"], "holder allocated a published device and its Pod on that device's node"]
+        out["negative"] = [
+            "a claim whose CEL selector matches no device stays unallocated for %ds" % p["observe_seconds"],
+            "a second claim for the device holder holds is not allocated it while holder runs, then gets it once holder is gone",
+        ]
+        return out
+
     def run(self, client, ctx, result):
         p = self.params
         driver, dclass, timeout, window = p["driver"], p["device_class"], p["timeout"], p["observe_seconds"]

@@ -179,6 +179,19 @@ class GangProbe(Probe):
         if self.params["observe_seconds"] < 1:
             self.module.fail_json(msg="observe_seconds must be at least 1, got %d" % self.params["observe_seconds"])
 
+    def plan(self, run_id):
+        p = self.params
+        out = super().plan(run_id)
+        size, res = p["group_size"], p["resource_name"]
+        via = "Kueue, Volcano, KAI or the native Workload API, the first served" if p["scheduler"] == "auto" else p["scheduler"]
+        out["creates"] = [
+            "group gang-fit: %d Pods x 1 %s and its group object through %s (Kueue: also a ResourceFlavor and a ClusterQueue)" % (size, res, via),
+            "blocker Pods that leave %d %s free, then group gang-wait of %d Pods and a control Pod" % (size - 1, res, size),
+        ]
+        out["observes"] = ["gang-fit bound whole and counted by its group object", "gang-wait starting whole once the blockers are gone"]
+        out["negative"] = ["gang-wait (%d Pods, %d %s free) stays at 0 bound for %ds while the control Pod fits" % (size, size - 1, res, p["observe_seconds"])]
+        return out
+
     def run(self, client, ctx, result):
         p = self.params
         size = p["group_size"]

@@ -185,6 +185,20 @@ EXTRA = {
 class NetworkDraProbe(Probe):
     requirement = "high_performance_networking"
 
+    def plan(self, run_id):
+        p = self.params
+        out = super().plan(run_id)
+        out["creates"] = [
+            "ResourceClaim two-nics (2 x %s) and a Pod on the GPU node with the most RDMA NICs" % p["nic_class"],
+            "ResourceClaim gpu-nic (%s + %s, matchAttribute %s) and a Pod" % (p["gpu_class"], p["nic_class"], p["align_attribute"]),
+        ]
+        out["observes"] = ["the RDMA NICs (%s=true) driver %s publishes on GPU nodes, with their characteristics" % (p["rdma_attribute"], p["driver"])]
+        out["negative"] = [
+            "a claim for one NIC more than the node has stays unallocated",
+            "a GPU and a NIC pinned to different %s values are not allocated together" % p["align_attribute"],
+        ]
+        return out
+
     def run(self, client, ctx, result):
         p = self.params
         if p["declared"] == "none":

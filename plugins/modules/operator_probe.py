@@ -184,6 +184,18 @@ class OperatorProbe(Probe):
         sel = "%s=%s" % (be.child_label, name)
         return {kind: client.list("v1", kind, ns, label_selector=sel)["items"] for kind in be.expected_children()}
 
+    def plan(self, run_id):
+        p = self.params
+        out = super().plan(run_id)
+        out["creates"] = ["a valid RayCluster (KubeRay, image %s, Ray %s), then an invalid one" % (p["image"], p["ray_version"])]
+        out["observes"] = [
+            "the CRD served and Established",
+            "the RayCluster reconciled and its children owned by it",
+            "its children removed after it is deleted",
+        ]
+        out["negative"] = ["a RayCluster the schema allows and the operator forbids is refused by its admission webhook"]
+        return out
+
     def run(self, client, ctx, result):
         be, why = self.backend(client)
         if be is None:

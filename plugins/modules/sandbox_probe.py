@@ -187,6 +187,15 @@ UNAME = ["uname", "-r"]
 class SandboxProbe(Probe):
     requirement = "workload_sandboxing"
 
+    def plan(self, run_id):
+        p = self.params
+        out = super().plan(run_id)
+        cls = p["runtime_class"] or "the first RuntimeClass with a sandbox handler (runsc, kata*%s)" % "".join(", " + h for h in p["extra_handlers"])
+        out["creates"] = ["Pod sandboxed under %s and Pod plain on the same node (image %s)" % (cls, p["probe_image"])]
+        out["observes"] = ["the class's overhead and scheduling applied at admission", "the kernel each Pod runs on (uname -r)"]
+        out["negative"] = ["a Pod naming a RuntimeClass that does not exist is refused", "where the class sets an overhead, a Pod contradicting it is refused"]
+        return out
+
     def run(self, client, ctx, result):
         p = self.params
         if not client.served(sb.API, "RuntimeClass"):

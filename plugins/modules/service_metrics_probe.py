@@ -224,6 +224,18 @@ class ServiceMetricsProbe(Probe):
             pod["spec"]["hostNetwork"] = True
         return wl.deployment(pod)
 
+    def plan(self, run_id):
+        p = self.params
+        out = super().plan(run_id)
+        how = {"auto": "a PodMonitor where the API is served, else scrape annotations", "podmonitor": "a PodMonitor", "annotations": "scrape annotations"}
+        out["creates"] = [
+            "Deployment metrics (image %s, port %d) that opts in by %s" % (p["image"], p["port"], how[p["discovery"]]),
+            "Deployment unmonitored that does not opt in",
+        ]
+        out["observes"] = ["Prometheus discovering the workload and storing its metric %s with its pod labels" % p["metric"]]
+        out["negative"] = ["the workload that does not opt in is never scraped (watched %ds more)" % p["observe_seconds"]]
+        return out
+
     def run(self, client, ctx, result):
         p = self.params
         prom, why = mx.discover(client, p)

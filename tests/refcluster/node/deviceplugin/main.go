@@ -27,11 +27,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	pluginapi "k8s.io/kubelet/pkg/apis/deviceplugin/v1beta1"
+	"local/ai-conformance/fake-gpu-node/fakegpu"
 )
 
 type plugin struct {
 	pluginapi.UnimplementedDevicePluginServer
-	inv      *Inventory
+	inv      *fakegpu.Inventory
 	faultAll bool
 	logger   *log.Logger
 	stop     chan struct{} // closed when this server instance stops
@@ -103,7 +104,7 @@ func statID(path string) (fileID, bool) {
 
 type server struct {
 	dir, socket, resource string
-	inv                   *Inventory
+	inv                   *fakegpu.Inventory
 	faultAll              bool
 	logger                *log.Logger
 	grpc                  *grpc.Server
@@ -251,7 +252,7 @@ func main() {
 	if err != nil {
 		fail("--device-plugin-dir: %v", err)
 	}
-	inv, err := loadInventory(gpusPath)
+	inv, err := fakegpu.LoadInventory(gpusPath)
 	if err != nil {
 		fail("--gpus: %v", err)
 	}
@@ -265,8 +266,8 @@ func main() {
 	}
 
 	specPath := filepath.Join(cdiDir, cdiSpecFileName)
-	data, _ := json.MarshalIndent(staticSpec(inv, specConfig{DevDir: devPath, NvidiaSMI: smiPath, GPUsJSON: gpusPath}), "", "  ")
-	if err := writeFileAtomic(specPath, data); err != nil {
+	data, _ := json.MarshalIndent(staticSpec(inv, fakegpu.HostPaths{DevDir: devPath, NvidiaSMI: smiPath, GPUsJSON: gpusPath}), "", "  ")
+	if err := fakegpu.WriteFileAtomic(specPath, data); err != nil {
 		fail("write CDI spec: %v", err)
 	}
 	logger.Printf("wrote CDI spec %s (%s, %d devices); fault=%s", specPath, cdiKind, len(inv.GPUs), fault)

@@ -17,15 +17,16 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	pluginapi "k8s.io/kubelet/pkg/apis/deviceplugin/v1beta1"
+	"local/ai-conformance/fake-gpu-node/fakegpu"
 )
 
-var inv = &Inventory{Node: "refcluster-rt-1", GPUs: []GPU{
+var inv = &fakegpu.Inventory{Node: "refcluster-rt-1", GPUs: []fakegpu.GPU{
 	{Minor: 0, UUID: "GPU-55bbd2d4-03e9-5704-bcb9-fcde5b99afc7"},
 	{Minor: 1, UUID: "GPU-c97cb62a-a463-5026-b2d0-75ec3e263019"},
 }}
 
 func TestStaticSpec(t *testing.T) {
-	cfg := specConfig{DevDir: "/state/dev", NvidiaSMI: "/bin/nvidia-smi", GPUsJSON: "/state/gpus.json"}
+	cfg := fakegpu.HostPaths{DevDir: "/state/dev", NvidiaSMI: "/bin/nvidia-smi", GPUsJSON: "/state/gpus.json"}
 	data, _ := json.Marshal(staticSpec(inv, cfg))
 	var got map[string]any
 	json.Unmarshal(data, &got)

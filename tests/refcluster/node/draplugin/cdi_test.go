@@ -17,17 +17,20 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/dynamic-resource-allocation/kubeletplugin"
+	"local/ai-conformance/fake-gpu-node/fakegpu"
 )
 
-var inv = &Inventory{
+var inv = &fakegpu.Inventory{
 	Node: "refcluster-rt-1", DriverVersion: "580.159.04", CUDAVersion: "13.0",
-	GPUs: []GPU{
+	GPUs: []fakegpu.GPU{
 		{Minor: 0, UUID: "GPU-55bbd2d4-03e9-5704-bcb9-fcde5b99afc7", PCIBusID: "00000000:18:00.0", Product: "NVIDIA H100 80GB HBM3", Brand: "NVIDIA", Architecture: "Hopper", MemoryMiB: 81559, CCMajor: 9},
 		{Minor: 1, UUID: "GPU-c97cb62a-a463-5026-b2d0-75ec3e263019", PCIBusID: "00000000:2A:00.0", Product: "NVIDIA H100 80GB HBM3", Brand: "NVIDIA", Architecture: "Hopper", MemoryMiB: 81559, CCMajor: 9},
 	},
 }
 
-var cfg = specConfig{DevDir: "/state/nodes/refcluster-rt-1/dev", NvidiaSMI: "/bin/fake/nvidia-smi", GPUsJSON: "/state/nodes/refcluster-rt-1/gpus.json"}
+var cfg = specConfig{HostPaths: fakegpu.HostPaths{
+	DevDir: "/state/nodes/refcluster-rt-1/dev", NvidiaSMI: "/bin/fake/nvidia-smi", GPUsJSON: "/state/nodes/refcluster-rt-1/gpus.json",
+}}
 
 func TestSemverAndBus(t *testing.T) {
 	for in, want := range map[string]string{"580.159.04": "580.159.4", "13.0": "13.0.0", "9": "9.0.0"} {
@@ -78,15 +81,15 @@ func TestSliceDevices(t *testing.T) {
 // replaced by path (the CDI library's ContainerEdits.Apply).
 type container struct {
 	env    map[string]string
-	nodes  map[string]cdiDeviceNode
+	nodes  map[string]fakegpu.CDIDeviceNode
 	mounts map[string]string
 }
 
 // inject applies the named devices of one spec file: the spec-level edits once, then each device's.
-func inject(t *testing.T, spec cdiSpec, ids []string) container {
+func inject(t *testing.T, spec fakegpu.CDISpec, ids []string) container {
 	t.Helper()
-	c := container{env: map[string]string{}, nodes: map[string]cdiDeviceNode{}, mounts: map[string]string{}}
-	apply := func(e cdiEdits) {
+	c := container{env: map[string]string{}, nodes: map[string]fakegpu.CDIDeviceNode{}, mounts: map[string]string{}}
+	apply := func(e fakegpu.CDIEdits) {
 		for _, kv := range e.Env {
 			k, v, _ := strings.Cut(kv, "=")
 			c.env[k] = v
@@ -118,16 +121,22 @@ func inject(t *testing.T, spec cdiSpec, ids []string) container {
 	return c
 }
 
-func nodePaths(c container) []string {
+// sortedNodes are the container's device node paths, sorted; each node must pass ok.
+func sortedNodes(c container, ok func(path string, n fakegpu.CDIDeviceNode) bool) []string {
 	var out []string
 	for p, n := range c.nodes {
-		if n.Type != "c" || n.Major != 195 {
+		if n.Type != "c" || !ok(p, n) {
 			panic(p)
 		}
 		out = append(out, p)
 	}
 	sort.Strings(out)
 	return out
+}
+
+// nodePaths: the fake mode's nodes are all 195:N.
+func nodePaths(c container) []string {
+	return sortedNodes(c, func(_ string, n fakegpu.CDIDeviceNode) bool { return n.Major == fakegpu.NvidiaMajor })
 }
 
 func TestClaimSpec(t *testing.T) {
@@ -237,7 +246,7 @@ func TestPrepareUnprepare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var spec cdiSpec
+	var spec fakegpu.CDISpec
 	if err := json.Unmarshal(data, &spec); err != nil || spec.Devices[0].Name != "uid-1-gpu-1" {
 		t.Fatalf("spec file: %s %v", data, err)
 	}

@@ -15,12 +15,13 @@ import (
 	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/dynamic-resource-allocation/kubeletplugin"
+	"local/ai-conformance/fake-gpu-node/fakegpu"
 )
 
 type driver struct {
 	node     string
-	inv      *Inventory
-	byName   map[string]GPU
+	inv      *fakegpu.Inventory
+	byName   map[string]fakegpu.GPU
 	cdiDir   string
 	cfg      specConfig
 	faultAll bool
@@ -31,10 +32,10 @@ type driver struct {
 
 var _ kubeletplugin.DRAPlugin = (*driver)(nil)
 
-func newDriver(node string, inv *Inventory, cdiDir string, cfg specConfig, faultAll bool, logger *log.Logger, fatal func(error)) *driver {
-	d := &driver{node: node, inv: inv, byName: map[string]GPU{}, cdiDir: cdiDir, cfg: cfg, faultAll: faultAll, logger: logger, fatal: fatal}
+func newDriver(node string, inv *fakegpu.Inventory, cdiDir string, cfg specConfig, faultAll bool, logger *log.Logger, fatal func(error)) *driver {
+	d := &driver{node: node, inv: inv, byName: map[string]fakegpu.GPU{}, cdiDir: cdiDir, cfg: cfg, faultAll: faultAll, logger: logger, fatal: fatal}
 	for _, g := range inv.GPUs {
-		d.byName[g.DeviceName()] = g
+		d.byName[deviceName(g)] = g
 	}
 	return d
 }
@@ -45,7 +46,7 @@ func (d *driver) prepareClaim(claim *resourceapi.ResourceClaim) kubeletplugin.Pr
 		return kubeletplugin.PrepareResult{Err: fmt.Errorf("claim %s/%s is not allocated", claim.Namespace, claim.Name)}
 	}
 	uid := string(claim.UID)
-	var allocated []GPU
+	var allocated []fakegpu.GPU
 	seen := map[string]bool{}
 	devices := []kubeletplugin.Device{}
 	for _, r := range claim.Status.Allocation.Devices.Results {
@@ -74,14 +75,14 @@ func (d *driver) prepareClaim(claim *resourceapi.ResourceClaim) kubeletplugin.Pr
 	spec := claimSpec(uid, allocated, d.inv.GPUs, d.cfg, d.faultAll)
 	data, err := json.MarshalIndent(spec, "", "  ")
 	if err == nil {
-		err = writeFileAtomic(claimSpecFile(d.cdiDir, uid), data)
+		err = fakegpu.WriteFileAtomic(claimSpecFile(d.cdiDir, uid), data)
 	}
 	if err != nil {
 		return kubeletplugin.PrepareResult{Err: fmt.Errorf("claim %s/%s: write CDI spec: %w", claim.Namespace, claim.Name, err)}
 	}
 	names := make([]string, len(allocated))
 	for i, g := range allocated {
-		names[i] = g.DeviceName() + "=" + g.UUID
+		names[i] = deviceName(g) + "=" + g.UUID
 	}
 	fault := ""
 	if d.faultAll {
@@ -107,7 +108,7 @@ func (d *driver) UnprepareResourceClaims(_ context.Context, claims []kubeletplug
 		path := claimSpecFile(d.cdiDir, string(c.UID))
 		var names []string
 		if data, err := os.ReadFile(path); err == nil {
-			var spec cdiSpec
+			var spec fakegpu.CDISpec
 			if json.Unmarshal(data, &spec) == nil {
 				for _, dev := range spec.Devices {
 					names = append(names, strings.TrimPrefix(dev.Name, string(c.UID)+"-"))

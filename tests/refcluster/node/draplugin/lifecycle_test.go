@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	drapb "k8s.io/kubelet/pkg/apis/dra/v1"
 	registerapi "k8s.io/kubelet/pkg/apis/pluginregistration/v1"
+	"local/ai-conformance/fake-gpu-node/fakegpu"
 )
 
 func dial(t *testing.T, path string) *grpc.ClientConn {
@@ -136,7 +137,7 @@ func TestLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var parsed cdiSpec
+	var parsed fakegpu.CDISpec
 	if err := json.Unmarshal(spec, &parsed); err != nil || parsed.ContainerEdits.Env[0] != "NVIDIA_VISIBLE_DEVICES="+inv.GPUs[0].UUID+","+inv.GPUs[1].UUID ||
 		parsed.ContainerEdits.Mounts[0].HostPath != smi || parsed.Devices[0].ContainerEdits.DeviceNodes[0].HostPath != filepath.Join(devDir, "nvidia0") {
 		t.Fatalf("CDI spec: %s", spec)

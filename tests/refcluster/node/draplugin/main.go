@@ -36,6 +36,7 @@ import (
 	"k8s.io/dynamic-resource-allocation/kubeletplugin"
 	"k8s.io/dynamic-resource-allocation/resourceslice"
 	"k8s.io/klog/v2"
+	"local/ai-conformance/fake-gpu-node/fakegpu"
 )
 
 type flags struct {
@@ -117,7 +118,7 @@ func deleteSlices(client kubernetes.Interface, node string, logger *log.Logger) 
 
 // setup checks the flags and prepares the directories; it returns the inventory and the edits'
 // host paths.  Errors are usage errors.
-func setup(f *flags, logger *log.Logger) (*Inventory, specConfig, bool, error) {
+func setup(f *flags, logger *log.Logger) (*fakegpu.Inventory, specConfig, bool, error) {
 	var faultAll bool
 	switch f.fault {
 	case "none":
@@ -157,12 +158,12 @@ func setup(f *flags, logger *log.Logger) (*Inventory, specConfig, bool, error) {
 		}
 		*p.dst = abs
 	}
-	inv, err := loadInventory(cfg.GPUsJSON)
+	inv, err := fakegpu.LoadInventory(cfg.GPUsJSON)
 	if err != nil {
 		return nil, cfg, false, fmt.Errorf("--gpus: %w", err)
 	}
 	for _, g := range inv.GPUs {
-		if _, err := os.Stat(filepath.Join(cfg.DevDir, fmt.Sprintf("nvidia%d", g.Minor))); err != nil {
+		if _, err := os.Stat(filepath.Join(cfg.DevDir, fakegpu.NodeName(g.Minor))); err != nil {
 			logger.Printf("warning: %v", err)
 		}
 	}
@@ -182,7 +183,7 @@ func makeDirs(f *flags) error {
 }
 
 // setupReal discovers the host's GPUs and device nodes (--mode=real).
-func setupReal(f *flags, logger *log.Logger) (*Inventory, specConfig, error) {
+func setupReal(f *flags, logger *log.Logger) (*fakegpu.Inventory, specConfig, error) {
 	if f.gpus != "" {
 		return nil, specConfig{}, fmt.Errorf("--gpus is for --mode=fake: real mode asks nvidia-smi")
 	}
@@ -223,13 +224,13 @@ func setupReal(f *flags, logger *log.Logger) (*Inventory, specConfig, error) {
 	}
 	found, _ := json.Marshal(inv)
 	logger.Printf("real mode: %s", found)
-	return inv, specConfig{DevDir: devDir, NvidiaSMI: smi, Real: rc}, nil
+	return inv, specConfig{HostPaths: fakegpu.HostPaths{DevDir: devDir, NvidiaSMI: smi}, Real: rc}, nil
 }
 
 // run is the plugin's life: start the kubeletplugin helper, publish the pool, write the ready file
 // once registered and published, and on ctx's end stop and delete the node's ResourceSlices.  It
 // returns an error only for a fatal one.
-func run(ctx context.Context, f *flags, inv *Inventory, cfg specConfig, faultAll bool, client kubernetes.Interface, logger *log.Logger) error {
+func run(ctx context.Context, f *flags, inv *fakegpu.Inventory, cfg specConfig, faultAll bool, client kubernetes.Interface, logger *log.Logger) error {
 	if f.readyFile != "" {
 		os.Remove(f.readyFile)
 	}

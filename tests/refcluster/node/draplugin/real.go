@@ -16,8 +16,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"local/ai-conformance/fake-gpu-node/fakegpu"
 )
 
 // The query the real mode runs (nounits: memory.total in MiB as a bare number).
@@ -41,13 +42,13 @@ type cdiNode struct {
 	Major, Minor   int64
 }
 
-func (n cdiNode) spec() cdiDeviceNode {
-	return cdiDeviceNode{Path: n.Path, HostPath: n.HostPath, Type: "c", Major: n.Major, Minor: n.Minor}
+func (n cdiNode) spec() fakegpu.CDIDeviceNode {
+	return fakegpu.CDIDeviceNode{Path: n.Path, HostPath: n.HostPath, Type: "c", Major: n.Major, Minor: n.Minor}
 }
 
 // parseQueryCSV reads the output of nvidia-smi --query-gpu=<realQueryFields>
 // --format=csv,noheader,nounits: one GPU per line, cells separated by ", ".
-func parseQueryCSV(out string) ([]GPU, string, error) {
+func parseQueryCSV(out string) ([]fakegpu.GPU, string, error) {
 	r := csv.NewReader(strings.NewReader(out))
 	r.TrimLeadingSpace = true
 	r.FieldsPerRecord = -1
@@ -55,7 +56,7 @@ func parseQueryCSV(out string) ([]GPU, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("nvidia-smi query output is not CSV: %w", err)
 	}
-	var gpus []GPU
+	var gpus []fakegpu.GPU
 	driver := ""
 	for i, row := range rows {
 		if len(row) == 1 && strings.TrimSpace(row[0]) == "" {
@@ -88,7 +89,7 @@ func parseQueryCSV(out string) ([]GPU, string, error) {
 			return nil, "", fmt.Errorf("nvidia-smi reports two driver versions: %s and %s", driver, row[4])
 		}
 		driver = row[4]
-		gpus = append(gpus, GPU{Minor: idx, UUID: row[1], Product: row[2], PCIBusID: row[3], MemoryMiB: mem, CCMajor: maj, CCMinor: mnr})
+		gpus = append(gpus, fakegpu.GPU{Minor: idx, UUID: row[1], Product: row[2], PCIBusID: row[3], MemoryMiB: mem, CCMajor: maj, CCMinor: mnr})
 	}
 	if len(gpus) == 0 {
 		return nil, "", fmt.Errorf("nvidia-smi listed no GPU")
@@ -135,7 +136,7 @@ func parseQ(out string) qFacts {
 
 // mergeQ completes the CSV's GPUs with -q's facts: the minor number (the CSV gives only the index),
 // brand and architecture.  A GPU -q does not describe keeps minor = index and no brand/architecture.
-func mergeQ(gpus []GPU, q qFacts) {
+func mergeQ(gpus []fakegpu.GPU, q qFacts) {
 	for i := range gpus {
 		facts := q.PerGPU[strings.ToUpper(gpus[i].PCIBusID)]
 		if facts == nil {
@@ -167,7 +168,7 @@ func runSMI(smi, ldPath string, args ...string) (string, error) {
 
 // discoverGPUs is the real inventory: the CSV query, completed by -q when it answers (-q failing
 // only leaves brand, architecture and the CUDA version out, and minor = index).
-func discoverGPUs(smi, ldPath string) (*Inventory, error) {
+func discoverGPUs(smi, ldPath string) (*fakegpu.Inventory, error) {
 	out, err := runSMI(smi, ldPath, "--query-gpu="+realQueryFields, "--format=csv,noheader,nounits")
 	if err != nil {
 		return nil, err
@@ -176,7 +177,7 @@ func discoverGPUs(smi, ldPath string) (*Inventory, error) {
 	if err != nil {
 		return nil, err
 	}
-	inv := &Inventory{DriverVersion: driver, GPUs: gpus}
+	inv := &fakegpu.Inventory{DriverVersion: driver, GPUs: gpus}
 	if qout, err := runSMI(smi, ldPath, "-q"); err == nil {
 		q := parseQ(qout)
 		mergeQ(inv.GPUs, q)
@@ -185,45 +186,27 @@ func discoverGPUs(smi, ldPath string) (*Inventory, error) {
 	return inv, nil
 }
 
-// statChar returns a char device's numbers; a missing path or another file type is an error.
-func statChar(path string) (major, minor int64, err error) {
-	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
-		return 0, 0, err
-	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFCHR {
-		return 0, 0, fmt.Errorf("%s is not a character device", path)
-	}
-	ma, mi := devNumbers(st.Rdev)
-	return int64(ma), int64(mi), nil
-}
-
-// devNumbers splits a Linux dev_t (glibc's gnu_dev_major/gnu_dev_minor encoding).
-func devNumbers(rdev uint64) (major, minor uint64) {
-	return ((rdev >> 8) & 0xfff) | ((rdev >> 32) &^ 0xfff), (rdev & 0xff) | ((rdev >> 12) &^ 0xff)
-}
-
 // hostNodes finds the device nodes under devDir (the host's /dev): /dev/nvidia<minor> of every GPU
 // (required) and the control nodes (nvidiactl required; nvidia-uvm and nvidia-uvm-tools when present).
-func hostNodes(devDir string, gpus []GPU) (map[int]cdiNode, []cdiNode, error) {
+func hostNodes(devDir string, gpus []fakegpu.GPU) (map[int]cdiNode, []cdiNode, error) {
 	node := func(name string) (cdiNode, error) {
 		host := filepath.Join(devDir, name)
-		ma, mi, err := statChar(host)
-		return cdiNode{Path: "/dev/" + name, HostPath: host, Major: ma, Minor: mi}, err
+		ma, mi, err := fakegpu.StatChar(host)
+		return cdiNode{Path: "/dev/" + name, HostPath: host, Major: int64(ma), Minor: int64(mi)}, err
 	}
 	byMinor := map[int]cdiNode{}
 	for _, g := range gpus {
-		n, err := node(fmt.Sprintf("nvidia%d", g.Minor))
+		n, err := node(fakegpu.NodeName(g.Minor))
 		if err != nil {
 			return nil, nil, fmt.Errorf("GPU %s (minor %d): %w", g.UUID, g.Minor, err)
 		}
 		byMinor[g.Minor] = n
 	}
 	var control []cdiNode
-	for _, name := range []string{"nvidiactl", "nvidia-uvm", "nvidia-uvm-tools"} {
+	for _, name := range []string{fakegpu.CtlName, "nvidia-uvm", "nvidia-uvm-tools"} {
 		n, err := node(name)
 		if err != nil {
-			if name == "nvidiactl" {
+			if name == fakegpu.CtlName {
 				return nil, nil, err
 			}
 			continue
@@ -257,22 +240,22 @@ func pcieRootFromSysfs(sysfs, bdf string) string {
 // container needs: the control nodes, read-only mounts of the driver dir and of the host library
 // dirs, PATH and LD_LIBRARY_PATH so that nvidia-smi resolves, and NVIDIA_VISIBLE_DEVICES with the
 // claim's UUIDs.  faultAll adds every GPU of the node, as in fake mode.
-func realClaimSpec(claimUID string, allocated, all []GPU, rc *realConfig, faultAll bool) cdiSpec {
-	ro := []string{"ro", "nosuid", "nodev", "bind"}
-	edits := cdiEdits{}
+func realClaimSpec(claimUID string, allocated, all []fakegpu.GPU, rc *realConfig, faultAll bool) fakegpu.CDISpec {
+	ro := fakegpu.ReadOnlyBind()
+	edits := fakegpu.CDIEdits{}
 	for _, n := range rc.Control {
 		edits.DeviceNodes = append(edits.DeviceNodes, n.spec())
 	}
 	for _, dir := range append([]string{rc.DriverRoot}, rc.LibDirs...) {
 		if dir != "" {
-			edits.Mounts = append(edits.Mounts, cdiMount{HostPath: dir, ContainerPath: dir, Type: "bind", Options: ro})
+			edits.Mounts = append(edits.Mounts, fakegpu.CDIMount{HostPath: dir, ContainerPath: dir, Type: "bind", Options: ro})
 		}
 	}
-	spec := cdiSpec{Version: cdiVersion, Kind: cdiKind}
+	spec := fakegpu.CDISpec{Version: fakegpu.CDIVersion, Kind: cdiKind}
 	for _, g := range allocated {
-		spec.Devices = append(spec.Devices, cdiDevice{
+		spec.Devices = append(spec.Devices, fakegpu.CDIDevice{
 			Name:           claimDeviceName(claimUID, g),
-			ContainerEdits: cdiEdits{DeviceNodes: []cdiDeviceNode{rc.GPUNodes[g.Minor].spec()}},
+			ContainerEdits: fakegpu.CDIEdits{DeviceNodes: []fakegpu.CDIDeviceNode{rc.GPUNodes[g.Minor].spec()}},
 		})
 	}
 	visible := allocated
@@ -282,7 +265,7 @@ func realClaimSpec(claimUID string, allocated, all []GPU, rc *realConfig, faultA
 			edits.DeviceNodes = append(edits.DeviceNodes, rc.GPUNodes[g.Minor].spec())
 		}
 	}
-	edits.Env = []string{"NVIDIA_VISIBLE_DEVICES=" + joinUUIDs(visible)}
+	edits.Env = []string{fakegpu.EnvVisible + "=" + joinUUIDs(visible)}
 	if rc.DriverRoot != "" {
 		edits.Env = append(edits.Env, "PATH="+filepath.Join(rc.DriverRoot, "bin")+":"+stdPath)
 	}

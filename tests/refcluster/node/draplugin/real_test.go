@@ -10,11 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
 	resourceapi "k8s.io/api/resource/v1"
+	"local/ai-conformance/fake-gpu-node/fakegpu"
 )
 
 // What the H200 machine's driver prints for realQueryFields with csv,noheader,nounits (the layout of
@@ -55,7 +55,7 @@ func TestParseQueryCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []GPU{
+	want := []fakegpu.GPU{
 		{Minor: 0, UUID: "GPU-640a6f14-1111-2222-3333-444455556666", Product: "NVIDIA H200", PCIBusID: "00000000:00:06.0", MemoryMiB: 143771, CCMajor: 9, CCMinor: 0},
 		{Minor: 1, UUID: "GPU-77777777-8888-9999-aaaa-bbbbccccdddd", Product: "NVIDIA H200", PCIBusID: "00000000:2A:00.0", MemoryMiB: 143771, CCMajor: 9, CCMinor: 0},
 	}
@@ -91,7 +91,7 @@ func TestParseQAndMerge(t *testing.T) {
 		t.Fatalf("first GPU: %v", got)
 	}
 	gpus, _, _ := parseQueryCSV(h200CSV)
-	gpus = append(gpus, GPU{Minor: 2, UUID: "GPU-not-in-q", PCIBusID: "00000000:5D:00.0"})
+	gpus = append(gpus, fakegpu.GPU{Minor: 2, UUID: "GPU-not-in-q", PCIBusID: "00000000:5D:00.0"})
 	mergeQ(gpus, q)
 	if gpus[0].Minor != 0 || gpus[0].Brand != "NVIDIA" || gpus[0].Architecture != "Hopper" {
 		t.Errorf("gpu 0: %+v", gpus[0])
@@ -117,7 +117,7 @@ func devDir(t *testing.T, names ...string) string {
 }
 
 func TestHostNodes(t *testing.T) {
-	gpus := []GPU{{Minor: 0, UUID: "GPU-a"}, {Minor: 3, UUID: "GPU-b"}}
+	gpus := []fakegpu.GPU{{Minor: 0, UUID: "GPU-a"}, {Minor: 3, UUID: "GPU-b"}}
 	dir := devDir(t, "nvidia0", "nvidia3", "nvidiactl", "nvidia-uvm")
 	byMinor, control, err := hostNodes(dir, gpus)
 	if err != nil {
@@ -174,16 +174,9 @@ var rc = &realConfig{
 	},
 }
 
+// realNodes: real mode's nodes are the host's own, at the same path.
 func realNodes(c container) []string {
-	var out []string
-	for p, n := range c.nodes {
-		if n.Type != "c" || n.HostPath != p {
-			panic(p)
-		}
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
+	return sortedNodes(c, func(p string, n fakegpu.CDIDeviceNode) bool { return n.HostPath == p })
 }
 
 func TestRealClaimSpec(t *testing.T) {
@@ -239,7 +232,7 @@ func TestRealClaimSpec(t *testing.T) {
 func TestSliceDevicesReal(t *testing.T) {
 	gpus, driver, _ := parseQueryCSV(h200CSV)
 	gpus[0].PCIeRoot = "pci0000:00"
-	devs := sliceDevices(&Inventory{DriverVersion: driver, GPUs: gpus}) // -q did not answer
+	devs := sliceDevices(&fakegpu.Inventory{DriverVersion: driver, GPUs: gpus}) // -q did not answer
 	a := devs[0].Attributes
 	for _, gone := range []resourceapi.QualifiedName{"brand", "architecture", "cudaDriverVersion"} {
 		if _, ok := a[gone]; ok {
@@ -302,7 +295,7 @@ func TestSetupReal(t *testing.T) {
 		t.Fatal(res["uid-9"].Err)
 	}
 	data, _ := os.ReadFile(claimSpecFile(f.cdiDir, "uid-9"))
-	var spec cdiSpec
+	var spec fakegpu.CDISpec
 	if err := json.Unmarshal(data, &spec); err != nil || spec.Devices[0].ContainerEdits.DeviceNodes[0].HostPath != filepath.Join(dev, "nvidia0") ||
 		spec.ContainerEdits.Mounts[0].HostPath != root || spec.ContainerEdits.Env[0] != "NVIDIA_VISIBLE_DEVICES="+got.GPUs[0].UUID {
 		t.Fatalf("spec file: %s %v", data, err)

@@ -23,6 +23,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"local/ai-conformance/fake-gpu-node/fakegpu"
 )
 
 func configPath() string {
@@ -83,21 +85,17 @@ func inject(cfg *Config, bundle string) error {
 	if !set {
 		return nil
 	}
-	invData, err := os.ReadFile(cfg.GPUs)
+	inv, err := fakegpu.ReadInventory(cfg.GPUs)
 	if err != nil {
 		return err
 	}
-	var inv Inventory
-	if err := json.Unmarshal(invData, &inv); err != nil {
-		return fmt.Errorf("%s: %w", cfg.GPUs, err)
-	}
-	gpus, err := selectGPUs(value, set, &inv)
+	gpus, err := selectGPUs(value, set, inv)
 	if err != nil || len(gpus) == 0 {
 		return err
 	}
 	if cfg.DevDir != "" { // the real toolkit refuses GPUs whose device nodes are missing on the host
 		for _, g := range gpus {
-			if _, err := os.Stat(filepath.Join(cfg.DevDir, fmt.Sprintf("nvidia%d", g.Minor))); err != nil {
+			if _, err := os.Stat(filepath.Join(cfg.DevDir, fakegpu.NodeName(g.Minor))); err != nil {
 				return fmt.Errorf("nvidia-container-cli: device error: %s: %w", g.UUID, err)
 			}
 		}
@@ -123,7 +121,7 @@ func inject(cfg *Config, bundle string) error {
 	for i, g := range gpus {
 		ids[i] = g.UUID
 	}
-	logLine(cfg, "injected %s=%s into %s: %v", envVisible, value, bundle, ids)
+	logLine(cfg, "injected %s=%s into %s: %v", fakegpu.EnvVisible, value, bundle, ids)
 	return nil
 }
 

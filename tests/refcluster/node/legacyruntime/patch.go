@@ -8,14 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-)
 
-const (
-	nvidiaMajor     = 195 // /dev/nvidia* (shared/reference/fixtures/h100/dev-nodes.txt)
-	nvidiactlMinor  = 255
-	envVisible      = "NVIDIA_VISIBLE_DEVICES"
-	smiInContainer  = "/usr/bin/nvidia-smi"
-	gpusInContainer = "/usr/local/aic-fake-nvidia/gpus.json"
+	"local/ai-conformance/fake-gpu-node/fakegpu"
 )
 
 // Config is the runtime's own configuration file (<binary>.json or $AIC_FAKE_NVCR_CONFIG).
@@ -27,17 +21,6 @@ type Config struct {
 	Log       string `json:"log"`        // optional: append one line per injection here
 }
 
-// GPU is one entry of gpus.json (tests/refcluster/fakes/gpus.py runtime_node_inventory).
-type GPU struct {
-	Minor int    `json:"minor"`
-	UUID  string `json:"uuid"`
-}
-
-// Inventory is gpus.json (only what this runtime needs).
-type Inventory struct {
-	GPUs []GPU `json:"gpus"`
-}
-
 // visibleDevicesEnv returns the value of the last NVIDIA_VISIBLE_DEVICES in process.env.
 func visibleDevicesEnv(spec map[string]any) (string, bool) {
 	proc, _ := spec["process"].(map[string]any)
@@ -45,7 +28,7 @@ func visibleDevicesEnv(spec map[string]any) (string, bool) {
 	val, found := "", false
 	for _, e := range env {
 		s, _ := e.(string)
-		if k, v, ok := strings.Cut(s, "="); ok && k == envVisible {
+		if k, v, ok := strings.Cut(s, "="); ok && k == fakegpu.EnvVisible {
 			val, found = v, true
 		}
 	}
@@ -55,15 +38,15 @@ func visibleDevicesEnv(spec map[string]any) (string, bool) {
 // selectGPUs interprets NVIDIA_VISIBLE_DEVICES as the legacy toolkit does: unset, "", "void" and
 // "none" inject nothing; "all" injects every GPU; otherwise a comma-separated list of UUIDs or
 // indices (the index is the GPU's minor number in this inventory).
-func selectGPUs(value string, set bool, inv *Inventory) ([]GPU, error) {
+func selectGPUs(value string, set bool, inv *fakegpu.Inventory) ([]fakegpu.GPU, error) {
 	value = strings.TrimSpace(value)
 	if !set || value == "" || value == "void" || value == "none" {
 		return nil, nil
 	}
 	if value == "all" {
-		return append([]GPU(nil), inv.GPUs...), nil
+		return append([]fakegpu.GPU(nil), inv.GPUs...), nil
 	}
-	var out []GPU
+	var out []fakegpu.GPU
 	seen := map[int]bool{}
 	for _, id := range strings.Split(value, ",") {
 		id = strings.TrimSpace(id)
@@ -101,7 +84,7 @@ func childMap(m map[string]any, key string) map[string]any {
 // patchSpec adds the device nodes of gpus plus /dev/nvidiactl, their device-cgroup allow rules and
 // the nvidia-smi/gpus.json bind mounts to an OCI runtime spec decoded into maps (unknown fields
 // are kept).  Entries already present (same path / same destination) are replaced, not doubled.
-func patchSpec(spec map[string]any, gpus []GPU, cfg *Config) {
+func patchSpec(spec map[string]any, gpus []fakegpu.GPU, cfg *Config) {
 	if len(gpus) == 0 {
 		return
 	}
@@ -111,9 +94,9 @@ func patchSpec(spec map[string]any, gpus []GPU, cfg *Config) {
 	}
 	nodes := make([]node, 0, len(gpus)+1)
 	for _, g := range gpus {
-		nodes = append(nodes, node{fmt.Sprintf("/dev/nvidia%d", g.Minor), g.Minor})
+		nodes = append(nodes, node{"/dev/" + fakegpu.NodeName(g.Minor), g.Minor})
 	}
-	nodes = append(nodes, node{"/dev/nvidiactl", nvidiactlMinor})
+	nodes = append(nodes, node{"/dev/" + fakegpu.CtlName, fakegpu.NvidiactlMinor})
 
 	linux := childMap(spec, "linux")
 	devs, _ := linux["devices"].([]any)
@@ -126,7 +109,7 @@ func patchSpec(spec map[string]any, gpus []GPU, cfg *Config) {
 			kept = append(kept, d)
 		}
 		devs = append(kept, map[string]any{
-			"path": n.path, "type": "c", "major": nvidiaMajor, "minor": n.minor,
+			"path": n.path, "type": "c", "major": fakegpu.NvidiaMajor, "minor": n.minor,
 			"fileMode": 0o666, "uid": 0, "gid": 0,
 		})
 	}
@@ -135,12 +118,16 @@ func patchSpec(spec map[string]any, gpus []GPU, cfg *Config) {
 	res := childMap(linux, "resources")
 	rules, _ := res["devices"].([]any)
 	for _, n := range nodes {
-		rules = append(rules, map[string]any{"allow": true, "type": "c", "major": nvidiaMajor, "minor": n.minor, "access": "rwm"})
+		rules = append(rules, map[string]any{"allow": true, "type": "c", "major": fakegpu.NvidiaMajor, "minor": n.minor, "access": "rwm"})
 	}
 	res["devices"] = rules
 
+	var ro []any
+	for _, o := range fakegpu.ReadOnlyBind() {
+		ro = append(ro, o)
+	}
 	mounts, _ := spec["mounts"].([]any)
-	for _, m := range [][2]string{{cfg.NvidiaSMI, smiInContainer}, {cfg.GPUs, gpusInContainer}} {
+	for _, m := range [][2]string{{cfg.NvidiaSMI, fakegpu.SMIInContainer}, {cfg.GPUs, fakegpu.GPUsInContainer}} {
 		kept := mounts[:0]
 		for _, x := range mounts {
 			if xm, ok := x.(map[string]any); ok && xm["destination"] == m[1] {
@@ -150,7 +137,7 @@ func patchSpec(spec map[string]any, gpus []GPU, cfg *Config) {
 		}
 		mounts = append(kept, map[string]any{
 			"destination": m[1], "type": "bind", "source": m[0],
-			"options": []any{"ro", "nosuid", "nodev", "bind"},
+			"options": ro,
 		})
 	}
 	spec["mounts"] = mounts

@@ -9,14 +9,16 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"local/ai-conformance/fake-gpu-node/fakegpu"
 )
 
-var inv = &Inventory{GPUs: []GPU{
+var inv = &fakegpu.Inventory{GPUs: []fakegpu.GPU{
 	{Minor: 0, UUID: "GPU-55bbd2d4-03e9-5704-bcb9-fcde5b99afc7"},
 	{Minor: 1, UUID: "GPU-c97cb62a-a463-5026-b2d0-75ec3e263019"},
 }}
 
-func uuids(gs []GPU) []string {
+func uuids(gs []fakegpu.GPU) []string {
 	var out []string
 	for _, g := range gs {
 		out = append(out, g.UUID)

@@ -1,8 +1,8 @@
-// FAKE nvidia-smi (stands in for NVIDIA's nvidia-smi): inventory, device visibility and output.
+// FAKE nvidia-smi (stands in for NVIDIA's nvidia-smi): device visibility, arguments and the run
+// (the output formats are in output.go; gpus.json and the device node numbers are package fakegpu's).
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,12 +12,13 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"local/ai-conformance/fake-gpu-node/fakegpu"
 )
 
 const (
-	defaultInventory = "/usr/local/aic-fake-nvidia/gpus.json"
+	defaultInventory = fakegpu.GPUsInContainer
 	defaultDevDir    = "/dev"
-	nvidiaMajor      = 195 // char major of /dev/nvidia* (fixtures/h100/dev-nodes.txt)
 
 	// Exit codes of the real nvidia-smi (its man page, RETURN VALUE).
 	exitOK          = 0
@@ -31,46 +32,6 @@ const (
 	msgNVMLDenied = "Failed to initialize NVML: Unknown Error"
 	msgBadArgs    = "Invalid combination of input arguments. Please run 'nvidia-smi -h' for help."
 )
-
-// GPU is one entry of gpus.json (tests/refcluster/fakes/gpus.py runtime_node_inventory).
-type GPU struct {
-	Minor        int    `json:"minor"`
-	UUID         string `json:"uuid"`
-	PCIBusID     string `json:"pci_bus_id"`
-	Product      string `json:"product"`
-	Brand        string `json:"brand"`
-	Architecture string `json:"architecture"`
-	MemoryMiB    int64  `json:"memory_mib"`
-	CCMajor      int    `json:"cc_major"`
-	CCMinor      int    `json:"cc_minor"`
-}
-
-// Inventory is gpus.json.
-type Inventory struct {
-	Node          string `json:"node"`
-	DriverVersion string `json:"driver_version"`
-	CUDAVersion   string `json:"cuda_version"`
-	GPUs          []GPU  `json:"gpus"`
-}
-
-func loadInventory(path string) (*Inventory, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var inv Inventory
-	if err := json.Unmarshal(data, &inv); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &inv, nil
-}
-
-// devNumbers splits a Linux dev_t (glibc's gnu_dev_major/gnu_dev_minor encoding).
-func devNumbers(rdev uint64) (major, minor uint64) {
-	major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) &^ 0xfff)
-	minor = (rdev & 0xff) | ((rdev >> 12) &^ 0xff)
-	return major, minor
-}
 
 // access says what the process may do with one device node.
 type access int
@@ -92,14 +53,7 @@ var openNode = func(path string) error {
 }
 
 func probeNode(path string, minor uint64) access {
-	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
-		return accessMissing
-	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFCHR {
-		return accessMissing
-	}
-	if ma, mi := devNumbers(uint64(st.Rdev)); ma != nvidiaMajor || mi != minor {
+	if ma, mi, err := fakegpu.StatChar(path); err != nil || ma != fakegpu.NvidiaMajor || mi != minor {
 		return accessMissing
 	}
 	if err := openNode(path); errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
@@ -109,10 +63,10 @@ func probeNode(path string, minor uint64) access {
 }
 
 // visibleGPUs returns the GPUs of the inventory this process can open, in inventory order.
-func visibleGPUs(inv *Inventory, devDir string) []GPU {
-	var out []GPU
+func visibleGPUs(inv *fakegpu.Inventory, devDir string) []fakegpu.GPU {
+	var out []fakegpu.GPU
 	for _, g := range inv.GPUs {
-		if probeNode(filepath.Join(devDir, fmt.Sprintf("nvidia%d", g.Minor)), uint64(g.Minor)) == accessAllowed {
+		if probeNode(filepath.Join(devDir, fakegpu.NodeName(g.Minor)), uint64(g.Minor)) == accessAllowed {
 			out = append(out, g)
 		}
 	}
@@ -205,7 +159,7 @@ func parseArgs(args []string) (*options, string) {
 }
 
 // selectIDs applies -i: visible indices, UUIDs or PCI bus ids, comma separated.
-func selectIDs(gpus []GPU, ids string) ([]int, bool) {
+func selectIDs(gpus []fakegpu.GPU, ids string) ([]int, bool) {
 	if ids == "" {
 		idx := make([]int, len(gpus))
 		for i := range gpus {
@@ -234,155 +188,6 @@ func selectIDs(gpus []GPU, ids string) ([]int, bool) {
 		out = append(out, found)
 	}
 	return out, true
-}
-
-// queryField is one --query-gpu property: header as the real tool prints it, unit suffix of
-// values ("" for none), value.
-type queryField struct {
-	header string
-	unit   string
-	value  func(inv *Inventory, g GPU, index, count int) string
-}
-
-func fieldFor(name string) (queryField, bool) {
-	switch name {
-	case "index":
-		return queryField{"index", "", func(_ *Inventory, _ GPU, i, _ int) string { return strconv.Itoa(i) }}, true
-	case "uuid", "gpu_uuid":
-		return queryField{name, "", func(_ *Inventory, g GPU, _, _ int) string { return g.UUID }}, true
-	case "name", "gpu_name":
-		return queryField{name, "", func(_ *Inventory, g GPU, _, _ int) string { return g.Product }}, true
-	case "driver_version":
-		return queryField{name, "", func(inv *Inventory, _ GPU, _, _ int) string { return inv.DriverVersion }}, true
-	case "pci.bus_id", "gpu_bus_id":
-		return queryField{name, "", func(_ *Inventory, g GPU, _, _ int) string { return g.PCIBusID }}, true
-	case "memory.total":
-		return queryField{"memory.total [MiB]", "MiB", func(_ *Inventory, g GPU, _, _ int) string { return strconv.FormatInt(g.MemoryMiB, 10) }}, true
-	case "compute_cap":
-		return queryField{name, "", func(_ *Inventory, g GPU, _, _ int) string { return fmt.Sprintf("%d.%d", g.CCMajor, g.CCMinor) }}, true
-	case "count":
-		return queryField{name, "", func(_ *Inventory, _ GPU, _, n int) string { return strconv.Itoa(n) }}, true
-	}
-	return queryField{}, false
-}
-
-func writeQuery(w io.Writer, inv *Inventory, visible []GPU, sel []int, fieldList, format string) int {
-	header, units := true, true
-	for _, f := range strings.Split(format, ",") {
-		switch strings.TrimSpace(f) {
-		case "csv":
-		case "noheader":
-			header = false
-		case "nounits":
-			units = false
-		default:
-			fmt.Fprintf(w, "\"%s\" is not a valid format.\n", strings.TrimSpace(f))
-			return exitBadArgs
-		}
-	}
-	var fields []queryField
-	for _, name := range strings.Split(fieldList, ",") {
-		name = strings.TrimSpace(name)
-		f, ok := fieldFor(name)
-		if !ok {
-			fmt.Fprintf(w, "Field \"%s\" is not a valid field to query.\n\n", name)
-			return exitBadArgs
-		}
-		fields = append(fields, f)
-	}
-	if header {
-		hs := make([]string, len(fields))
-		for i, f := range fields {
-			hs[i] = f.header
-		}
-		fmt.Fprintln(w, strings.Join(hs, ", "))
-	}
-	for _, i := range sel {
-		vs := make([]string, len(fields))
-		for k, f := range fields {
-			v := f.value(inv, visible[i], i, len(visible))
-			if units && f.unit != "" {
-				v += " " + f.unit
-			}
-			vs[k] = v
-		}
-		fmt.Fprintln(w, strings.Join(vs, ", "))
-	}
-	return exitOK
-}
-
-func writeList(w io.Writer, visible []GPU, sel []int) {
-	for _, i := range sel {
-		fmt.Fprintf(w, "GPU %d: %s (UUID: %s)\n", i, visible[i].Product, visible[i].UUID)
-	}
-}
-
-// writeDetails prints a reduced `nvidia-smi -q` (the identity part of fixtures/h100/nvidia-smi-q.txt,
-// with its key column).
-func writeDetails(w io.Writer, inv *Inventory, visible []GPU, sel []int, now time.Time) {
-	kv := func(indent int, key, val string) {
-		k := strings.Repeat(" ", indent) + key
-		fmt.Fprintf(w, "%-55s: %s\n", k, val)
-	}
-	fmt.Fprintf(w, "\n==============NVSMI LOG==============\n\n")
-	kv(0, "Timestamp", now.Format("Mon Jan  2 15:04:05 2006"))
-	kv(0, "Driver Version", inv.DriverVersion)
-	kv(0, "CUDA Version", inv.CUDAVersion)
-	fmt.Fprintln(w)
-	kv(0, "Attached GPUs", strconv.Itoa(len(visible)))
-	for _, i := range sel {
-		g := visible[i]
-		fmt.Fprintf(w, "GPU %s\n", g.PCIBusID)
-		kv(4, "Product Name", g.Product)
-		kv(4, "Product Brand", g.Brand)
-		kv(4, "Product Architecture", g.Architecture)
-		kv(4, "GPU UUID", g.UUID)
-		kv(4, "Minor Number", strconv.Itoa(g.Minor))
-		fmt.Fprintln(w, "    FB Memory Usage")
-		kv(8, "Total", fmt.Sprintf("%d MiB", g.MemoryMiB))
-		kv(8, "Used", "0 MiB")
-		kv(8, "Free", fmt.Sprintf("%d MiB", g.MemoryMiB))
-		fmt.Fprintln(w)
-	}
-}
-
-// writeTable prints an approximation of the default nvidia-smi summary table (driver 580 layout;
-// the telemetry columns are static, the fakes have none).
-func writeTable(w io.Writer, inv *Inventory, visible []GPU, sel []int, now time.Time) {
-	const c1, c2, c3 = 41, 24, 22
-	full := c1 + c2 + c3 + 2
-	sep := func(fill string) string {
-		edge := "+"
-		if fill == "=" {
-			edge = "|"
-		}
-		return edge + strings.Repeat(fill, c1) + "+" + strings.Repeat(fill, c2) + "+" + strings.Repeat(fill, c3) + edge
-	}
-	row := func(a, b, c string) string { return fmt.Sprintf("|%-*s|%*s|%*s|", c1, a, c2, b, c3, c) }
-	line := func(s string) string { return fmt.Sprintf("|%-*s|", full, s) }
-	fmt.Fprintf(w, "%s       \n", now.Format("Mon Jan  2 15:04:05 2006"))
-	fmt.Fprintln(w, "+"+strings.Repeat("-", full)+"+")
-	fmt.Fprintln(w, line(fmt.Sprintf(" NVIDIA-SMI %-22s Driver Version: %-14s CUDA Version: %-9s", inv.DriverVersion, inv.DriverVersion, inv.CUDAVersion)))
-	fmt.Fprintln(w, sep("-"))
-	fmt.Fprintln(w, row(" GPU  Name                 Persistence-M ", " Bus-Id          Disp.A ", " Volatile Uncorr. ECC "))
-	fmt.Fprintln(w, row(" Fan  Temp   Perf          Pwr:Usage/Cap ", "           Memory-Usage ", " GPU-Util  Compute M. "))
-	fmt.Fprintln(w, row("", "", "               MIG M. "))
-	fmt.Fprintln(w, sep("="))
-	for _, i := range sel {
-		g := visible[i]
-		fmt.Fprintln(w, row(fmt.Sprintf(" %3d  %-29s  On  ", i, g.Product), fmt.Sprintf("   %s Off ", g.PCIBusID), "0 "))
-		fmt.Fprintln(w, row(" N/A   34C    P0            123W /  700W ", fmt.Sprintf("%8dMiB / %6dMiB ", 0, g.MemoryMiB), "     0%      Default "))
-		fmt.Fprintln(w, row("", "", "Disabled "))
-		fmt.Fprintln(w, sep("-"))
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "+"+strings.Repeat("-", full)+"+")
-	fmt.Fprintln(w, line(" Processes:"))
-	fmt.Fprintln(w, line("  GPU   GI   CI              PID   Type   Process name                        GPU Memory "))
-	fmt.Fprintln(w, line("        ID   ID                                                               Usage      "))
-	fmt.Fprintln(w, "|"+strings.Repeat("=", full)+"|")
-	fmt.Fprintln(w, line("  No running processes found"))
-	fmt.Fprintln(w, "+"+strings.Repeat("-", full)+"+")
 }
 
 const usage = `NVIDIA System Management Interface -- FAKE for the ai_conformance reference cluster
@@ -418,7 +223,7 @@ func run(args []string, getenv func(string) string, w io.Writer) int {
 	if devDir == "" {
 		devDir = defaultDevDir
 	}
-	inv, err := loadInventory(invPath)
+	inv, err := fakegpu.ReadInventory(invPath)
 	if err != nil {
 		fmt.Fprintln(w, msgNoDriver)
 		return exitNoDriver
@@ -432,7 +237,7 @@ func run(args []string, getenv func(string) string, w io.Writer) int {
 			inv.DriverVersion, nvml, inv.DriverVersion, inv.CUDAVersion)
 		return exitOK
 	}
-	switch probeNode(filepath.Join(devDir, "nvidiactl"), 255) {
+	switch probeNode(filepath.Join(devDir, fakegpu.CtlName), fakegpu.NvidiactlMinor) {
 	case accessMissing:
 		fmt.Fprintln(w, msgNoDriver)
 		return exitNoDriver

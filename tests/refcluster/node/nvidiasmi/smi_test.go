@@ -10,15 +10,17 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"local/ai-conformance/fake-gpu-node/fakegpu"
 )
 
 // The first GPU is the recorded H100 (tests/refcluster/fixtures/h100-query.csv); the second is
 // synthesized like the rest of the refcluster inventory.
-var testInventory = Inventory{
+var testInventory = fakegpu.Inventory{
 	Node:          "refcluster-rt-1",
 	DriverVersion: "580.159.04",
 	CUDAVersion:   "13.0",
-	GPUs: []GPU{
+	GPUs: []fakegpu.GPU{
 		{Minor: 0, UUID: "GPU-a764fc88-d7a8-ffd6-863f-cdb649c54382", PCIBusID: "00000000:00:06.0", Product: "NVIDIA H100 80GB HBM3", Brand: "NVIDIA", Architecture: "Hopper", MemoryMiB: 81559, CCMajor: 9, CCMinor: 0},
 		{Minor: 1, UUID: "GPU-c97cb62a-a463-5026-b2d0-75ec3e263019", PCIBusID: "00000000:2A:00.0", Product: "NVIDIA H100 80GB HBM3", Brand: "NVIDIA", Architecture: "Hopper", MemoryMiB: 81559, CCMajor: 9, CCMinor: 0},
 	},
@@ -52,25 +54,26 @@ func env(t *testing.T) (func(string) string, string) {
 	return func(k string) string { return vars[k] }, dev
 }
 
+// envWith is env with /dev/nvidiactl and the nodes of the GPUs with these minors made, each with
+// its real numbers.
+func envWith(t *testing.T, minors ...int) (func(string) string, string) {
+	t.Helper()
+	getenv, dev := env(t)
+	mkdev(t, filepath.Join(dev, fakegpu.CtlName), fakegpu.NvidiaMajor, fakegpu.NvidiactlMinor)
+	for _, m := range minors {
+		mkdev(t, filepath.Join(dev, fakegpu.NodeName(m)), fakegpu.NvidiaMajor, uint32(m))
+	}
+	return getenv, dev
+}
+
 func smi(getenv func(string) string, args ...string) (string, int) {
 	var out bytes.Buffer
 	rc := run(args, getenv, &out)
 	return out.String(), rc
 }
 
-func TestDevNumbers(t *testing.T) {
-	for _, c := range []struct{ major, minor uint64 }{{195, 0}, {195, 255}, {195, 1}, {238, 0}, {4095, 1 << 19}} {
-		rdev := (c.major&0xfff)<<8 | (c.major&^0xfff)<<32 | (c.minor & 0xff) | (c.minor&^0xff)<<12
-		if ma, mi := devNumbers(rdev); ma != c.major || mi != c.minor {
-			t.Errorf("devNumbers(%#x) = %d:%d, want %d:%d", rdev, ma, mi, c.major, c.minor)
-		}
-	}
-}
-
 func TestOnlyOpenableCharDevicesAreVisible(t *testing.T) {
-	getenv, dev := env(t)
-	mkdev(t, filepath.Join(dev, "nvidiactl"), 195, 255)
-	mkdev(t, filepath.Join(dev, "nvidia0"), 195, 0)
+	getenv, dev := envWith(t, 0)
 
 	out, rc := smi(getenv, "-L")
 	want := "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-a764fc88-d7a8-ffd6-863f-cdb649c54382)\n"
@@ -98,10 +101,7 @@ func TestOnlyOpenableCharDevicesAreVisible(t *testing.T) {
 }
 
 func TestDeniedDevicesAreInvisibleAndIndicesRenumbered(t *testing.T) {
-	getenv, dev := env(t)
-	mkdev(t, filepath.Join(dev, "nvidiactl"), 195, 255)
-	mkdev(t, filepath.Join(dev, "nvidia0"), 195, 0)
-	mkdev(t, filepath.Join(dev, "nvidia1"), 195, 1)
+	getenv, dev := envWith(t, 0, 1)
 
 	saved := openNode
 	defer func() { openNode = saved }()
@@ -147,8 +147,7 @@ func TestNoDriver(t *testing.T) {
 }
 
 func TestNoDevices(t *testing.T) {
-	getenv, dev := env(t)
-	mkdev(t, filepath.Join(dev, "nvidiactl"), 195, 255)
+	getenv, _ := envWith(t)
 	if out, rc := smi(getenv, "--query-gpu=name", "--format=csv"); rc != exitNotFound || out != "No devices were found\n" {
 		t.Fatalf("%q rc %d", out, rc)
 	}
@@ -156,9 +155,7 @@ func TestNoDevices(t *testing.T) {
 
 // Header and values as the recorded query.csv prints them.
 func TestQueryFormatMatchesRecording(t *testing.T) {
-	getenv, dev := env(t)
-	mkdev(t, filepath.Join(dev, "nvidiactl"), 195, 255)
-	mkdev(t, filepath.Join(dev, "nvidia0"), 195, 0)
+	getenv, _ := envWith(t, 0)
 
 	fields := []string{"index", "uuid", "name", "pci.bus_id", "driver_version", "memory.total [MiB]", "compute_cap"}
 	want := map[string]string{
@@ -209,10 +206,7 @@ func TestQueryFormatMatchesRecording(t *testing.T) {
 }
 
 func TestSelectByID(t *testing.T) {
-	getenv, dev := env(t)
-	mkdev(t, filepath.Join(dev, "nvidiactl"), 195, 255)
-	mkdev(t, filepath.Join(dev, "nvidia0"), 195, 0)
-	mkdev(t, filepath.Join(dev, "nvidia1"), 195, 1)
+	getenv, _ := envWith(t, 0, 1)
 	out, rc := smi(getenv, "-L", "-i", "1")
 	if rc != 0 || !strings.HasPrefix(out, "GPU 1: ") || strings.Count(out, "\n") != 1 {
 		t.Fatalf("-i 1: %q", out)
@@ -227,9 +221,7 @@ func TestSelectByID(t *testing.T) {
 }
 
 func TestBadArguments(t *testing.T) {
-	getenv, dev := env(t)
-	mkdev(t, filepath.Join(dev, "nvidiactl"), 195, 255)
-	mkdev(t, filepath.Join(dev, "nvidia0"), 195, 0)
+	getenv, _ := envWith(t, 0)
 	for _, args := range [][]string{{"--bogus"}, {"-x"}, {"--query-gpu=name"}, {"-L", "--format=csv"}, {"-i"}} {
 		if out, rc := smi(getenv, args...); rc != exitBadArgs || !strings.Contains(out, "nvidia-smi -h") {
 			t.Errorf("%v: %q rc %d", args, out, rc)
@@ -241,9 +233,7 @@ func TestBadArguments(t *testing.T) {
 }
 
 func TestDefaultTableAndDetails(t *testing.T) {
-	getenv, dev := env(t)
-	mkdev(t, filepath.Join(dev, "nvidiactl"), 195, 255)
-	mkdev(t, filepath.Join(dev, "nvidia1"), 195, 1)
+	getenv, _ := envWith(t, 1)
 	out, rc := smi(getenv)
 	if rc != 0 || !strings.Contains(out, "Driver Version: 580.159.04") || !strings.Contains(out, "00000000:2A:00.0") {
 		t.Fatalf("table: %s", out)

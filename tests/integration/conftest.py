@@ -172,8 +172,9 @@ class Breaker:
     def node_fault(self, **faults: str):
         """Break the real worker nodes (tests/refcluster/runtime_nodes.py control file):
         dra_fault / device_plugin_fault = all-devices (a plugin that hands every container every
-        GPU), runtime = legacy-nvidia (a runtime that honours NVIDIA_VISIBLE_DEVICES),
-        sandbox_runtime = runc (the sandbox handler runs plain runc).  Restored afterwards."""
+        GPU) or stopped (the plugin gone; a stopped DRA plugin's ResourceSlices withdrawn),
+        runtime = legacy-nvidia (a runtime that honours NVIDIA_VISIBLE_DEVICES), sandbox_runtime =
+        runc (the sandbox handler runs plain runc).  Restored afterwards."""
         from tests.refcluster import runtime_nodes as rn
 
         def apply(control: dict[str, str]) -> None:
@@ -276,6 +277,7 @@ def breaker(k8s):
 IMAGE_OPTION = {
     "dra_probe": "gpu_image",
     "dcgm_query": "gpu_image",
+    "hpa_probe": "load_image",
     "accelerator_isolation_probe": "probe_image",
     "driver_runtime_probe": "probe_image",
     "gpu_sharing_probe": "probe_image",

@@ -14,7 +14,7 @@ supervisor prints one line saying what is missing, reports ready with ``skipped`
 runs kwok nodes only: the probes then record their runtime checks as not decided, with that reason.
 
 Faults are injected through a control file (``breaker.node_fault`` in the integration tests):
-{"dra_fault": "none|all-devices", "device_plugin_fault": "none|all-devices",
+{"dra_fault": "none|all-devices|stopped", "device_plugin_fault": "none|all-devices|stopped",
  "runtime": "runc|legacy-nvidia", "sandbox_runtime": "runsc|runc"}; the supervisor restarts what the change touches and writes the
 applied control back once the nodes are ready again.
 """
@@ -209,13 +209,25 @@ class Supervisor:
     def start_agents(self, node: Node) -> None:
         d = node.dir
         common = ["--gpus", str(d / "gpus.json"), "--dev-dir", str(d / "dev"), "--cdi-dir", str(d / "cdi"), "--nvidia-smi", str(self.bins["smi"])]
+        started = []
         for what, binary, fault in (("dra-plugin", "dra", "dra_fault"), ("device-plugin", "dp", "device_plugin_fault")):
             ready = node.dir / ("%s.ready" % what)
             ready.unlink(missing_ok=True)
+            if self.control[fault] == "stopped":
+                if what == "dra-plugin":
+                    self.withdraw_slices(node)
+                continue
             extra = ["--node-name", node.name, "--kubeconfig", str(PKI / "admin.kubeconfig")] if what == "dra-plugin" else []
             self.spawn(node, what, [str(self.bins[binary])] + common + extra + ["--fault", self.control[fault], "--ready-file", str(ready)])
-        for what in ("dra-plugin", "device-plugin"):
+            started.append(what)
+        for what in started:
             self.wait(node, what, (node.dir / ("%s.ready" % what)).is_file)
+
+    def withdraw_slices(self, node: Node) -> None:
+        """The DRA plugin stopped: its node's ResourceSlices go, as the kubelet wipes an unregistered
+        driver's slices (after a grace period the fault does not wait for)."""
+        for sl in self.client.list("resource.k8s.io/v1", "ResourceSlice", field_selector="spec.nodeName=%s" % node.name)["items"]:
+            self.client.delete("resource.k8s.io/v1", "ResourceSlice", sl["metadata"]["name"])
 
     def node_ready(self, node: Node) -> bool:
         live = self.client.get("v1", "Node", node.name)

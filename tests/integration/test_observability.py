@@ -146,6 +146,21 @@ def test_workload_not_scraped_fails(ansible_module, breaker):
     assert failed["the workload is a target found by Kubernetes service discovery"].startswith("no active target was discovered")
 
 
+@pytest.mark.fault
+def test_discovery_that_scrapes_every_pod_fails(ansible_module, breaker):
+    # Prometheus scrapes every pod's declared port whether it opted in or not: the workload is
+    # found and scraped (what a probe without a negative case would pass), but so is the one that
+    # did not opt in.
+    with breaker.reconfigured("prometheus", [PROM_CONFIG], ["--config.file={state}/prometheus/scrape-all.yml"]):
+        res = ansible_module("service_metrics_probe", run_id="it-svc-scrapeall", timeout=30, **WORKLOAD)
+    r = res["result"]
+    assert res["verdict"] == "fail", r["reason"]
+    assert all(c["ok"] is True for c in r["checks"]), r["checks"]
+    neg = r["negative"][0]
+    assert neg["refused"] is False and neg["outcome"] == "scraped anyway: discovery is not selective", neg
+    assert r["reason"].startswith("negative case not proven refused: workload ") and r["reason"].endswith("that does not opt in"), r["reason"]
+
+
 def test_hpa_scales_gpu_pods_up_and_down_on_a_gpu_metric(ansible_module):
     res = ansible_module("hpa_probe", run_id="it-hpa", scale_timeout=120)
     r = res["result"]

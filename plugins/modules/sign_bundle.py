@@ -130,8 +130,14 @@ def main():
         out = sb.sign_tree(p["path"], pem, p["passphrase"], module.check_mode)
     except (signing.SigningError, OSError) as exc:
         module.fail_json(msg="cannot sign with %s: %s" % (p["key"], exc))
-    what = "signed" if out.pop("changed") else "already signed"
-    module.exit_json(changed=what == "signed", msg="%s %s with key %s" % (sb.SUMS, what, out["fingerprint"]), **out)
+    what = "signed" if out["changed"] else "already signed"
+    module.exit_json(
+        changed=out["changed"],
+        msg="%s %s with key %s" % (sb.SUMS, what, out["fingerprint"]),
+        fingerprint=out["fingerprint"],
+        signature=out["signature"],
+        public_key=out["public_key"],
+    )
 
 
 if __name__ == "__main__":

@@ -30,13 +30,15 @@ $(GET_PIP): tests/sanity/get_pip_standin.py
 	mkdir -p $(dir $(GET_PIP))
 	cp $< $@
 
-install: $(BIN)/.stamp $(COLL_LINK) $(GET_PIP) ## venv with pinned deps; resolve the collection from this checkout
+install: $(BIN)/.stamp $(COLL_LINK) ## venv with pinned deps; resolve the collection from this checkout
 	@$(BIN)/ansible-doc -t module ai_conformance.kubernetes.cluster_info >/dev/null && echo "ai_conformance.kubernetes resolves from $(CURDIR)"
 
 dist: install ## build the collection tarball into .build/dist
 	$(BIN)/ansible-galaxy collection build --force --output-path .build/dist .
 
-sanity: install ## ansible-test sanity on a copy of the tracked tree
+# ansible-test looks for its get-pip script in ~/.ansible/test/cache (it cannot be moved); only
+# sanity writes it there, from the offline stand-in in tests/sanity.
+sanity: install $(GET_PIP) ## ansible-test sanity on a copy of the tracked tree
 	rm -rf .build/sanity && mkdir -p $(SANITY_DIR)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} $(SANITY_DIR)/
 	cd $(SANITY_DIR) && git init -q . && git add -A && \

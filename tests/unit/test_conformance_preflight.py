@@ -179,3 +179,12 @@ def test_a_run_without_the_evidence_phase_does_not_check_the_metadata(tmp_path):
     assert rc != 0 and "[conformance] bad input" not in out and "[WARNING]: conformance_metadata" not in out
     assert "[conformance] plan: 12 requirement(s) to probe for checklist v1.35 (12 serial)" in out
     assert "TASK [Gather the cluster facts" in out
+
+
+def test_a_bad_upload_setting_stops_the_run_before_anything_runs(tmp_path):
+    # The upload runs last, after the bundle; its settings are checked first, with the others.
+    rc, out = run_play(tmp_path, "-e", json.dumps({"bundle_upload_destination": "ftp"}))
+    assert rc != 0
+    bad = [line[len("[conformance] bad input: ") :] for line in out.splitlines() if line.startswith("[conformance] bad input: ")]
+    assert len(bad) == 1 and "bundle_upload_destination" in bad[0] and "ftp" in bad[0], out[-3000:]
+    assert "TASK [Gather the cluster facts" not in out

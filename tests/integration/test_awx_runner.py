@@ -103,7 +103,16 @@ def test_conformance_through_ansible_runner_as_awx(kubeconfig, tmp_path, monkeyp
             inventory=str(project / "inventories/local"),
             ident="awx-job",
             skip_tags="upstream",
-            envvars={"PATH": "%s:%s" % (BIN, os.environ.get("PATH", "")), "HOME": str(pdd), "ANSIBLE_NOCOLOR": "1"},
+            # HOME is the private data dir, but the user's passwd home stays /root: Ansible expands
+            # the async dir with ~<user> for async_status and with $HOME in the job itself, which
+            # agree in an execution environment (HOME=/runner is runner's home) and not here, so
+            # the async dir is named absolutely.
+            envvars={
+                "PATH": "%s:%s" % (BIN, os.environ.get("PATH", "")),
+                "HOME": str(pdd),
+                "ANSIBLE_ASYNC_DIR": str(pdd / ".ansible_async"),
+                "ANSIBLE_NOCOLOR": "1",
+            },
             extravars={
                 "conformance_requirements": ["robust_controller"],
                 "conformance_domains": ["operators"],

@@ -47,7 +47,8 @@ def test_dra_probe_passes_on_the_reference_cluster(ansible_module, k8s):
 
 @pytest.mark.fault
 def test_fails_when_no_resourceslices_are_published(ansible_module, breaker, k8s):
-    with breaker.stopped("fake-dra-driver"):
+    # Both publishers gone: the kwok nodes' driver and the real GPU node's kubelet plugin.
+    with breaker.stopped("fake-dra-driver"), breaker.node_fault(dra_fault="stopped"):
         assert [s for s in k8s.list("resource.k8s.io/v1", "ResourceSlice")["items"] if s["spec"]["driver"] == "gpu.nvidia.com"] == []
         res = ansible_module("dra_probe", run_id="it-dra-noslice")
     assert res["verdict"] == "fail"

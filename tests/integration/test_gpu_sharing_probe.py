@@ -43,7 +43,8 @@ def test_fails_when_the_declared_strategy_is_not_exposed(ansible_module):
 
 @pytest.mark.fault
 def test_fails_when_nothing_can_be_shared(ansible_module, breaker):
-    with breaker.stopped("fake-dra-driver"):
+    # No DRA device anywhere (the kwok nodes' driver and the real GPU node's kubelet plugin both gone).
+    with breaker.stopped("fake-dra-driver"), breaker.node_fault(dra_fault="stopped"):
         res = ansible_module("gpu_sharing_probe", run_id="it-share-none")
     assert res["verdict"] == "fail"
     assert first_failure(res["reason"]).startswith("no GPU sharing strategy is exposed")

@@ -163,3 +163,20 @@ def offline(monkeypatch):
 
     monkeypatch.setattr(probe_mod, "get_client", lambda params: NoCluster())
     monkeypatch.setattr(probe_mod, "check_reachable", lambda c: {})
+
+
+def playbook_env(**extra: str) -> dict[str, str]:
+    """The environment of an ansible-playbook run from this checkout in a test: its ansible.cfg and
+    collection path, the progress callback, no colour; ``extra`` adds or overrides variables."""
+    import os
+
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(repo / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(repo / ".build" / "collections"),
+        ANSIBLE_CALLBACKS_ENABLED="ai_conformance.kubernetes.conformance_progress",
+        ANSIBLE_NOCOLOR="1",
+    )
+    env.update(extra)
+    return env

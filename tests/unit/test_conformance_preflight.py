@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import operator
-import os
 import re
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from tests.unit.conftest import closed_port, kubeconfig_text
+from tests.unit.conftest import closed_port, kubeconfig_text, playbook_env
 
 REPO = Path(__file__).resolve().parents[2]
 PLAY = yaml.safe_load((REPO / "conformance.yml").read_text())[0]
@@ -90,14 +89,7 @@ def test_no_combined_assert_hides_which_input_is_wrong():
 def run_play(tmp_path, *args):
     kc = tmp_path / "kubeconfig"
     kc.write_text(kubeconfig_text("https://127.0.0.1:%d" % closed_port()))
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"),
-        ANSIBLE_CALLBACKS_ENABLED="ai_conformance.kubernetes.conformance_progress",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_STDOUT_CALLBACK="default",
-    )
+    env = playbook_env(ANSIBLE_STDOUT_CALLBACK="default")
     cmd = [
         str(Path(sys.executable).with_name("ansible-playbook")),
         "conformance.yml",

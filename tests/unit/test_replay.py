@@ -6,7 +6,6 @@ the probes its domain role runs in the same lane, which the plan names: docs/rep
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.evidence import build_rows
-from tests.unit.conftest import closed_port, kubeconfig_text
+from tests.unit.conftest import closed_port, kubeconfig_text, playbook_env
 from tests.unit.plugins.module_utils.test_evidence import res
 from tests.unit.plugins.module_utils.test_evidence_bundle import templar, trusted
 
@@ -46,14 +45,7 @@ def run(argv, tmp_path, *extra):
     kc.write_text(kubeconfig_text("https://127.0.0.1:%d" % closed_port()))
     if "--check" in extra:
         extra = (*extra, "-e", "conformance_kubeconfig=%s" % kc)
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"),
-        ANSIBLE_CALLBACKS_ENABLED="ai_conformance.kubernetes.conformance_progress",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_STDOUT_CALLBACK="default",
-    )
+    env = playbook_env(ANSIBLE_STDOUT_CALLBACK="default")
     assert argv[0] == "ansible-playbook"
     cmd = [str(Path(sys.executable).with_name("ansible-playbook")), *argv[1:], *extra]
     res_ = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(REPO), env=env, timeout=180, check=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.conftest import closed_port, kubeconfig_text
+from tests.unit.conftest import closed_port, kubeconfig_text, playbook_env
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -19,14 +18,7 @@ REPO = Path(__file__).resolve().parents[4]
 def lines(tmp_path_factory):
     kc = tmp_path_factory.mktemp("progress") / "kubeconfig"
     kc.write_text(kubeconfig_text("https://127.0.0.1:%d" % closed_port()))
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"),
-        ANSIBLE_CALLBACKS_ENABLED="ai_conformance.kubernetes.conformance_progress",
-        ANSIBLE_NOCOLOR="1",
-        AIC_PROGRESS_REASON_WIDTH="0",
-    )
+    env = playbook_env(AIC_PROGRESS_REASON_WIDTH="0")
     cmd = [
         str(Path(sys.executable).with_name("ansible-playbook")),
         str(Path(__file__).with_name("progress_play.yml")),

@@ -1,0 +1,125 @@
+"""The example inventories give the run the same values as before they shrank to what differs per
+platform.  Each inventory's effective variables are rendered by Ansible itself: a plain play on
+that inventory lists the domain roles (and upstream_suite) under ``roles:`` with ``when: false``,
+so their defaults are in scope at their real precedence (below the inventory's group_vars) and no
+role task runs; one task writes the rendered values to a file.  The snapshot
+(tests/unit/fixtures/inventory_snapshot.json) was recorded from the inventories of 136-162 lines,
+before they shrank; AIC_RECORD_INVENTORY_SNAPSHOT=1 records it again.
+
+The run's own variables (conformance_*) have no role: conformance.yml reads each with
+``| default(<value>)``.  RUN_DEFAULTS are those values, given to the rendering play as the defaults
+of a role of its own (the same precedence); test_run_defaults_are_the_playbooks_defaults checks
+them against the playbook's text."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.unit.conftest import playbook_env
+
+REPO = Path(__file__).resolve().parents[2]
+SNAPSHOT = REPO / "tests" / "unit" / "fixtures" / "inventory_snapshot.json"
+INVENTORIES = sorted(p.parent.parent.name for p in (REPO / "inventories").glob("*/group_vars/all.yml"))
+ROLES = ["accelerators", "scheduling", "observability", "networking", "operators", "security", "upstream_suite"]
+ALL_DOMAINS = ["accelerators", "scheduling", "observability", "networking", "operators", "security"]
+# What conformance.yml takes for a run variable the inventory does not set.  conformance_output_dir:
+# the collection's root (here the rendering play's directory stands for it) + /evidence-out.
+RUN_DEFAULTS = {
+    "conformance_version": "v1.37",
+    "conformance_mode": "validate",
+    "conformance_concurrency": "lanes",
+    "conformance_background_timeout": 1800,
+    "conformance_domains": ALL_DOMAINS,
+    "conformance_undecided_runtime_checks": "auto",
+    "conformance_kubeconfig": "",
+    "conformance_context": "",
+    "conformance_owners": {},
+    "conformance_base": {},
+    "conformance_output_dir": "{{ playbook_dir }}/evidence-out",
+}
+
+
+def names():
+    """Every role variable and every run variable an inventory sets or sets by default."""
+    out = set(RUN_DEFAULTS)
+    for role in ROLES:
+        out |= set(yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text()) or {})
+    for inv in INVENTORIES:
+        out |= set(yaml.safe_load((REPO / "inventories" / inv / "group_vars" / "all.yml").read_text()))
+    return sorted(out)
+
+
+def effective(inventory, tmp_path, wanted):
+    """The rendered values of ``wanted`` on ``inventory``'s host, paths made relative."""
+    play_dir = tmp_path / inventory
+    (play_dir / "roles" / "run_defaults" / "defaults").mkdir(parents=True)
+    (play_dir / "roles" / "run_defaults" / "defaults" / "main.yml").write_text(yaml.safe_dump(RUN_DEFAULTS))
+    out = play_dir / "effective.json"
+    play = [
+        {
+            "name": "Render the effective variables",
+            "hosts": "all",
+            "gather_facts": False,
+            "roles": [{"role": "run_defaults"}] + [{"role": "ai_conformance.kubernetes." + r, "when": False} for r in ROLES],
+            "tasks": [
+                {
+                    "name": "Write them",
+                    "ansible.builtin.copy": {"content": "{{ dict(_names | zip(query('ansible.builtin.vars', *_names))) | to_nice_json }}", "dest": str(out)},
+                    "vars": {"_names": wanted},
+                }
+            ],
+        }
+    ]
+    (play_dir / "render.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    env = playbook_env(AIC_UPSTREAM_SUITE_SRC="")
+    cmd = [str(Path(sys.executable).with_name("ansible-playbook")), str(play_dir / "render.yml"), "-i", str(REPO / "inventories" / inventory)]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=120, check=False)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    text = out.read_text().replace(str(play_dir), "<collection root>").replace(str(REPO), "<repo>")
+    return json.loads(text)
+
+
+def snapshot():
+    return json.loads(SNAPSHOT.read_text())
+
+
+@pytest.mark.skipif(not os.environ.get("AIC_RECORD_INVENTORY_SNAPSHOT"), reason="records the snapshot only when asked")
+def test_record_the_snapshot(tmp_path):
+    wanted = names()
+    SNAPSHOT.write_text(json.dumps({inv: effective(inv, tmp_path, wanted) for inv in INVENTORIES}, indent=1, sort_keys=True) + "\n")
+
+
+@pytest.mark.parametrize("inventory", INVENTORIES)
+def test_each_inventory_yields_the_recorded_values(inventory, tmp_path):
+    recorded = snapshot()[inventory]
+    now = effective(inventory, tmp_path, sorted(recorded))
+    assert {k: v for k, v in now.items() if v != recorded[k]} == {}
+
+
+def test_the_snapshot_covers_every_role_variable_and_every_inventory():
+    recorded = snapshot()
+    assert sorted(recorded) == INVENTORIES
+    for role in ROLES:
+        for name in yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text()):
+            if not name.endswith(("_kubeconfig", "_context", "_run_id")) or role == "upstream_suite":
+                assert all(name in values for values in recorded.values()), name
+
+
+def test_run_defaults_are_the_playbooks_defaults():
+    """Every ``conformance_<x> | default(<literal>)`` of the playbook gives the value RUN_DEFAULTS has."""
+    text = "\n".join(p.read_text() for p in (REPO / "conformance.yml", REPO / "playbooks" / "conformance.yml"))
+    seen = set()
+    for name, value in re.findall(r"\b(conformance_\w+) \| default\(([^()]*?)(?:, true)?\)", text):
+        if name in RUN_DEFAULTS and not value.startswith(("omit", "playbook_dir", "none")):
+            assert ast.literal_eval(value.replace("{}", "{}")) == RUN_DEFAULTS[name], (name, value)
+            seen.add(name)
+    assert seen >= {"conformance_version", "conformance_mode", "conformance_concurrency", "conformance_background_timeout", "conformance_domains"}

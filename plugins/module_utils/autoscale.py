@@ -13,11 +13,22 @@ import time
 from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import isolation as iso
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import lease
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
 
 KARPENTER_API = "karpenter.sh/v1"
 KARPENTER_POOL_LABEL = "karpenter.sh/nodepool"
 CA_STATUS = "cluster-autoscaler-status"
+
+
+def exclusive(client: Any, ctx: Any, result: Any, params: dict[str, Any]) -> bool:
+    """Take the cluster's GPU-capacity Lease before the pool's free GPUs are counted: the probe
+    fills them and asks for one node more, and watches which nodes join and leave; another run's
+    GPU pods (its gang or autoscaler probe) meanwhile would take the room or launch nodes it cannot
+    tell apart.  False: another run held it for the whole wait, and the result is decided (skip,
+    naming the holder)."""
+    wait = params.get("exclusive_wait")
+    return lease.hold_for_probe(client, ctx, result, lease.GPU_CAPACITY, lease.WAIT_S if wait is None else wait) is not None
 
 
 def karpenter_pools(client: Any) -> list[dict[str, Any]]:

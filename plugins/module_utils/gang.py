@@ -17,6 +17,7 @@ __metaclass__ = type
 
 from typing import Any
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import lease
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
 
 # The Workload API's PodGroup: beta (v1beta1) in 1.37, alpha (v1alpha3) before; newest served wins.
@@ -28,6 +29,15 @@ MEMBERSHIP_WAIT_S = 30
 KAI_API = "scheduling.run.ai/v2alpha2"
 
 GROUP_LABEL = "gang.ai-conformance.io/group"
+
+
+def exclusive(client: Any, ctx: Any, result: Any, params: dict[str, Any]) -> bool:
+    """Take the cluster's GPU-capacity Lease before the free GPUs are counted: the probe fills
+    every free GPU but a group's worth with blockers, so another run's pods (its gang probe, its
+    autoscaler probe) taking GPUs meanwhile would change the outcome.  False: another run held it
+    for the whole wait, and the result is decided (skip, naming the holder)."""
+    wait = params.get("exclusive_wait")
+    return lease.hold_for_probe(client, ctx, result, lease.GPU_CAPACITY, lease.WAIT_S if wait is None else wait) is not None
 
 
 class GangNotWorking(Exception):

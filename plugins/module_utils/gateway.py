@@ -15,7 +15,7 @@ __metaclass__ = type
 import http.client
 import socket
 import time
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
@@ -23,6 +23,8 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import w
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 INFERENCE_API = "inference.networking.k8s.io/v1"
 DEFAULT_IMAGE = "registry.k8s.io/e2e-test-images/agnhost:2.53"
+# The conditions a controller writes on a route's (or an InferencePool's) status.parents entry.
+PARENT_CONDITIONS = ("Accepted", "ResolvedRefs")
 
 
 condition = wl.condition
@@ -64,6 +66,28 @@ def route_condition(route: dict[str, Any] | None, gw_namespace: str, gw_name: st
     return entry_condition(parent_status(route, gw_namespace, gw_name), ctype)
 
 
+def entry_conditions(entry: dict[str, Any] | None) -> str:
+    """'Accepted=True (Accepted); ResolvedRefs=True (ResolvedRefs)' for a status.parents entry."""
+    return "; ".join(describe(entry_condition(entry, t), t) for t in PARENT_CONDITIONS)
+
+
+def route_settled(gw_namespace: str, gw_name: str, resolved: bool = True) -> Callable[[dict[str, Any] | None], bool]:
+    """A wait predicate: our Gateway accepted the route and its ResolvedRefs is True (or False,
+    for a route whose backend is meant to be missing)."""
+
+    def settled(route: dict[str, Any] | None) -> bool:
+        res = route_condition(route, gw_namespace, gw_name, "ResolvedRefs")
+        return is_true(route_condition(route, gw_namespace, gw_name, "Accepted")) and res is not None and res.get("status") == ("True" if resolved else "False")
+
+    return settled
+
+
+def wait_route(client: Any, name: str, namespace: str, gw_namespace: str, gw_name: str, timeout_s: float, resolved: bool = True) -> tuple[bool, Any]:
+    """Wait (watching) until HTTPRoute ``namespace/name`` is settled on our Gateway
+    (``route_settled``).  Returns (settled, the route as last seen)."""
+    return client.wait_until(GATEWAY_API, "HTTPRoute", name, route_settled(gw_namespace, gw_name, resolved), namespace, timeout_s)
+
+
 def gateway(name: str, namespace: str, gateway_class: str, port: int) -> dict[str, Any]:
     return {
         "apiVersion": GATEWAY_API,
@@ -102,6 +126,20 @@ def gateway_url(gw: dict[str, Any] | None, port: int) -> str | None:
         if value:
             host = "[%s]" % value if ":" in value else value
             return "http://%s:%d" % (host, port)
+    return None
+
+
+def ref_params_error(p: dict[str, Any], names: tuple[str, ...]) -> str | None:
+    """The first of the options ``names`` that is set but not ``namespace/name``, then a
+    ``gateway_url`` that is not an http:// URL: one line, or None."""
+    for name in names:
+        if p[name] and p[name].count("/") != 1:
+            return "%s must be namespace/name, got %r" % (name, p[name])
+    if p["gateway_url"]:
+        try:
+            parse_url(p["gateway_url"])
+        except ValueError as exc:
+            return str(exc)
     return None
 
 

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ai_conformance.kubernetes contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Helpers for inference_pool_probe: an InferencePool's endpoints, the status its Gateway writes,
-the probe's own HTTPRoute to the pool, and the arithmetic of where requests landed.
+"""Helpers for inference_pool_probe: its options' checks, an InferencePool's endpoints, the status
+its Gateway writes, the probe's own HTTPRoute to the pool, and the arithmetic of where requests
+landed (the probe itself is in module_utils/inferencepool_probe.py).
 
 An InferencePool endpoint is one (ready pod, target port) pair, as the endpoint picker counts
 them: a pod serving several data-parallel ranks on several target ports is several endpoints.
@@ -18,10 +19,31 @@ from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gateway as gw
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import selector
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.serving import not_configured
 
 POOL_API = "inference.networking.k8s.io/v1"
 POOL_GROUP = "inference.networking.k8s.io"
 RUN_HEADER = "x-aic-run-id"
+REQUIREMENT = "advanced_inference_ingress"
+
+
+def missing_config(p: dict[str, Any]) -> str | None:
+    """What the probe needs and was not given: an explicit error verdict in the bundle, not a crash of the play."""
+    return not_configured(REQUIREMENT, [name for name in ("pool", "gateway", "model") if not p.get(name)])
+
+
+def param_error(p: dict[str, Any]) -> str | None:
+    """Malformed values: a one-line failure before anything is touched."""
+    bad = gw.ref_params_error(p, ("pool", "gateway"))
+    if bad:
+        return bad
+    if min(p["requests"], p["choice_requests"], p["load_requests"], p["load_max_tokens"], p["max_tokens"], p["prompt_words"]) < 1:
+        return "requests, choice_requests, load_requests, load_max_tokens, max_tokens and prompt_words must be at least 1"
+    if not 0.5 < p["min_idle_share"] <= 1:
+        return "min_idle_share must be above 0.5 and at most 1, got %s" % p["min_idle_share"]
+    if not p["path"].startswith("/"):
+        return "path must start with /, got %r" % p["path"]
+    return None
 
 
 def pool_ports(pool: dict[str, Any]) -> list[int]:
@@ -47,7 +69,7 @@ def accepted_parents(pool: dict[str, Any] | None) -> list[str]:
     """namespace/name of every parent whose entry has Accepted=True and ResolvedRefs=True."""
     out = []
     for entry in ((pool or {}).get("status") or {}).get("parents") or []:
-        if all(gw.is_true(gw.entry_condition(entry, t)) for t in ("Accepted", "ResolvedRefs")):
+        if all(gw.is_true(gw.entry_condition(entry, t)) for t in gw.PARENT_CONDITIONS):
             ref = entry.get("parentRef") or {}
             out.append("%s/%s" % (ref.get("namespace") or (pool or {}).get("metadata", {}).get("namespace"), ref.get("name")))
     return sorted(out)

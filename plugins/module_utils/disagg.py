@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ai_conformance.kubernetes contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Helpers for disaggregated_inference_probe: serving pods per phase, the workloads that scale them,
-the model servers' own request counters, and OpenAI-style requests through the gateway.
+"""Helpers for disaggregated_inference_probe (the probe itself is in module_utils/disagg_probe.py):
+serving pods per phase, the workloads that scale them, the model servers' own request counters,
+and OpenAI-style requests through the gateway (inference_pool_probe sends and counts with these too).
 
 Verdicts come from API objects (owner references, the scale subresource, pod UIDs and readiness)
 and from the counters the model servers export (vLLM's ``vllm:request_success_total`` by default),
@@ -21,7 +22,8 @@ from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import metrics as mt
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.gateway import parse_url
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.gateway import parse_url, ref_params_error
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.serving import not_configured
 
 PHASES = ("prefill", "decode")
 SUCCESS_METRIC = "vllm:request_success_total"
@@ -36,20 +38,14 @@ def missing_config(p: dict[str, Any]) -> str | None:
     missing = [name for name in ("serving_namespace", "model") if not p.get(name)]
     if not p["gateway_url"] and not p["gateway"]:
         missing.append("gateway or gateway_url")
-    if missing:
-        return "disaggregated_inference is not configured: set %s (or declare none)" % ", ".join(missing)
-    return None
+    return not_configured("disaggregated_inference", missing)
 
 
 def param_error(p: dict[str, Any]) -> str | None:
     """Malformed values: a one-line failure before anything is touched."""
-    if p["gateway"] and p["gateway"].count("/") != 1:
-        return "gateway must be namespace/name, got %r" % p["gateway"]
-    if p["gateway_url"]:
-        try:
-            parse_url(p["gateway_url"])
-        except ValueError as exc:
-            return str(exc)
+    bad = ref_params_error(p, ("gateway",))
+    if bad:
+        return bad
     if min(p["requests"], p["prompt_words"], p["max_tokens"], p["quiet_seconds"]) < 1:
         return "requests, prompt_words, max_tokens and quiet_seconds must be at least 1"
     if not p["prefill_selector"] or not p["decode_selector"]:

@@ -32,17 +32,6 @@ TESTS = {
     "TestAcceleratorDriverRuntimeManagement": "driver_runtime_management",
     "TestWorkloadSandboxing": "workload_sandboxing",
 }
-# Flags of the suite (cncf-program.md, section c), each with the inventory fact it comes from.
-FLAG_SOURCES = {
-    "accelerator-type": "accelerator type (nvidia)",
-    "allocation-mode": "auto, dra or device-plugin: dra when the platform's GPUs are DRA devices",
-    "gang-job-labels": "labels that put a Job under the gang scheduler (Kueue: kueue.x-k8s.io/queue-name=<queue>)",
-    "gang-scheduler-namespace": "namespace of the gang scheduler",
-    "autoscaler-node-pool-label": "label of the accelerator node pool the autoscaler manages",
-    "metrics-endpoint": "URL of the accelerator metrics endpoint",
-    "service-metrics-prometheus-service": "namespace/name of the Prometheus Service",
-    "service-metrics-query-url": "Prometheus query URL",
-}
 _FLAG_LINE = re.compile(r"^\s+-([A-Za-z][\w.-]*)")
 
 

@@ -48,10 +48,6 @@ class Verdict:
             return Verdict.ERROR
         return max(values, key=lambda v: _SEVERITY[Verdict.validate(v)])
 
-    @staticmethod
-    def counts_as_pass(value: str) -> bool:
-        return value == Verdict.PASS
-
 
 @dataclass
 class Step:

@@ -31,14 +31,18 @@ description:
     attribute in its ResourceSlice; through the device plugin what the pod's container reports
     (C(nvidia-smi), C(NVIDIA_VISIBLE_DEVICES)), decided only where the node runs containers.
     Negative case: a CPU-only pod started alongside must appear on none."
-  - "With O(query) the module only runs that PromQL query and returns the samples (no verdict)."
+  - "With O(query) the module only runs that PromQL query and returns the samples (no verdict).
+    This query mode is deprecated and will be removed in release 1.0.0 of this collection."
 extends_documentation_fragment:
   - ai_conformance.kubernetes.auth
   - ai_conformance.kubernetes.auth.PROBE
   - ai_conformance.kubernetes.prometheus
 options:
   query:
-    description: A PromQL query to run instead of the probe; the samples come back in RV(series).
+    description:
+      - A PromQL query to run instead of the probe; the samples come back in RV(series).
+      - Deprecated, to be removed in release 1.0.0; no role or playbook of the collection sets it. Query
+        Prometheus's HTTP API (C(/api/v1/query)) with M(ansible.builtin.uri) instead.
     type: str
   source:
     description: Where to read the metrics. C(auto) prefers Prometheus and falls back to the exporter endpoint.
@@ -224,7 +228,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result i
 EXTRA = dict(mx.PROMETHEUS_ARGSPEC)
 EXTRA.update(
     {
-        "query": {"type": "str"},
+        "query": {"type": "str", "removed_in_version": "1.0.0", "removed_from_collection": "ai_conformance.kubernetes"},
         "source": {"type": "str", "default": "auto", "choices": ["auto", "prometheus", "exporter"]},
         "exporter_service": {"type": "str"},
         "fields": {"type": "list", "elements": "str", "default": list(mx.DCGM_FIELDS)},

@@ -166,3 +166,15 @@ def test_gpu_pod_that_cannot_be_placed_leaves_attribution_undecided(run_module, 
     r = probe(run_module, monkeypatch, cluster(), node_selector={"kubernetes.io/hostname": "refcluster-cpu-1"})
     assert r.verdict == "fail" and r.check(ATTR)["ok"] is None and "could not be placed" in r.check(ATTR)["detail"]
     assert r.check(UUID)["ok"] is None
+
+
+def test_query_mode_returns_the_samples_and_is_deprecated(run_module, monkeypatch):
+    from ansible.module_utils.common import warnings as ansible_warnings
+
+    fc.use(monkeypatch, cluster())
+    res = run_module(mod.main, {"query": "DCGM_FI_DEV_GPU_UTIL"})
+    assert not res.failed and "verdict" not in res.result
+    assert sorted({s["metric"]["Hostname"] for s in res.result["series"]}) == ["refcluster-gpu-1", "refcluster-gpu-2"]
+    assert len(res.result["series"]) == 16 and res.result["prometheus"]
+    deprecated = [d for d in ansible_warnings.get_deprecation_messages() if "'query'" in d["msg"]]
+    assert deprecated and deprecated[-1]["version"] == "1.0.0" and deprecated[-1]["collection_name"] == "ai_conformance.kubernetes"

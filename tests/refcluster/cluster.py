@@ -12,11 +12,9 @@ removes the state dir.
 
 from __future__ import annotations
 
-import base64
 import concurrent.futures
 import json
 import os
-import shutil
 import signal
 import socket
 import ssl
@@ -32,256 +30,43 @@ from tests.refcluster import build as builder
 from tests.refcluster import pki
 from tests.refcluster.config import PKI, REPO, STATE, Component, ensure_collection_path, host_ip, kubeconfig_path, load_components, ports
 
+# Moved to procs.py and wiring.py; the names stay importable from here (tests and tools use them).
+from tests.refcluster.procs import (  # noqa: F401
+    MARKER_ENV,
+    HarnessError,
+    _alive,
+    _cmdline,
+    _marked,
+    _orphans,
+    _pidfile,
+    _recorded,
+    _tree,
+    rss_mib,
+    run_order,
+    running,
+)
+from tests.refcluster.wiring import (  # noqa: F401
+    UNWIRE_KINDS,
+    _apply,
+    _client,
+    _condition_true,
+    _context,
+    _docs,
+    _expand,
+    _fill,
+    _manifests,
+    _own_name,
+    _to_url,
+    install_crds,
+    render_files,
+    unwire,
+    wire,
+)
+
 READY_TIMEOUT_S = 90
 
 
-class HarnessError(Exception):
-    pass
-
-
 # -- processes ---------------------------------------------------------------------------------
-def _pidfile(name: str) -> Path:
-    return STATE / "run" / ("%s.pid" % name)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:
-        stat = Path("/proc/%d/stat" % pid).read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path("/proc/%d/cmdline" % pid).read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _marked(pid: int, markers: tuple[str, ...]) -> bool:
-    """Is this one of our processes?  Its command line names the state dir, or (for binaries
-    configured only through the environment, like Karpenter) its environment carries the marker."""
-    if any(m in _cmdline(pid) for m in markers):
-        return True
-    try:
-        env = Path("/proc/%d/environ" % pid).read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return ("%s=%s" % (MARKER_ENV, STATE)).encode() in env
-
-
-MARKER_ENV = "AIC_REFCLUSTER_STATE"
-
-
-def _recorded(name: str) -> dict[str, Any] | None:
-    p = _pidfile(name)
-    if not p.is_file():
-        return None
-    try:
-        return json.loads(p.read_text())
-    except ValueError:
-        return None
-
-
-def running(name: str) -> int | None:
-    """pid of the component if the process we started is still alive (guards against pid reuse)."""
-    rec = _recorded(name)
-    if not rec:
-        return None
-    pid = int(rec["pid"])
-    if _alive(pid) and _marked(pid, (rec["marker"],)):
-        return pid
-    return None
-
-
-def _context() -> dict[str, Any]:
-    comps = load_components()
-    assets = {n: str(c.bin_dir / "assets") for n, c in comps.items() if c.build}
-    ca = PKI / "ca.crt"
-    ca_bundle = base64.b64encode(ca.read_bytes()).decode() if ca.is_file() else ""
-    return {"state": str(STATE), "pki": str(PKI), "ports": ports(), "assets": assets, "repo": str(REPO), "ca_bundle": ca_bundle, "host_ip": host_ip()}
-
-
-# Objects that make the apiserver call a component: removed before the component stops, so a dead
-# component never blocks creates (failurePolicy: Fail) or discovery (an unavailable APIService).
-UNWIRE_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService")
-
-
-def _fill(text: str, ctx: dict[str, Any]) -> str:
-    """Fill {ca_bundle} {pki} {state} {host_ip} {ports[x]} {assets[x]} in a file that is not a format string."""
-    for key, value in (("{ca_bundle}", ctx["ca_bundle"]), ("{pki}", ctx["pki"]), ("{state}", ctx["state"]), ("{host_ip}", ctx["host_ip"])):
-        text = text.replace(key, value)
-    for name, port in ctx["ports"].items():
-        text = text.replace("{ports[%s]}" % name, str(port))
-    for name, path in ctx["assets"].items():
-        text = text.replace("{assets[%s]}" % name, path)
-    return text
-
-
-def _to_url(doc: dict[str, Any], base: str, ca_bundle: str) -> dict[str, Any]:
-    """Point an upstream webhook configuration (or CRD conversion) that names an in-cluster Service
-    at the local process instead: service{path} -> url base+path, with the harness CA."""
-    hooks = doc.get("webhooks") if doc.get("kind") in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration") else None
-    for hook in hooks or []:
-        svc = (hook.get("clientConfig") or {}).get("service")
-        if svc is not None:
-            hook["clientConfig"] = {"url": base.rstrip("/") + (svc.get("path") or "/"), "caBundle": ca_bundle}
-    return doc
-
-
-def _own_name(doc: dict[str, Any], comp: Component) -> dict[str, Any]:
-    """Prefix an upstream webhook configuration's name with the component's: kubebuilder projects
-    all call theirs ``validating-webhook-configuration`` (Kueue and KubeRay both do), and one would
-    silently replace the other."""
-    md = doc.get("metadata") or {}
-    if doc.get("kind") in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration") and not md.get("name", "").startswith(comp.name + "-"):
-        md["name"] = "%s-%s" % (comp.name, md.get("name"))
-    return doc
-
-
-def _docs(paths: list[str], comp: Component) -> list[dict[str, Any]]:
-    import yaml
-
-    ctx = _context()
-    docs: list[dict[str, Any]] = []
-    base = _expand(comp.run.get("webhook_url", ""), ctx)
-    for rel in paths:
-        text = _fill((REPO / _fill(rel, ctx)).read_text(), ctx)
-        # libyaml's loader: upstream CRDs run to megabytes (KubeRay's four are 4 MB).
-        for d in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-            if d:
-                docs.append(_own_name(_to_url(d, base, ctx["ca_bundle"]), comp) if base else d)
-    return docs
-
-
-def _manifests(comp: Component) -> list[dict[str, Any]]:
-    """The component's declared manifests, with {placeholders} filled in (ca_bundle, ports, pki...)."""
-    return _docs(comp.run.get("manifests", []), comp)
-
-
-def _condition_true(ctype: str) -> Any:
-    """Predicate for wait_for: the object's condition ``ctype`` is True."""
-    return lambda o: any(x["type"] == ctype and x["status"] == "True" for x in ((o or {}).get("status") or {}).get("conditions") or [])
-
-
-def install_crds(comp: Component) -> list[str]:
-    """Apply the component's CRDs (and other prerequisites) before it starts, wait until Established."""
-    c = _client()
-    done = []
-    for obj in _docs(comp.run.get("crds", []), comp):
-        _apply(c, obj)
-        if obj["kind"] == "CustomResourceDefinition":
-            c.wait_for(
-                obj["apiVersion"],
-                obj["kind"],
-                obj["metadata"]["name"],
-                _condition_true("Established"),
-                timeout_s=60,
-                what="be Established",
-            )
-        done.append("%s/%s" % (obj["kind"], obj["metadata"]["name"]))
-    return done
-
-
-def render_files(comp: Component) -> None:
-    """Write the component's config files (run.render: {dest: template}) with placeholders filled,
-    and copy files to the fixed host paths some upstream binaries insist on (run.host_files)."""
-    ctx = _context()
-    for dest, src in (comp.run.get("render") or {}).items():
-        out = Path(_fill(dest, ctx))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(_fill((REPO / src).read_text(), ctx))
-    for raw_dest, src in (comp.run.get("host_files") or {}).items():
-        dest = _fill(raw_dest, ctx)
-        try:
-            Path(dest).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(_fill(src, ctx), dest)
-        except OSError as exc:
-            raise HarnessError("component %s needs %s (a path compiled into the upstream binary) and it cannot be written: %s" % (comp.name, dest, exc))
-
-
-def _apply(c: Any, obj: dict[str, Any], attempts: int = 5) -> None:
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
-
-    md = obj["metadata"]
-    for attempt in range(attempts):
-        live = c.get(obj["apiVersion"], obj["kind"], md["name"], md.get("namespace"))
-        if live is None:
-            c.create(obj)
-            return
-        if obj["kind"] == "Pod":
-            return  # a pod's spec is immutable; the one standing for a restarted process is still right
-        obj["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-        try:
-            c.request(
-                "PUT", c.path(obj["apiVersion"], obj["kind"], md.get("namespace"), md["name"]), body=obj, what="replace %s %s" % (obj["kind"], md["name"])
-            )
-            return
-        except ClusterError as exc:
-            # A controller wrote the object between our read and our replace (a just-created CRD
-            # gets its status): read it again.
-            if exc.kind != "conflict" or attempt == attempts - 1:
-                raise
-            time.sleep(0.2)
-
-
-def wire(comp: Component) -> list[str]:
-    """Create or replace the component's manifests (webhooks, APIServices, CRDs) after it is ready."""
-    c = _client()
-    done = []
-    for obj in _manifests(comp):
-        _apply(c, obj)
-        done.append("%s/%s" % (obj["kind"], obj["metadata"]["name"]))
-    for obj in _manifests(comp):
-        if obj["kind"] == "Pod":
-            # The pod that stands for the process: Ready (kwok) before its Service is used.
-            c.wait_for(
-                "v1",
-                "Pod",
-                obj["metadata"]["name"],
-                _condition_true("Ready"),
-                obj["metadata"].get("namespace"),
-                timeout_s=60,
-                what="become Ready",
-            )
-        if obj["kind"] == "APIService":
-            # The aggregator checks the backend before it routes to it: wait until it does, so a
-            # caller never sees the 503 of a just-registered API.
-            c.wait_for(
-                obj["apiVersion"],
-                "APIService",
-                obj["metadata"]["name"],
-                _condition_true("Available"),
-                timeout_s=60,
-                what="become Available",
-            )
-    return done
-
-
-def unwire(comp: Component) -> list[str]:
-    if not comp.run.get("manifests") or running("kube-apiserver") is None:
-        return []
-    c = _client()
-    gone = []
-    for obj in _manifests(comp):
-        if obj["kind"] in UNWIRE_KINDS and c.delete(obj["apiVersion"], obj["kind"], obj["metadata"]["name"]):
-            gone.append("%s/%s" % (obj["kind"], obj["metadata"]["name"]))
-    return gone
-
-
-def _expand(value: Any, ctx: dict[str, Any]) -> Any:
-    if isinstance(value, str):
-        return value.format(**ctx)
-    if isinstance(value, dict):
-        return {k: _expand(v, ctx) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand(v, ctx) for v in value]
-    return value
 
 
 def _command(comp: Component, comps: dict[str, Component], ctx: dict[str, Any]) -> list[str]:
@@ -392,57 +177,7 @@ def stop(name: str, grace_s: float = 10) -> bool:
     return True
 
 
-def _orphans() -> list[int]:
-    """Processes whose command line points into the state dir but that no pid file names."""
-    from tests.refcluster import node_host
-
-    markers = (str(STATE) + "/", str(PKI) + "/")
-    known = {os.getpid()}
-    for c in load_components().values():
-        pid = running(c.name) if c.run else None
-        if pid:
-            known |= _tree(pid)
-    known |= node_host.node_pids()  # the real nodes' containers and shims, which leave the tree
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit() and int(d.name) not in known and _marked(int(d.name), markers):
-            out.append(int(d.name))
-    return out
-
-
-def _tree(pid: int) -> set[int]:
-    """``pid`` and all its descendants (a component's children, e.g. the real nodes' kubelets)."""
-    children: dict[int, list[int]] = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                children.setdefault(int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]), []).append(int(d.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    out, todo = set(), [pid]
-    while todo:
-        p = todo.pop()
-        if p not in out:
-            out.add(p)
-            todo.extend(children.get(p, []))
-    return out
-
-
 # -- ordering ------------------------------------------------------------------------------------
-def run_order(comps: dict[str, Component], only: list[str] | None = None) -> list[Component]:
-    """The components to run, each after the ones it comes ``after``; rejects dependency cycles."""
-    todo = {n: c for n, c in comps.items() if c.run and (n in only if only is not None else not c.run.get("optional"))}
-    order: list[Component] = []
-    placed: set[str] = set()
-    while todo:
-        ready = [c for c in todo.values() if all(d in placed or d not in todo for d in c.run.get("after", []))]
-        if not ready:
-            raise HarnessError("components.yaml has a dependency cycle among: %s" % ", ".join(sorted(todo)))
-        for c in ready:
-            order.append(c)
-            placed.add(c.name)
-            del todo[c.name]
-    return order
 
 
 # -- ports ---------------------------------------------------------------------------------------
@@ -485,13 +220,6 @@ def status() -> dict[str, Any]:
         except Exception as exc:  # status must always print something readable
             info["nodes_error"] = str(exc)
     return info
-
-
-def _client():
-    ensure_collection_path()
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import get_client
-
-    return get_client({"kubeconfig": str(kubeconfig_path())})
 
 
 def _nodes_summary() -> list[dict[str, Any]]:
@@ -623,41 +351,6 @@ def build_images() -> float:
     t0 = time.monotonic()
     images.build_images(CACHE, log=lambda m: print(m, file=sys.stderr))
     return round(time.monotonic() - t0, 1)
-
-
-def rss_mib() -> dict[str, float]:
-    """Resident memory of each running component and all its descendants, MiB.  For the real
-    worker nodes also their containers and shims (they live in the nodes' cgroups and reparent away
-    from the supervisor)."""
-    from tests.refcluster import node_host
-
-    procs: dict[int, tuple[int, int]] = {}  # pid -> (ppid, rss bytes)
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                st = (d / "stat").read_text().rsplit(")", 1)[1].split()
-                procs[int(d.name)] = (int(st[1]), int(st[21]) * os.sysconf("SC_PAGE_SIZE"))
-            except (OSError, IndexError, ValueError):
-                continue
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _rss) in procs.items():
-        children.setdefault(ppid, []).append(pid)
-    out = {}
-    comps = load_components()
-    for c in run_order(comps, [n for n, c in comps.items() if c.run]):
-        pid = running(c.name)
-        if not pid:
-            continue
-        tree, todo = set(), [pid]
-        while todo:
-            p = todo.pop()
-            if p not in tree:
-                tree.add(p)
-                todo.extend(children.get(p, []))
-        if c.name == "runtime-nodes":
-            tree |= node_host.node_pids()
-        out[c.name] = round(sum(procs[p][1] for p in tree if p in procs) / 2**20, 1)
-    return out
 
 
 def main(argv: list[str]) -> int:

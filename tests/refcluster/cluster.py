@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.refcluster import build as builder
+from tests.refcluster import config as cfg
 from tests.refcluster import pki
 from tests.refcluster.config import PKI, REPO, STATE, Component, ensure_collection_path, host_ip, kubeconfig_path, load_components, ports
 
@@ -208,7 +209,7 @@ def check_ports() -> None:
 def status() -> dict[str, Any]:
     comps = load_components()
     procs = {}
-    for c in run_order(comps):
+    for c in run_order(comps, cfg.profile_components()):
         pid = running(c.name)
         ready = bool(pid) and (not c.run.get("ready") or _probe_ready(_expand(c.run["ready"], _context())))
         procs[c.name] = {"pid": pid, "ready": ready}
@@ -265,7 +266,7 @@ def bootstrap() -> None:
 def down(quiet: bool = False) -> dict[str, Any]:
     comps = load_components()
     stopped = []
-    for c in reversed(run_order(comps, [n for n, c in comps.items() if c.run])):  # optional ones too
+    for c in reversed(run_order(comps, cfg.profile_components() or [n for n, c in comps.items() if c.run])):  # optional ones too
         if stop(c.name):
             stopped.append(c.name)
     orphans = _orphans()
@@ -278,7 +279,7 @@ def down(quiet: bool = False) -> dict[str, Any]:
     # container processes, cgroups, namespace mounts, CNI bridges (never rm -rf across a mount).
     from tests.refcluster import node_host
 
-    host_left = node_host.cleanup_host()
+    host_left = node_host.cleanup_host() if cfg.CLUSTER == "main" else []  # another cluster has no real nodes
     if STATE.exists():
         subprocess.run(["rm", "-rf", "--one-file-system", str(STATE)], check=False)
     res = {"stopped": stopped, "orphans_killed": orphans, "host_cleaned": host_left, "state_removed": str(STATE)}
@@ -291,14 +292,15 @@ def up(only: list[str] | None = None) -> dict[str, Any]:
     t0 = time.monotonic()
     comps = load_components()
     st = status()
-    if st["healthy"] and only is None:
+    only = only if only is not None else cfg.profile_components()
+    if st["healthy"] and only == cfg.profile_components():
         st["already_up"] = True
         return st
     if STATE.exists() or _orphans():
         down(quiet=True)  # stale or half-dead: start clean
     check_ports()
-    timings: dict[str, Any] = {"build": builder.build_all(log=lambda m: print(m, file=sys.stderr))}
-    timings["images"] = build_images()
+    timings: dict[str, Any] = {"build": builder.build_all(cfg.profile().get("build"), log=lambda m: print(m, file=sys.stderr))}
+    timings["images"] = build_images() if cfg.CLUSTER == "main" else 0.0
     ensure_collection_path()
     t_start = time.monotonic()
     pki.make_pki(PKI, "https://127.0.0.1:%d" % ports()["apiserver"])

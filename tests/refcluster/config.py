@@ -11,7 +11,17 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("AIC_CACHE", str(Path.home() / ".cache" / "ai-conformance")))
-STATE = Path(os.environ.get("AIC_REFCLUSTER_STATE", str(REPO / ".build" / "refcluster")))
+# The main cluster's state dir; another cluster the harness starts beside it (AIC_CLUSTER_NAME, a
+# name under `clusters:` of components.yaml) lives in <state>-<name>, with its own PKI and ports.
+MAIN_STATE = Path(os.environ.get("AIC_REFCLUSTER_STATE", str(REPO / ".build" / "refcluster")))
+CLUSTER = os.environ.get("AIC_CLUSTER_NAME", "").strip() or "main"
+
+
+def state_dir(name: str = "main") -> Path:
+    return MAIN_STATE if name == "main" else MAIN_STATE.with_name("%s-%s" % (MAIN_STATE.name, name))
+
+
+STATE = state_dir(CLUSTER)
 COMPONENTS_FILE = Path(__file__).with_name("components.yaml")
 
 
@@ -63,8 +73,27 @@ def host_ip() -> str:
     return ip
 
 
-def ports() -> dict[str, int]:
-    return {k: int(v) for k, v in load_raw()["ports"].items()}
+def profile(name: str | None = None) -> dict[str, Any]:
+    """What another cluster runs (``components``) and on which ports (``ports``); {} for the main one."""
+    name = name or CLUSTER
+    if name == "main":
+        return {}
+    clusters = load_raw().get("clusters") or {}
+    if name not in clusters:
+        raise ValueError("AIC_CLUSTER_NAME=%s: no such cluster in %s (known: main, %s)" % (name, COMPONENTS_FILE.name, ", ".join(sorted(clusters)) or "none"))
+    return clusters[name]
+
+
+def profile_components(name: str | None = None) -> list[str] | None:
+    """The components the cluster runs; None: the main cluster's (every one that is not optional)."""
+    return list(profile(name)["components"]) if profile(name) else None
+
+
+def ports(name: str | None = None) -> dict[str, int]:
+    """The main cluster's ports, or another cluster's own (only those, so that checking them never
+    trips over the main cluster's)."""
+    prof = profile(name)
+    return {k: int(v) for k, v in (prof["ports"] if prof else load_raw()["ports"]).items()}
 
 
 def kubernetes_version() -> str:
@@ -72,11 +101,16 @@ def kubernetes_version() -> str:
 
 
 # The PKI outlives the state dir: kubeconfigs handed out stay valid across down/up and repairs.
-PKI = STATE.with_name(STATE.name + "-pki")
+def pki_dir(name: str = "main") -> Path:
+    state = state_dir(name)
+    return state.with_name(state.name + "-pki")
 
 
-def kubeconfig_path() -> Path:
-    return PKI / "admin.kubeconfig"
+PKI = pki_dir(CLUSTER)
+
+
+def kubeconfig_path(name: str | None = None) -> Path:
+    return (pki_dir(name) if name else PKI) / "admin.kubeconfig"
 
 
 def ensure_collection_path() -> Path:

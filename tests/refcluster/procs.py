@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tests.refcluster.config import PKI, STATE, Component, load_components
+from tests.refcluster.config import PKI, STATE, Component, load_components, profile_components
 
 
 class HarnessError(Exception):
@@ -145,7 +145,7 @@ def rss_mib() -> dict[str, float]:
         children.setdefault(ppid, []).append(pid)
     out = {}
     comps = load_components()
-    for c in run_order(comps, [n for n, c in comps.items() if c.run]):
+    for c in run_order(comps, profile_components() or [n for n, c in comps.items() if c.run]):
         pid = running(c.name)
         if not pid:
             continue

@@ -1,0 +1,106 @@
+"""The registry's plan equals what conformance.yml's Jinja planned before the playbook asked for it.
+
+tests/unit/fixtures/plan_table.json is the Jinja's own answer for 423 inputs (recorded by
+tests/tools/record_plan_table.py from conformance.yml at commit 783685d with ansible-core's
+templar); a few cases are also worked out by hand below, from reading the Jinja."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import registry
+from ansible_collections.ai_conformance.kubernetes.plugins.modules import conformance_plan
+
+TABLE = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "plan_table.json").read_text())
+
+
+def ours(case):
+    return registry.plan(case["version"], case["domains"], case["requirements"], case["concurrency"], case["phases"], case["owners"])
+
+
+def short(plan):
+    return [[row["requirement"], row["domain"], row["lane"], row["since"]] for row in plan]
+
+
+def unique(values):
+    return [x for i, x in enumerate(values) if x not in values[:i]]
+
+
+def test_the_table_covers_the_inputs_that_matter():
+    inputs = [row["input"] for row in TABLE]
+    assert len(TABLE) == 423
+    assert {c["version"] for c in inputs} == {"v1.33", "v1.34", "v1.35", "v1.36", "v1.37"}
+    assert {c["concurrency"] for c in inputs} == {"lanes", "serial"}
+    assert any(c["requirements"] == [] for c in inputs) and any(c["domains"] == [] for c in inputs)
+    # The table is not trivial: plans of many shapes, and errors of every kind the selection has.
+    assert len({json.dumps(row["jinja"]["plan"]) for row in TABLE}) > 25
+    errors = " ".join(e for row in TABLE for e in row["jinja"]["errors"])
+    for kind in ("is empty", "not a requirement of any checklist", "does not have", "leaves out", "must be a list of", "must be platform"):
+        assert kind in errors
+
+
+@pytest.mark.parametrize("row", TABLE, ids=lambda row: json.dumps(row["input"], sort_keys=True))
+def test_the_plan_equals_the_jinja(row):
+    out = ours(row["input"])
+    assert short(out["plan"]) == row["jinja"]["plan"]
+    assert out["concurrency"] == row["jinja"]["concurrency"]
+    # The Jinja listed a domain once per probe; which domains, in which order, is what its loops used.
+    assert out["lane_domains"] == {lane: unique(domains) for lane, domains in row["jinja"]["lane_domains"].items()}
+    assert out["errors"] == row["jinja"]["errors"]
+
+
+# -- worked out by hand from the Jinja ------------------------------------------------------------
+def test_by_hand_a_v135_run_probes_the_accelerator_probes_but_not_the_v136_networking_ones():
+    plan = registry.plan("v1.35")["plan"]
+    ids = [r["requirement"] for r in plan]
+    assert ids == [
+        "ai_inference", "ai_service_metrics", "robust_controller",
+        "dra_support", "secure_accelerator_access", "driver_runtime_management", "gpu_sharing", "virtualized_accelerator",
+        "accelerator_metrics", "pod_autoscaling",
+        "gang_scheduling", "cluster_autoscaling",
+    ]  # fmt: skip
+    assert {r["lane"] for r in plan[:3]} == {"background"} and plan[-1]["lane"] == "last"
+
+
+def test_by_hand_a_requirement_limited_run_plans_the_lane_mates_of_its_domain_role():
+    # pod_autoscaling is in observability's serial lane, which also runs accelerator_metrics; in
+    # lanes mode ai_service_metrics (observability's background lane) is not planned.
+    out = registry.plan("v1.37", requirements=["pod_autoscaling"])
+    assert [r["requirement"] for r in out["plan"]] == ["accelerator_metrics", "pod_autoscaling"]
+    assert out["lane_domains"] == {"background": [], "serial": ["observability"], "last": []}
+    # In serial mode the role runs all its probes: ai_service_metrics too, listed first as the table had it.
+    serial = registry.plan("v1.37", requirements=["pod_autoscaling"], concurrency="serial")["plan"]
+    assert [(r["requirement"], r["lane"]) for r in serial] == [
+        ("ai_service_metrics", "serial"), ("accelerator_metrics", "serial"), ("pod_autoscaling", "serial"),
+    ]  # fmt: skip
+
+
+def test_by_hand_levels_and_dropped_requirements():
+    plan = {r["requirement"]: r for r in registry.plan("v1.36")["plan"]}
+    assert plan["dra_support"]["level"] == "extra"
+    assert plan["high_performance_networking"]["level"] == "SHOULD" and plan["high_performance_networking"]["since"] == "1.36"
+    assert "workload_sandboxing" not in plan
+    v133 = {r["requirement"]: r["level"] for r in registry.plan("v1.33")["plan"]}
+    assert v133["dra_support"] == "SHOULD" and v133["driver_runtime_management"] is None
+
+
+def test_by_hand_no_probe_phase_no_plan_and_errors_for_a_bad_selection():
+    assert registry.plan("v1.37", phases=["evidence"])["plan"] == []
+    out = registry.plan("v1.36", domains=["networking"], requirements=["workload_sandboxing", "gang_scheduling"])
+    assert out["errors"] == [
+        "conformance_requirements names workload_sandboxing, which checklist v1.36 does not have",
+        "conformance_requirements names workload_sandboxing, whose domain conformance_domains leaves out",
+        "conformance_requirements names gang_scheduling, whose domain conformance_domains leaves out",
+    ]
+    assert out["plan"] == []
+
+
+def test_the_module_returns_the_registrys_plan(run_module):
+    args = {"version": "v1.36", "domains": ["networking", "observability"], "requirements": ["ai_inference"], "concurrency": "serial"}
+    out = run_module(conformance_plan.main, args, check_mode=True)
+    assert not out.failed
+    expected = registry.plan("v1.36", ["networking", "observability"], ["ai_inference"], "serial")
+    assert {k: out.result[k] for k in expected} == expected

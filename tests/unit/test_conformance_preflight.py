@@ -20,7 +20,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from tests.unit.conftest import closed_port, kubeconfig_text, playbook_env
 
 REPO = Path(__file__).resolve().parents[2]
-PLAY = yaml.safe_load((REPO / "conformance.yml").read_text())[0]
+PLAY = yaml.safe_load((REPO / "playbooks" / "conformance.yml").read_text())[0]
 TASKS = {t["name"]: t for t in PLAY["pre_tasks"]}
 
 
@@ -38,11 +38,17 @@ def validate(spec, values):
     return ArgumentSpecValidator(plain).validate(values).error_messages
 
 
+def probe_tasks(tasks):
+    """The tasks of a task list, those inside blocks included."""
+    for task in tasks:
+        yield from probe_tasks(task["block"]) if "block" in task else [task]
+
+
 # -- static: the plan, the roles' defaults, the inventories ---------------------------------------
 def test_the_plan_table_matches_the_probe_tasks_of_the_domain_roles():
     found = []
     for role in PLAY["vars"]["_conformance_all_domains"]:
-        for task in yaml.safe_load((REPO / "roles" / role / "tasks" / "main.yml").read_text()):
+        for task in probe_tasks(yaml.safe_load((REPO / "roles" / role / "tasks" / "main.yml").read_text())):
             named = re.match(r"^Probe (\w+)$", task["name"])
             if not named:
                 continue

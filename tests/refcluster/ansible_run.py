@@ -68,3 +68,25 @@ def run_conformance(extra: dict[str, Any], *flags: str, timeout_s: int = 1800) -
     t0 = time.monotonic()
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=timeout_s, check=False)
     return res, time.monotonic() - t0
+
+
+def run_playbook(playbook: str, inventory: str, extra: dict[str, Any], *flags: str, timeout_s: int = 1800) -> tuple[subprocess.CompletedProcess, float]:
+    """Any playbook of the checkout (``playbooks/fleet.yml``) on any inventory, the upstream suite
+    left out as in run_conformance: the finished process and the wall time in seconds."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"))
+    cmd = [
+        str(Path(sys.executable).with_name("ansible-playbook")),
+        str(REPO / playbook),
+        "-i",
+        inventory,
+        "--skip-tags",
+        "upstream",
+        *flags,
+        "-e",
+        "ansible_python_interpreter=%s" % sys.executable,
+        "-e",
+        json.dumps(extra),
+    ]
+    t0 = time.monotonic()
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=timeout_s, check=False)
+    return res, time.monotonic() - t0

@@ -94,7 +94,7 @@ html:
   type: str
   sample: fleet-out/fleet.html
 totals:
-  description: The clusters by outcome (conformant, not_conformant, error: lists of names; clusters: the count).
+  description: "The clusters by outcome: conformant, not_conformant and error (lists of names) and clusters (the count)."
   returned: always
   type: dict
   sample: {clusters: 2, conformant: [prod-eu], not_conformant: [], error: [prod-us]}

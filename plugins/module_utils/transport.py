@@ -9,6 +9,9 @@ retried by urllib3's own ``Retry`` on connection errors and on 429/500/502/503/5
 exponential backoff and the server's Retry-After honoured (capped).  POST and PATCH are retried
 only when the connection could not be opened, that is when nothing was sent: never after a
 response or a connection that broke while the request was under way.
+
+Every request is counted (``RequestCounter``): by the pool (the client's lifetime) and by the
+counter a probe made current with ``counting`` (its result's ``observations.timing.api_requests``).
 """
 
 from __future__ import absolute_import, annotations, division, print_function
@@ -16,6 +19,10 @@ from __future__ import absolute_import, annotations, division, print_function
 __metaclass__ = type
 
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlparse
 from urllib.request import proxy_bypass_environment
@@ -44,8 +51,75 @@ RETRY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
 RETRY_AFTER_MAX_S = 30.0
 
 
+class RequestCounter:
+    """HTTP requests sent to the API server, by verb: the HTTP method, with WATCH for a GET that
+    opens a watch (one request however long it streams).  ``retries`` counts the attempts that
+    failed and were retried or given up (urllib3's Retry.increment), so the requests the server
+    saw are at most ``total`` + ``retries``."""
+
+    def __init__(self) -> None:
+        self.by_verb: dict[str, int] = {}
+        self.retries = 0
+        self._lock = threading.Lock()
+
+    def add(self, method: str, url: str) -> None:
+        verb = "WATCH" if method.upper() == "GET" and "watch=true" in url else method.upper()
+        with self._lock:
+            self.by_verb[verb] = self.by_verb.get(verb, 0) + 1
+
+    def add_retry(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_verb.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "by_verb": dict(sorted(self.by_verb.items())), "retries": self.retries}
+
+
+# The counter of the probe running in this context.  A thread a probe starts has a context of its
+# own, so while exactly one counter is active in the process its requests count there too.
+_CURRENT: ContextVar[RequestCounter | None] = ContextVar("aic_request_counter", default=None)
+_ACTIVE: list[RequestCounter] = []
+
+
+@contextmanager
+def counting(counter: RequestCounter) -> Iterator[RequestCounter]:
+    """Count every request sent in this context (and, while it is the only one, in the process)
+    in ``counter``."""
+    token = _CURRENT.set(counter)
+    _ACTIVE.append(counter)
+    try:
+        yield counter
+    finally:
+        _CURRENT.reset(token)
+        _ACTIVE.remove(counter)
+
+
+def current_counter() -> RequestCounter | None:
+    found = _CURRENT.get()
+    if found is None and len(_ACTIVE) == 1:
+        found = _ACTIVE[0]
+    return found
+
+
+def _count(pool_counter: RequestCounter | None, method: str, url: str) -> None:
+    for counter in (pool_counter, current_counter()):
+        if counter is not None:
+            counter.add(method, url)
+
+
 class _Retry(Retry):  # type: ignore[misc,valid-type]
-    """urllib3's Retry, with the server's Retry-After capped at RETRY_AFTER_MAX_S."""
+    """urllib3's Retry, with the server's Retry-After capped at RETRY_AFTER_MAX_S; every failed
+    attempt is counted (``RequestCounter.retries``)."""
+
+    def increment(self, *args: Any, **kwargs: Any) -> Any:
+        counter = current_counter()
+        if counter is not None:
+            counter.add_retry()
+        return super().increment(*args, **kwargs)
 
     def get_retry_after(self, response: Any) -> float | None:
         seconds = super().get_retry_after(response)
@@ -86,8 +160,34 @@ def connection_errors() -> tuple:
     return tuple(errs)
 
 
+if HAS_URLLIB3:
+
+    class CountingPoolManager(urllib3.PoolManager):  # type: ignore[misc]
+        """A PoolManager that counts each request it sends (``requests``: the client's lifetime)."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.requests = RequestCounter()
+
+        def urlopen(self, method: str, url: str, redirect: bool = True, **kw: Any) -> Any:
+            _count(self.requests, method, url)
+            return super().urlopen(method, url, redirect=redirect, **kw)
+
+    class CountingProxyManager(urllib3.ProxyManager):  # type: ignore[misc]
+        """The ProxyManager counterpart of CountingPoolManager."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.requests = RequestCounter()
+
+        def urlopen(self, method: str, url: str, redirect: bool = True, **kw: Any) -> Any:
+            _count(self.requests, method, url)
+            return super().urlopen(method, url, redirect=redirect, **kw)
+
+
 def make_pool(configuration: Any, host: str) -> tuple[Any, str | None]:
-    """(urllib3 pool, the proxy it goes through or None) for this Configuration."""
+    """(urllib3 pool, the proxy it goes through or None) for this Configuration; the pool counts
+    its requests (``pool.requests``)."""
     kw: dict[str, Any] = {"maxsize": 8}
     if configuration.verify_ssl:
         kw["cert_reqs"] = "CERT_REQUIRED"
@@ -101,5 +201,5 @@ def make_pool(configuration: Any, host: str) -> tuple[Any, str | None]:
         kw["server_hostname"] = configuration.tls_server_name
     proxy = getattr(configuration, "proxy", None)
     if proxy and not _bypass_proxy(host, getattr(configuration, "no_proxy", None) or ""):
-        return urllib3.ProxyManager(proxy, proxy_headers=getattr(configuration, "proxy_headers", None), **kw), proxy
-    return urllib3.PoolManager(**kw), None
+        return CountingProxyManager(proxy, proxy_headers=getattr(configuration, "proxy_headers", None), **kw), proxy
+    return CountingPoolManager(**kw), None

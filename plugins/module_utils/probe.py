@@ -37,6 +37,9 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx i
     new_run_id,
     validate_run_id,
 )
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.timeout_evidence import gather
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.timing import TimedClient, Timing, active
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.transport import counting
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.workloads import runs_containers
 
 # What a pass whose runtime checks were not decided becomes (option undecided_runtime_checks).
@@ -165,13 +168,37 @@ def plan_reason(plan: dict[str, Any]) -> str:
     return text + "; nothing was created"
 
 
+def keep_timeout_evidence(client: Any, ctx: RunContext, result: ProbeResult, timing: Timing, message: str) -> None:
+    """Before cleanup deletes them: what the probe waited for when time ran out
+    (``observations.timeout``) and the events, pods and logs of what it created
+    (``observations.timeout_evidence``, bounded: module_utils/timeout_evidence.py)."""
+    waits = timing.timed_out()
+    last = waits[-1] if waits else {}
+    result.observations["timeout"] = {
+        "waiting_for": last.get("what") or message,
+        "timeout_s": last.get("timeout_s"),
+        "waited_s": last.get("seconds"),
+        "timed_out_waits": [w["what"] for w in waits][-10:],
+    }
+    with timing.span("evidence", "events, pods and logs of what the probe created"):
+        try:
+            result.observations["timeout_evidence"] = gather(client, list(ctx.created), ctx.selector)
+        except Exception as exc:  # pylint: disable=broad-except
+            # Gathering must never cost the probe its verdict.
+            result.observations["timeout_evidence"] = {"errors": ["gathering failed: %s: %s" % (exc.__class__.__name__, exc)]}
+
+
 class Probe:
     """Base of every probe module.
 
     Subclasses set ``requirement`` and ``mutates`` (whether the probe creates objects), may extend
     ``argument_spec``, and implement ``run``.  ``run`` records checks, steps and negative cases on
     the result and decides it; anything it raises becomes an ``error`` verdict (ClusterError with
-    its readable message), a timeout becomes a ``fail`` only where the probe says so itself."""
+    its readable message), a timeout becomes a ``fail`` only where the probe says so itself.
+
+    Every phase is timed (module_utils/timing.py: ``observations.timing``, with the API requests
+    the probe sent), and a probe that timed out keeps what it waited for and the events and logs of
+    what it created (``observations.timeout``, ``observations.timeout_evidence``)."""
 
     requirement = ""
     mutates = True
@@ -239,13 +266,32 @@ class Probe:
         result = ProbeResult(requirement=self.requirement, owner=self.params["owner"], run_id=run_id).start()
         if self.module.check_mode and self.mutates:
             return self.check_mode_result(result).stop().to_dict()
+        timing = Timing()
+        with active(timing), counting(timing.requests):
+            self.run_timed(result, run_id, timing)
+        if result.verdict == Verdict.ERROR and result.reason == "the probe did not finish":
+            result.reason = "the probe ended without deciding a verdict"
+        result.observations["timing"] = timing.to_dict()
+        return result.stop().to_dict()
+
+    def run_timed(self, result: ProbeResult, run_id: str, timing: Timing) -> None:
+        """Connect, run, keep a timeout's evidence, clean up and apply the undecided policy, each
+        timed (``observations.timing``); errors become the result's verdict."""
         ctx = None
         try:
-            client = get_client(self.params)
-            check_reachable(client)
+            with timing.span("connect", "client and server version"):
+                client = TimedClient(get_client(self.params), timing)
+                check_reachable(client)
             ctx = RunContext(client, run_id, self.requirement, keep=self.params.get("keep_objects", False))
             try:
                 self.run(client, ctx, result)
+            except ClusterError as exc:
+                if exc.kind == "timeout":
+                    keep_timeout_evidence(client, ctx, result, timing, exc.message)
+                raise
+            else:
+                if result.verdict == Verdict.ERROR and timing.timed_out():
+                    keep_timeout_evidence(client, ctx, result, timing, "")
             finally:
                 report = ctx.cleanup()
                 if report:
@@ -263,9 +309,6 @@ class Probe:
             result.decide(Verdict.ERROR, "internal error in the %s probe: %s: %s" % (self.requirement, exc.__class__.__name__, exc))
             result.observations["error_kind"] = "internal"
             result.observations["traceback"] = traceback.format_exc()
-        if result.verdict == Verdict.ERROR and result.reason == "the probe did not finish":
-            result.reason = "the probe ended without deciding a verdict"
-        return result.stop().to_dict()
 
     def main(self) -> None:
         res = self.execute()

@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import Client, ClusterError, selector
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.timing import span
 
 RUN_ID_LABEL = "ai-conformance.io/run-id"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -46,7 +47,6 @@ class RunContext:
         self.keep = keep
         self.cleanup_timeout_s = cleanup_timeout_s
         self.created: list[dict[str, Any]] = []
-        self.cleanup_report: list[dict[str, Any]] = []
 
     # -- labels ------------------------------------------------------------------------------
     @property
@@ -88,11 +88,12 @@ class RunContext:
         probe, not one per run: probes of a run that run at the same time (the play's background
         lane) must not delete each other's namespace when they clean up."""
         ns = name or self.name(self.requirement.replace("_", "-") if self.requirement else "ns")
-        existing = self.client.get("v1", "Namespace", ns)
-        if existing is None:
-            self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-            # Pods are refused until the service-account controller has made "default".
-            self.client.wait_for("v1", "ServiceAccount", "default", lambda o: o is not None, ns, timeout_s=60, what="be created")
+        with span("setup", "namespace %s and its default ServiceAccount" % ns):
+            existing = self.client.get("v1", "Namespace", ns)
+            if existing is None:
+                self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+                # Pods are refused until the service-account controller has made "default".
+                self.client.wait_for("v1", "ServiceAccount", "default", lambda o: o is not None, ns, timeout_s=60, what="be created")
         return ns
 
     def owns(self, live: dict[str, Any] | None) -> bool:
@@ -115,10 +116,14 @@ class RunContext:
 
     def cleanup(self, wait: bool = True) -> list[dict[str, Any]]:
         """Delete everything this run created, newest first, namespaces last.  Errors are
-        recorded, never raised: cleanup must not hide the probe's own verdict."""
+        recorded, never raised: cleanup must not hide the probe's own verdict.  The time it takes
+        is the ``cleanup`` phase of the probe's timing."""
         if self.keep:
-            self.cleanup_report = [dict(r, outcome="kept (keep_objects)") for r in self.created]
-            return self.cleanup_report
+            return [dict(r, outcome="kept (keep_objects)") for r in self.created]
+        with span("cleanup", "delete %d object(s) of run %s" % (len(self.created), self.run_id)):
+            return self._delete_all(wait)
+
+    def _delete_all(self, wait: bool) -> list[dict[str, Any]]:
         ordered = [r for r in reversed(self.created) if r["kind"] != "Namespace"] + [r for r in reversed(self.created) if r["kind"] == "Namespace"]
         report = []
         for ref in ordered:
@@ -131,7 +136,6 @@ class RunContext:
                 outcome = "error: %s" % exc
             report.append(dict(ref, outcome=outcome))
         self.created = []
-        self.cleanup_report = report
         return report
 
     def __enter__(self) -> RunContext:

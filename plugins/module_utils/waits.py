@@ -19,6 +19,28 @@ def _qual(namespace: str | None, name: str | None) -> str:
     return "%s/%s" % (namespace, name) if namespace else str(name)
 
 
+def predicate_name(predicate: Callable[..., Any] | None) -> str:
+    """The name of a named predicate function (``is_bound``); '' for a lambda or a callable
+    without one."""
+    name = getattr(predicate, "__name__", "") or ""
+    return "" if name.startswith("<") else name
+
+
+def condition_text(kind: str, namespace: str | None, name: str | None, what: str = "", predicate: Callable[[dict[str, Any] | None], bool] | None = None) -> str:
+    """What a wait waits for, in words: ``Pod ns/p to be scheduled`` when the caller said
+    (``what``), else ``Pod ns/p until is_bound`` from the predicate's name, else ``Pod ns/p until
+    the probe's condition holds``.  The timeline, a timeout's evidence and the bench name waits by it."""
+    target = "%s %s" % (kind, _qual(namespace, name))
+    if what:
+        return "%s to %s" % (target, what)
+    pname = predicate_name(predicate)
+    if pname:
+        return "%s until %s" % (target, pname)
+    if predicate is None:
+        return target
+    return "%s until the probe's condition holds" % target
+
+
 class Waits:
     """Waits built on ``list`` and ``watch``, which the class that inherits this provides."""
 

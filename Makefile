@@ -111,7 +111,7 @@ demo: cluster-up ## the main job on the local reference cluster
 	ANSIBLE_CALLBACKS_ENABLED=ai_conformance.kubernetes.conformance_progress $(BIN)/ansible-playbook conformance.yml -i inventories/local \
 		$(if $(VERSION),-e conformance_version=$(VERSION))
 
-bench: install cluster-build ## cluster start time, memory, probe durations -> .build/bench/results.json
+bench: install cluster-build ## start time, memory, the main job per requirement (phases, waits, API requests, timeline; upstream suite side by side with AIC_UPSTREAM_SUITE_SRC) -> .build/bench/results.json
 	$(BIN)/python -m tests.bench.run
 
 gpu-bundle: install cluster-build ## parts for the real-GPU run (tests/gpu/README.md) -> .build/gpu-bundle

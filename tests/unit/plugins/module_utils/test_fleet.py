@@ -88,7 +88,7 @@ def test_bad_entries_are_one_line_errors(tmp_path):
     with pytest.raises(fleet.FleetInputError, match="needs a name"):
         fleet.build([{"bundle": "x"}], "v1.37")
     (tmp_path / "prev.json").write_text("[]")
-    with pytest.raises(fleet.FleetInputError, match="is not a fleet.json"):
+    with pytest.raises(fleet.FleetInputError, match=r"is not a fleet\.json"):
         fleet.load_previous(str(tmp_path / "prev.json"))
 
 
@@ -96,7 +96,12 @@ def test_drift_lists_the_changed_cells_and_the_clusters_added_and_removed(tmp_pa
     a = bundle(tmp_path, "a")
     old = fleet.build([{"name": "gpu-a", "bundle": a}, {"name": "gone", "error": "x"}], "v1.37")
     old = json.loads(fleet.to_json(old))  # as read back from fleet.json
-    a2 = bundle(tmp_path, "a2", lambda d: (verdict_of(d, "gpu_sharing", "fail", "two pods saw each other's GPU"), verdict_of(d, "gang_scheduling", "pass", "ok")))
+
+    def edit(d):
+        verdict_of(d, "gpu_sharing", "fail", "two pods saw each other's GPU")
+        verdict_of(d, "gang_scheduling", "pass", "ok")
+
+    a2 = bundle(tmp_path, "a2", edit)
     new = fleet.build([{"name": "gpu-a", "bundle": a2}, {"name": "new", "error": "unreachable"}], "v1.37", copy.deepcopy(old), "prev/fleet.json")
     changed = {(c["requirement"], c["cluster"]): (c["was"], c["now"]) for c in new["drift"]["changed"]}
     assert changed == {("gpu_sharing", "gpu-a"): ("pass", "fail"), ("gang_scheduling", "gpu-a"): ("error", "pass")}

@@ -14,9 +14,10 @@ version_added: 0.1.0
 author:
   - ai_conformance.kubernetes contributors (@ai-conformance)
 description:
-  - Prints the run's plan (the C(conformance_plan) that conformance.yml computes before any probe
-    runs), then a line when each requirement's probe starts (C([3/16] gang_scheduling started)),
-    numbered N of M where M is the number of requirements the plan probes.
+  - Prints the run's plan (the result of M(ai_conformance.kubernetes.conformance_plan), or a
+    C(conformance_plan) fact, that conformance.yml computes before any probe runs), then a line
+    when each requirement's probe starts (C([3/16] gang_scheduling started)), numbered N of M
+    where M is the number of requirements the plan probes.
   - Prints a line when each probe returns its result, with its verdict, its own time, how many of
     the planned requirements are done and the time since the playbook started. A pass with checks
     that were not decided is printed as C(pass (partial)).
@@ -79,12 +80,17 @@ try:
 except ImportError:  # pragma: no cover - every supported ansible-core has it
     Templar = None
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.registry import modules
 from ansible_collections.ai_conformance.kubernetes.plugins.plugin_utils.progress import Progress
-from ansible_collections.ai_conformance.kubernetes.plugins.plugin_utils.waits import PROBES, short_name
+from ansible_collections.ai_conformance.kubernetes.plugins.plugin_utils.waits import short_name
 
 # The loop variable of conformance.yml's task that stops on bad input, one item per bad value.
 BAD_INPUT_LOOP_VAR = "conformance_bad_input"
 _PROBE_NAME = re.compile(r"^Probe (\w+)")
+# Probe module -> the requirement it probes, from the requirement registry.
+PROBES = modules()
+# The module whose result is the run's plan (as is a conformance_plan fact).
+PLANNER = "conformance_plan"
 
 
 class CallbackModule(CallbackBase):
@@ -201,6 +207,8 @@ class CallbackModule(CallbackBase):
             plan = (res.get("ansible_facts") or {}).get("conformance_plan")
             if isinstance(plan, dict):
                 self._show(self.progress.set_plan(plan))
+            elif task is not None and short_name(getattr(task, "resolved_action", None) or task.action) == PLANNER and isinstance(res.get("plan"), list):
+                self._show(self.progress.set_plan(res))
             if task is not None and short_name(getattr(task, "resolved_action", None) or task.action) == "conformance_summary" and "rows" in res:
                 self.progress.summary = res
             result = res.get("result")

@@ -6,7 +6,8 @@
 Generated from the official checklists (cncf/k8s-ai-conformance docs/AIConformance-1.NN.yaml; the
 copies and their commits are in tests/fixtures/checklists/SOURCES.md) and checked against them by
 tests/unit/plugins/module_utils/test_catalog.py.  ``id``, ``description`` and ``level`` must reach
-PRODUCT.yaml unchanged, so descriptions are stored verbatim, typos included.
+PRODUCT.yaml unchanged, so descriptions are stored verbatim, typos included.  What the collection
+does with each requirement (its probe, domain role, lane, owner) is in registry.py, which reads this.
 """
 
 from __future__ import absolute_import, annotations, division, print_function
@@ -18,7 +19,6 @@ from typing import Any
 
 DEFAULT_VERSION = "v1.37"
 CATEGORIES = ("accelerators", "networking", "schedulingOrchestration", "observability", "security", "operator")
-LEVELS = ("MUST", "SHOULD")
 STATUSES = ("Implemented", "Not Implemented", "Partially Implemented", "N/A")
 
 
@@ -75,14 +75,6 @@ def requirement(version: str | None, rid: str) -> Requirement:
 
 def ids(version: str | None = None) -> list[str]:
     return [r.id for r in requirements(version)]
-
-
-def extras(version: str | None = None) -> list[str]:
-    """Requirements this collection still probes for a version whose checklist dropped them
-    (dra_support from v1.36 on: the other accelerator probes depend on it).  Reported as extras,
-    never as checklist rows."""
-    present = set(ids(version))
-    return [rid for rid in ("dra_support",) if rid not in present]
 
 
 def metadata_keys(version: str | None = None) -> list[str]:

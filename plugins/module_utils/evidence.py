@@ -23,7 +23,7 @@ __metaclass__ = type
 import re
 from typing import Any
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog, registry
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import cncf_validator as cv
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import (
@@ -104,7 +104,7 @@ def build_rows(
         if issues:
             problems.append("result for %r is malformed: %s" % (rid or "?", "; ".join(issues)))
             if rid:
-                by_id[rid] = undecided(rid, owners.get(rid, "platform"), run_id, "the probe returned a malformed result: %s" % "; ".join(issues))
+                by_id[rid] = undecided(rid, registry.owner(rid, owners), run_id, "the probe returned a malformed result: %s" % "; ".join(issues))
             continue
         if rid in by_id:
             problems.append("two results for %s: the later one is used" % rid)
@@ -114,14 +114,14 @@ def build_rows(
         by_id[rid] = dict(clean, undecided_checks=undecided_of(clean))
     rows = []
     for req in catalog.requirements(v):
-        res = by_id.pop(req.id, None) or missing_result(req.id, owners.get(req.id, "platform"), run_id)
+        res = by_id.pop(req.id, None) or missing_result(req.id, registry.owner(req.id, owners), run_id)
         if req.id in owners:
             res = dict(res, owner=owners[req.id])
         rows.append(_row(req.to_dict(), res, accept_partial))
     extras = []
-    for rid in catalog.extras(v):
+    for rid in registry.extras(v):
         if rid in by_id:
-            extras.append(_row({"id": rid, "category": catalog.category_of(rid), "level": "extra", "description": ""}, by_id.pop(rid), accept_partial))
+            extras.append(_row({"id": rid, "category": registry.record(rid).category, "level": "extra", "description": ""}, by_id.pop(rid), accept_partial))
     for rid in sorted(by_id):
         problems.append("result for %s is not part of checklist %s and was left out" % (rid, v))
     side = upstream_side(rows, upstream, v)
@@ -265,7 +265,7 @@ def _row(req: dict[str, Any], res: dict[str, Any], accept_partial: bool = False)
         accepted_partial=accepted,
         status_rule=rule,
         reason=res["reason"],
-        owner=res.get("owner", "platform"),
+        owner=res["owner"] if "owner" in res else registry.owner(req["id"]),
         status=status,
         notes=notes,
         evidence_file="evidence/%s.md" % req["id"],

@@ -21,7 +21,7 @@ import os
 import re
 from typing import Any, Callable
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog, registry
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import cncf_validator as cv
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.preflight_evidence import check_evidence
 
@@ -41,8 +41,6 @@ REQUIRED_METADATA = (
 OPTIONAL_METADATA = ("repoUrl",)
 PATH_VERSION = re.compile(r"(?:^|/)(v\d+\.\d+)/")
 K8S_CONFORMANCE_URL = re.compile(r"^https://github\.com/cncf/k8s-conformance/tree/(master|main)/v\d+\.\d+/[^/]+/?$")
-# MUSTs that apply only if the platform has the feature ("If the platform provides/supports ...").
-CONDITIONAL_MUSTS = ("cluster_autoscaling", "pod_autoscaling")
 UNSUPPORTED = re.compile(r"(?i)\b(not supported|unsupported|we don'?t support|does not support)\b")
 
 REJECTS, WARNS, ACCEPTS, UNCHECKED = cv.REJECTS, cv.WARNS, cv.ACCEPTS, cv.UNCHECKED
@@ -228,7 +226,8 @@ def _must_not_implemented(req: catalog.Requirement, status: str, where: str, rs:
             WARNS,
             advice="keep the justification in notes; the reviewers read it",
         )
-    if status == "N/A" and req.id in CONDITIONAL_MUSTS:
+    # A MUST that applies only if the platform has the feature ("If the platform provides/supports ...").
+    if status == "N/A" and req.id in registry.conditional_musts():
         return finding(
             "must-implemented",
             where,

@@ -20,6 +20,7 @@ import os
 from datetime import datetime, timezone
 from typing import Any
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import registry
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.evidence import build_rows
 
 TOOL_NAME = "ai_conformance.kubernetes"
@@ -30,12 +31,12 @@ CTRF_NAME = "ctrf-report.json"
 # reported as failed, as junit.xml reports it as an <error>: a CI gate must not go green on it.
 # The verdict itself is kept in each test's rawStatus.
 CTRF_STATUS = {"pass": "passed", "fail": "failed", "error": "failed", "skip": "skipped", "not_applicable": "skipped"}
-# Which requirement each plotted probe answers.
-HPA_REQ = "pod_autoscaling"
-GATEWAY_REQ = "ai_inference"
-POOL_REQ = "advanced_inference_ingress"
-DISAGG_REQ = "disaggregated_inference"
-AUTOSCALER_REQ = "cluster_autoscaling"
+# Which requirement each plotted probe answers (the plots read these probes' observations).
+HPA_REQ = registry.requirement_of("hpa_probe")
+GATEWAY_REQ = registry.requirement_of("gateway_check")
+POOL_REQ = registry.requirement_of("inference_pool_probe")
+DISAGG_REQ = registry.requirement_of("disaggregated_inference_probe")
+AUTOSCALER_REQ = registry.requirement_of("autoscaler_probe")
 
 
 class ReportInputError(ValueError):

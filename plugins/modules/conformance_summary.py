@@ -152,6 +152,7 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import registry
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.catalog import UnknownVersion
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.evidence import build_rows
 
@@ -190,9 +191,9 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    bad_owner = {k: v for k, v in p["owners"].items() if v not in ("platform", "product", "base")}
+    bad_owner = {k: v for k, v in p["owners"].items() if v not in registry.OWNERS}
     if bad_owner:
-        module.fail_json(msg="owners must map requirement ids to platform, product or base; got %s" % bad_owner)
+        module.fail_json(msg="owners must map requirement ids to %s; got %s" % (", ".join(registry.OWNERS[:-1]) + " or " + registry.OWNERS[-1], bad_owner))
     try:
         out = build_rows(p["results"], p["version"], p["owners"], p["run_id"], p["secrets"], p["upstream"], p["accept_partial"])
     except UnknownVersion as exc:

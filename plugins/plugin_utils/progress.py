@@ -5,8 +5,8 @@
 
 ``Progress`` is told when a probe starts, goes to the background and returns, and answers with the
 lines to print: ``[3/16] gang_scheduling started``, a finish line with the probe's time and the
-run's, heartbeats for probes still running, and the final table.  M in "N of M" is the plan that
-conformance.yml computes (``conformance_plan``); without a plan the lines say only N.  The clock
+run's, heartbeats for probes still running, and the final table.  M in "N of M" is the run's plan
+(``conformance_plan``, from the requirement registry); without a plan the lines say only N.  The clock
 is injected, so the heartbeat can be tested without waiting.
 
 The final table counts exactly as the evidence bundle does: the rows that
@@ -90,6 +90,7 @@ class Progress:
         self.t0 = clock()
         self.version: str | None = None
         self.planned: list[str] = []
+        self._plan_seen = False
         self.index: dict[str, int] = {}
         self.pending: dict[str, Running] = {}
         self.running: dict[str, Running] = {}
@@ -114,9 +115,17 @@ class Progress:
 
     # -- the plan ---------------------------------------------------------------------------
     def set_plan(self, plan: dict[str, Any]) -> list[str]:
+        """The run's plan: ``conformance_plan`` as conformance.yml sets it ({version, requirements}),
+        or what the conformance_plan module returns ({version, plan}).  The same plan again (the
+        module's result, then the fact set from it) prints nothing."""
+        entries = plan.get("requirements") if "requirements" in plan else plan.get("plan")
+        planned = [r["requirement"] for r in entries or []]
+        if self._plan_seen and (plan.get("version") or self.version, planned) == (self.version, self.planned):
+            return []
+        self._plan_seen = True
         self.version = plan.get("version") or self.version
-        self.planned = [r["requirement"] for r in plan.get("requirements") or []]
-        lanes = Counter(r.get("lane", "serial") for r in plan.get("requirements") or [])
+        self.planned = planned
+        lanes = Counter(r.get("lane", "serial") for r in entries or [])
         if not self.planned:
             return ["%s plan: no requirement is probed in this run (checklist %s)" % (PREFIX, self.version)]
         return [

@@ -163,3 +163,25 @@ def test_the_timer_thread_prints_a_heartbeat_for_a_probe_still_running():
     assert beats[0].endswith("(timeout 120s per wait): waits for the HPA on DCGM_FI_DEV_GPU_UTIL to scale 1 -> 3 -> 1 replicas (up to 200s each way)")
     cb._thread.join(3)
     assert not cb._thread.is_alive()
+
+
+def test_the_plan_modules_result_is_the_plan_and_the_fact_set_from_it_is_not_printed_again():
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import registry
+
+    cb = make()
+    out = registry.plan("v1.36", requirements=["ai_inference"], concurrency="serial")
+    cb.v2_runner_on_ok(TaskResult(dict(out, changed=False), Task("ai_conformance.kubernetes.conformance_plan", "Plan the run")))
+    cb.v2_runner_on_ok(TaskResult({"ansible_facts": {"conformance_plan": {"version": "v1.36", "requirements": out["plan"]}}}))
+    assert shown(cb) == ["[conformance] plan: 4 requirement(s) to probe for checklist v1.36 (4 serial)"]
+    # Another module's "plan" key is not the run's plan.
+    cb.v2_runner_on_ok(TaskResult({"plan": [{"requirement": "x"}]}, Task("ai_conformance.kubernetes.probe_job", "Collect")))
+    assert len(shown(cb)) == 1
+
+
+def test_every_probe_task_is_known_by_its_module_from_the_registry():
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import registry
+
+    cb = make()
+    for rec in registry.RECORDS:
+        assert cb._requirement(Task("ai_conformance.kubernetes." + rec.module, "")) == (rec.module, rec.id)
+    assert cb._requirement(Task("ai_conformance.kubernetes.conformance_plan", "Plan the run")) == ("conformance_plan", None)

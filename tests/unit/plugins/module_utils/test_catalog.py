@@ -41,8 +41,6 @@ def test_known_version_facts():
     assert counts == {"v1.33": (9, 8), "v1.34": (9, 9), "v1.35": (12, 9), "v1.36": (14, 8), "v1.37": (15, 8)}
     assert catalog.requirement("v1.33", "dra_support").level == "SHOULD"
     assert "dra_support" not in catalog.ids("v1.36")
-    assert catalog.extras("v1.36") == ["dra_support"]
-    assert catalog.extras("v1.35") == []
     assert "makes they available" in catalog.requirement("v1.37", "accelerator_metrics").description
 
 

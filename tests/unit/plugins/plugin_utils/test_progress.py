@@ -218,3 +218,15 @@ def test_without_a_checklist_version_the_table_lists_what_was_seen():
     assert [t.split()[0] for t in table[1:3]] == ["gpu_sharing", "gang_scheduling"]
     assert table[-1] == "  pass 1, fail 1, error 0, skip 0, not_applicable 0"
     assert Progress(clock=Clock()).table() == []
+
+
+def test_a_plan_given_twice_prints_once_and_a_changed_plan_prints_again():
+    p = Progress(clock=Clock())
+    assert p.set_plan(PLAN_V137) != []
+    assert p.set_plan(PLAN_V137) == []
+    # The conformance_plan module's own shape ({version, plan}) is the same plan.
+    assert p.set_plan({"version": "v1.37", "plan": PLAN_V137["requirements"]}) == []
+    assert p.set_plan({"version": "v1.37", "plan": PLAN_V137["requirements"][:2]}) == [
+        "[conformance] plan: 2 requirement(s) to probe for checklist v1.37 (2 serial)"
+    ]
+    assert p.planned == [r["requirement"] for r in PLAN_V137["requirements"][:2]]

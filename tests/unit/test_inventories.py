@@ -124,3 +124,20 @@ def test_run_defaults_are_the_playbooks_defaults():
             assert ast.literal_eval(value) == RUN_DEFAULTS[name], (name, value)
             seen.add(name)
     assert seen >= {"conformance_version", "conformance_mode", "conformance_concurrency", "conformance_background_timeout", "conformance_domains"}
+
+
+def test_each_inventory_sets_only_what_differs_from_the_defaults():
+    defaults = dict(RUN_DEFAULTS)
+    for role in ROLES:
+        defaults.update(yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text()))
+    for inv in INVENTORIES:
+        values = yaml.safe_load((REPO / "inventories" / inv / "group_vars" / "all.yml").read_text())
+        assert [k for k, v in values.items() if k in defaults and defaults[k] == v] == [], inv
+
+
+def test_the_cloud_inventories_are_under_40_lines():
+    # The local inventory describes the reference cluster's topology (ports, images and node names of
+    # its fakes: 47 values that differ from the defaults); the platform examples only what a platform changes.
+    for inv in ("aks", "eks", "gke", "oke"):
+        lines = (REPO / "inventories" / inv / "group_vars" / "all.yml").read_text().splitlines()
+        assert len(lines) < 40, (inv, len(lines))

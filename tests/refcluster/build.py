@@ -150,9 +150,11 @@ def _local_sources(comp: Component) -> dict[str, str]:
 
 
 def spec_hash(comp: Component) -> str:
-    spec = {"build": comp.build, "local": _local_sources(comp)}
+    # ``optional`` (when to build, not what) is left out: recording a new build time rebuilds nothing.
+    what = {k: v for k, v in comp.build.items() if k != "optional"}
+    spec = {"build": what, "local": _local_sources(comp)}
     if not spec["local"]:
-        spec = comp.build  # unchanged hash for the upstream-only components already built
+        spec = what  # unchanged hash for the upstream-only components already built
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -245,12 +247,63 @@ def build(comp: Component, log=print) -> float:
         lock.close()
 
 
+def _skip_file(comp: Component) -> Path:
+    return CACHE / "src" / (comp.key + ".skipped")
+
+
+def optional_skips(comps: dict[str, Component], now: float | None = None) -> dict[str, str]:
+    """The OPTIONAL components (``build.optional``) not built yet that the test deadline leaves no
+    time for: {name: reason}.  They are decided together (the Trainer needs JobSet): when the test
+    deadline (AIC_TEST_DEADLINE, epoch seconds, set by `make test`) leaves less than their recorded
+    cold build times plus the largest margin they ask for, none is built.  No deadline: none skipped."""
+    todo = [c for c in comps.values() if c.build.get("optional") and not is_built(c)]
+    deadline = os.environ.get("AIC_TEST_DEADLINE", "").strip()
+    if not todo or not deadline:
+        return {}
+    left = float(deadline) - (time.time() if now is None else now)
+    build_s = sum(float(c.build["optional"]["cold_build_s"]) for c in todo)
+    margin_s = max(float(c.build["optional"].get("margin_s", 0)) for c in todo)
+    if left >= build_s + margin_s:
+        return {}
+    why = "the test deadline leaves %d s and building %s from an empty cache takes about %d s plus a %d s margin for the tests" % (
+        max(0, left),
+        ", ".join(c.name for c in todo),
+        build_s,
+        margin_s,
+    )
+    hint = "python -m tests.refcluster.cluster build %s" % " ".join(c.name for c in todo)
+    return {c.name: "optional component %s not built: %s (build it with `%s`)" % (c.name, why, hint) for c in todo}
+
+
+def not_built_reason(comp: Component) -> str | None:
+    """Why an OPTIONAL component is not there to run (None when it is built): the reason the last
+    `make cluster-build` gave for skipping it, or that it was never built."""
+    if is_built(comp):
+        return None
+    f = _skip_file(comp)
+    if f.is_file():
+        return f.read_text().strip()
+    return "optional component %s is not built (build it with `python -m tests.refcluster.cluster build %s`)" % (comp.name, comp.name)
+
+
 def build_all(names: list[str] | None = None, log=print) -> dict[str, float]:
+    """Build the named components (all of them, none optional-skipped), or every component with the
+    OPTIONAL ones last, each skipped with one line when the test deadline leaves no time for it."""
     comps = load_components()
     timings: dict[str, Any] = {}
-    for comp in comps.values():
-        if comp.build and (not names or comp.name in names):
-            timings[comp.name] = round(build(comp, log), 1)
+    chosen = [c for c in comps.values() if c.build and (not names or c.name in names)]
+    skips: dict[str, str] | None = {} if names else None
+    for comp in sorted(chosen, key=lambda c: bool(c.build.get("optional"))):  # stable: file order otherwise
+        if skips is None and comp.build.get("optional"):
+            skips = optional_skips(comps)  # decided once the others are built: the time left is known
+        if comp.name in (skips or {}):
+            log(skips[comp.name])
+            _skip_file(comp).parent.mkdir(parents=True, exist_ok=True)
+            _skip_file(comp).write_text(skips[comp.name] + "\n")
+            timings[comp.name] = "skipped"
+            continue
+        timings[comp.name] = round(build(comp, log), 1)
+        _skip_file(comp).unlink(missing_ok=True)
     return timings
 
 

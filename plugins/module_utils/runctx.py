@@ -163,6 +163,7 @@ SWEEP_KINDS = (
     ("kueue.x-k8s.io/v1beta2", "LocalQueue"),
     ("kueue.x-k8s.io/v1beta2", "ClusterQueue"),
     ("ray.io/v1", "RayCluster"),
+    ("coordination.k8s.io/v1", "Lease"),
     ("v1", "Namespace"),
 )
 

@@ -268,6 +268,8 @@ class AutoscalerProbe(Probe):
         if found is None:
             return
         provider, sel, tol = found
+        if not asc.exclusive(client, ctx, result, p):
+            return
         obs = result.observations
         obs.update({"provider": provider, "node_selector": sel, "tolerations": tol})
         settings, source = asc.karpenter_settings(client) if provider == "karpenter" else asc.cluster_autoscaler_settings(client)

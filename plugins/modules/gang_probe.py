@@ -207,6 +207,8 @@ class GangProbe(Probe):
             )
             return
         result.observations["scheduler"] = backend.name
+        if not gang.exclusive(client, ctx, result, p):
+            return
         free = self.free(client)
         total = sum(free.values())
         result.observations["free_gpus"] = free

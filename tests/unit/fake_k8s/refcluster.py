@@ -8,6 +8,7 @@ from typing import Any
 
 from .base import CONTAINERD, GVISOR_KERNEL, HOST_KERNEL, REFCLUSTER
 from .cluster import FakeCluster
+from .leases import serve_leases
 
 
 def kwok_nodes() -> list[dict[str, Any]]:
@@ -59,6 +60,7 @@ def reference_cluster(dra: bool = True, runtime_node: bool = False, nics: bool =
     """A fake shaped like the reference cluster: its kwok nodes, and (dra) the NVIDIA DRA driver's
     DeviceClass and slices, (nics) DRANET's, (runtime_node) the real GPU node refcluster-rt-1."""
     c = FakeCluster()
+    serve_leases(c)  # a real API server always serves coordination.k8s.io Leases
     for n in kwok_nodes():
         c.create_obj(n)
     if dra:

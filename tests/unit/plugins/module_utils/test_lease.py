@@ -195,7 +195,8 @@ def test_an_exclusive_probe_skips_naming_the_holder_when_another_run_keeps_it(cl
 
 
 def test_without_the_lease_api_the_probe_runs_alone_and_says_so():
-    c = fc.reference_cluster()  # Lease not served
+    c = fc.reference_cluster()
+    del c.kinds["coordination.k8s.io/v1"]["Lease"]  # an API server that does not serve Leases
     ctx = RunContext(c, "run-a", "gang_scheduling")
     res = probe_result("run-a")
     assert gang.exclusive(c, ctx, res, {}) is True
@@ -203,22 +204,10 @@ def test_without_the_lease_api_the_probe_runs_alone_and_says_so():
     assert "not served" in res.observations["lease"]["skipped"]
 
 
-def wired(monkeypatch, mod, probe_cls, exclusive):
-    """The probe module as the lead wires it: run() takes the Lease first and stops on a skip."""
-    plain = probe_cls.run
-
-    def run(self, client, ctx, result):
-        if exclusive(client, ctx, result, self.params):
-            plain(self, client, ctx, result)
-
-    monkeypatch.setattr(probe_cls, "run", run)
-
-
 def test_gang_probe_wired_to_the_lease_passes_and_leaves_no_lease(run_module, monkeypatch):
     from ansible_collections.ai_conformance.kubernetes.plugins.modules import gang_probe as mod
 
     c = serve_leases(fc.native_gang(fc.reference_cluster(dra=False), True))
-    wired(monkeypatch, mod, mod.GangProbe, gang.exclusive)
     r = fc.run_probe(run_module, monkeypatch, mod, c)
     assert r.verdict == "pass", r.reason
     assert r["observations"]["lease"]["acquired"] is True and r["observations"]["lease"]["holder"] == "t1"
@@ -240,7 +229,6 @@ def test_gang_probe_wired_to_the_lease_skips_while_another_run_holds_it(run_modu
 
     monkeypatch.setattr(lease, "time", OtherRenewsMeanwhile(c))
     monkeypatch.setattr(lease, "WAIT_S", 90)
-    wired(monkeypatch, mod, mod.GangProbe, gang.exclusive)
     r = fc.run_probe(run_module, monkeypatch, mod, c)
     assert r.verdict == "skip" and "held by run run-other" in r.reason
     assert "free_gpus" not in r["observations"]  # stopped before counting the capacity

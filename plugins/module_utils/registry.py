@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog, result
 
 # The collection's domain roles, in the order conformance.yml lists them (_conformance_all_domains).
 DOMAINS = ("accelerators", "scheduling", "observability", "networking", "operators", "security")
@@ -34,9 +34,9 @@ DOMAINS = ("accelerators", "scheduling", "observability", "networking", "operato
 LANES = ("background", "serial", "last")
 CONCURRENCIES = ("lanes", "serial")
 PHASES = ("deploy", "probe", "upstream", "cleanup", "evidence")
-# The layer that owns a requirement in a layered product (the result's and the bundle's ``owner``);
-# conformance_owners overrides a record's per run.
-OWNERS = ("platform", "product", "base")
+# The layers that may own a requirement in a layered product (the result's and the bundle's
+# ``owner``, result.OWNERS); conformance_owners overrides a record's per run.
+OWNERS = result.OWNERS
 # Options every probe of a domain role gets from the role's <domain>_<option> variable
 # (kubeconfig, context and run_id are left out when empty).
 COMMON_OPTIONS = ("kubeconfig?", "context?", "run_id?", "owner")

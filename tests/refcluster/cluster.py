@@ -324,7 +324,7 @@ def up(only: list[str] | None = None) -> dict[str, Any]:
         # Each component starts as soon as the components it comes ``after`` are up, side by
         # side with the others (most of the time is spent waiting on CRDs, readiness and kwok's
         # pod stages).  run_order also rejects dependency cycles.
-        todo = {c.name: c for c in run_order(comps, only)}
+        todo = {c.name: c for c in run_order(comps, only, log=lambda m: print(m, file=sys.stderr))}
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
             running_now: dict[Any, str] = {}
             while todo or running_now:

@@ -110,9 +110,31 @@ def _tree(pid: int) -> set[int]:
     return out
 
 
-def run_order(comps: dict[str, Component], only: list[str] | None = None) -> list[Component]:
-    """The components to run, each after the ones it comes ``after``; rejects dependency cycles."""
-    todo = {n: c for n, c in comps.items() if c.run and (n in only if only is not None else not c.run.get("optional"))}
+def unbuilt_optional(comps: dict[str, Component]) -> dict[str, str]:
+    """Components whose binaries come from an OPTIONAL build (build.optional) that is not there:
+    {name: why}.  The cluster runs without them (the binary's owner, or run.requires_built)."""
+    from tests.refcluster import build as builder
+
+    out = {}
+    for name, c in comps.items():
+        owners = [c.run["binary"].rpartition("/")[0] or name] if c.run.get("binary") else []
+        for owner in owners + list(c.run.get("requires_built") or []):
+            oc = comps.get(owner)
+            why = builder.not_built_reason(oc) if oc is not None and oc.build.get("optional") else None
+            if c.run and why:
+                out[name] = why
+                break
+    return out
+
+
+def run_order(comps: dict[str, Component], only: list[str] | None = None, log=None) -> list[Component]:
+    """The components to run, each after the ones it comes ``after``; rejects dependency cycles.
+    Without ``only``: every one not optional, less those an optional build did not produce (each
+    said in one line to ``log``)."""
+    skip = unbuilt_optional(comps) if only is None else {}
+    for name, why in skip.items() if log else ():
+        log("%s not started: %s" % (name, why))
+    todo = {n: c for n, c in comps.items() if c.run and n not in skip and (n in only if only is not None else not c.run.get("optional"))}
     order: list[Component] = []
     placed: set[str] = set()
     while todo:

@@ -111,6 +111,22 @@ demo: cluster-up ## the main job on the local reference cluster
 	ANSIBLE_CALLBACKS_ENABLED=ai_conformance.kubernetes.conformance_progress $(BIN)/ansible-playbook conformance.yml -i inventories/local \
 		$(if $(VERSION),-e conformance_version=$(VERSION))
 
+# docs/samples/reference-cluster: the evidence role rendered from the probe results recorded in one main
+# job on the reference cluster (its input/ says where and when); byte-stable, so
+# tests/unit/test_sample_bundle.py fails, naming the files, when the role's output changed.
+# sample-bundle-record re-records that input from a fresh main job (needs the reference cluster).
+SAMPLE_RECORD_DIR := .build/sample-record
+.PHONY: sample-bundle sample-bundle-record
+sample-bundle: install ## re-render the sample bundle docs/samples/reference-cluster from its recorded input (no cluster)
+	$(BIN)/python tests/tools/sample_bundle.py render
+
+sample-bundle-record: cluster-up ## re-record the sample bundle's input from a fresh main job on the reference cluster, then re-render it
+	rm -rf $(SAMPLE_RECORD_DIR)
+	ANSIBLE_CALLBACKS_ENABLED=ai_conformance.kubernetes.conformance_progress $(BIN)/ansible-playbook conformance.yml -i inventories/local \
+		-e conformance_version=v1.37 -e conformance_output_dir=$(CURDIR)/$(SAMPLE_RECORD_DIR)
+	$(BIN)/python tests/tools/sample_bundle.py record $(SAMPLE_RECORD_DIR)/v1.37/refcluster
+	$(BIN)/python tests/tools/sample_bundle.py render
+
 bench: install cluster-build ## start time, memory, the main job per requirement (phases, waits, API requests, timeline; upstream suite side by side with AIC_UPSTREAM_SUITE_SRC) -> .build/bench/results.json
 	$(BIN)/python -m tests.bench.run
 

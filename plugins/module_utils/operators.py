@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ai_conformance.kubernetes contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""AI operator backends for operator_probe (robust_controller).
+"""AI operator backends for operator_probe (robust_controller): KubeRay here, Kubeflow Trainer v2
+in operator_trainer.py.
 
 A backend knows its operator's API (group, version, kind, CRD name), how to write a valid and an
 admission-invalid custom resource, how to find the children the operator creates for it, and when
@@ -17,6 +18,7 @@ import re
 from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.operator_trainer import TrainerBackend
 
 CRD_API = "apiextensions.k8s.io/v1"
 WEBHOOK_API = "admissionregistration.k8s.io/v1"
@@ -153,11 +155,25 @@ class RayBackend:
     operator_labels = ("app.kubernetes.io/name=kuberay-operator", "app.kubernetes.io/component=kuberay-operator")
     operator_image = "kuberay/operator"
 
+    invalid_rule = None  # any refusal by the operator's own webhook counts (its message is not pinned)
+
     def __init__(self, image: str, ray_version: str, node_selector: dict[str, str] | None, tolerations: list[dict[str, Any]] | None) -> None:
         self.image = image
         self.ray_version = ray_version
         self.node_selector = node_selector
         self.tolerations = tolerations
+
+    @classmethod
+    def from_params(cls, p: dict[str, Any]) -> RayBackend:
+        return cls(p["image"], p["ray_version"], p.get("node_selector"), p.get("tolerations"))
+
+    def describe(self) -> str:
+        return "a valid RayCluster (KubeRay, image %s, Ray %s), then an invalid one" % (self.image, self.ray_version)
+
+    def children(self, client: Any, name: str, namespace: str) -> list[tuple[str, str, list[dict[str, Any]]]]:
+        """(kind, apiVersion, objects) the operator labels with the RayCluster's name."""
+        sel = "%s=%s" % (self.child_label, name)
+        return [(kind, "v1", client.list("v1", kind, namespace, label_selector=sel)["items"]) for kind in self.expected_children()]
 
     def _template(self, container: str, cpu: str, memory: str) -> dict[str, Any]:
         spec: dict[str, Any] = {
@@ -211,6 +227,8 @@ class RayBackend:
         conds = {c.get("type"): c.get("status") for c in st.get("conditions") or []}
         return st.get("state") == "ready" or (conds.get("HeadPodReady") == "True" and conds.get("RayClusterProvisioned") == "True")
 
+    succeeded = reconciled
+
     @staticmethod
     def status_summary(obj: dict[str, Any] | None) -> str:
         st = (obj or {}).get("status") or {}
@@ -218,4 +236,5 @@ class RayBackend:
         return "state=%s ready_workers=%s conditions[%s]" % (st.get("state") or "-", st.get("readyWorkerReplicas", "-"), conds or "-")
 
 
-BACKENDS = {"kuberay": RayBackend}
+# In the order operator=auto tries them: the first one whose API is served is exercised.
+BACKENDS = {"kuberay": RayBackend, "kubeflow_trainer": TrainerBackend}

@@ -14,8 +14,9 @@ version_added: 0.1.0
 author:
   - ai_conformance.kubernetes contributors (@ai-conformance)
 description:
-  - "Exercises a complex AI operator through its own API, the way a user would. Today's backend is
-    KubeRay (C(ray.io/v1) RayCluster)."
+  - "Exercises a complex AI operator through its own API, the way a user would. Backends: KubeRay
+    (C(ray.io/v1) RayCluster) and Kubeflow Trainer v2 (C(trainer.kubeflow.org/v1alpha1) TrainJob,
+    reconciled through a JobSet). O(operator) names one or several; each named one is exercised."
   - "CRDs: the operator's CRD is Established and served at the expected version, which is also
     the storage version."
   - "Reconcile: a valid RayCluster (head and one worker) reaches C(state=ready) (or HeadPodReady
@@ -30,15 +31,27 @@ description:
     cluster), when its rules name the operator's API group itself. A refusal by another webhook (a
     policy engine's catch-all rule) fails the probe and names that webhook."
   - "Clean-up: deleting the RayCluster must remove every child through owner references."
+  - "Kubeflow Trainer: a valid TrainJob naming O(training_runtime) must be reconciled into a JobSet
+    of its name (owned by the TrainJob), Jobs (owned by the JobSet) and pods (owned by the Jobs),
+    and the Trainer must read the JobSet's end back into the TrainJob (condition C(Complete) True).
+    The invalid TrainJob names a ClusterTrainingRuntime that does not exist, which the CRD schema
+    allows; the Trainer's webhook must refuse it and say why (the runtime must be created before
+    the TrainJob): a refusal for another reason, by another webhook, or no refusal fails. A valid
+    TrainJob refused (the Trainer's webhook unreachable) fails. Deleting the TrainJob must remove the
+    JobSet, its Jobs and pods."
 extends_documentation_fragment:
   - ai_conformance.kubernetes.auth
   - ai_conformance.kubernetes.auth.PROBE
 options:
   operator:
-    description: Which operator to exercise. C(auto) picks KubeRay when C(ray.io/v1) RayCluster is served.
-    type: str
-    choices: [auto, kuberay]
-    default: auto
+    description: >-
+      Which operators to exercise, one or a list. C(auto) picks the first served of KubeRay
+      (C(ray.io/v1) RayCluster) and Kubeflow Trainer (C(trainer.kubeflow.org/v1alpha1) TrainJob).
+      A named operator whose API is not served fails.
+    type: list
+    elements: str
+    choices: [auto, kuberay, kubeflow_trainer]
+    default: [auto]
   image:
     description: Ray image of the head and worker pods.
     type: str
@@ -47,6 +60,23 @@ options:
     description: C(spec.rayVersion) of the RayCluster; keep it equal to the image's Ray version.
     type: str
     default: 2.46.0
+  training_runtime:
+    description: >-
+      Kubeflow Trainer: the ClusterTrainingRuntime the valid TrainJob names (the Trainer's Helm chart and manifests install
+      C(torch-distributed)).
+    type: str
+    default: torch-distributed
+  trainer_image:
+    description: Kubeflow Trainer, C(spec.trainer.image) of the TrainJob. Empty keeps the runtime's image.
+    type: str
+  trainer_command:
+    description: Kubeflow Trainer, C(spec.trainer.command) of the TrainJob (it must end successfully). Empty keeps the runtime's command.
+    type: list
+    elements: str
+  trainer_target_job:
+    description: Kubeflow Trainer, the runtime's replicated job that O(node_selector) and O(tolerations) apply to (C(podSpecOverrides)).
+    type: str
+    default: node
   node_selector:
     description: Node labels for the operator's pods.
     type: dict
@@ -57,9 +87,10 @@ options:
   operator_deployment:
     description: >-
       The operator's Deployment as C(namespace/name). Empty finds it by the operator's install labels
-      (KubeRay: C(app.kubernetes.io/name=kuberay-operator) or C(app.kubernetes.io/component=kuberay-operator))
-      or its image (C(kuberay/operator)). A webhook counts as the operator's when its Service selects this
-      Deployment's pods.
+      (KubeRay: C(app.kubernetes.io/name=kuberay-operator) or C(app.kubernetes.io/component=kuberay-operator);
+      Kubeflow Trainer: C(app.kubernetes.io/name=kubeflow-trainer) or C(app.kubernetes.io/name=trainer)) or its image
+      (C(kuberay/operator), C(kubeflow/trainer/trainer-controller-manager)). A webhook counts as the operator's when its
+      Service selects this Deployment's pods. With several operators, leave it empty.
     type: str
 requirements:
   - kubernetes >= 24.2.0
@@ -70,6 +101,13 @@ EXAMPLES = r"""
   ai_conformance.kubernetes.operator_probe:
     operator: kuberay
     timeout: 600
+  register: robust_controller
+
+- name: Prove KubeRay and Kubeflow Trainer both do
+  ai_conformance.kubernetes.operator_probe:
+    operator: [kuberay, kubeflow_trainer]
+    training_runtime: torch-distributed
+    trainer_command: [sh, -c, "echo ok"]
   register: robust_controller
 """
 
@@ -107,8 +145,9 @@ result:
     observations:
       description: >-
         Operator, its Deployments, CRD versions, the validating webhooks for the resource (names) and, in webhook_ties,
-        whether each is the operator's and why, the refusing webhook, status transitions with times, children with owners, time to
-        reconcile and to garbage-collect.
+        whether each is the operator's and why, the refusing webhook (invalid_refusal, with rule_matched), status transitions with
+        times, children with owners, time to reconcile and to garbage-collect. With several operators, the same per operator
+        under operators.<name>.
       type: dict
       returned: always
       sample: {operator: kuberay, reconcile_s: 3.1, gc_s: 1.2}
@@ -155,14 +194,18 @@ result:
 import time
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import operators as ops
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.operator_exercise import exercise
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
 
 EXTRA = {
-    "operator": {"type": "str", "default": "auto", "choices": ["auto", "kuberay"]},
+    "operator": {"type": "list", "elements": "str", "default": ["auto"], "choices": ["auto"] + list(ops.BACKENDS)},
     "image": {"type": "str", "default": "rayproject/ray:2.46.0"},
     "ray_version": {"type": "str", "default": "2.46.0"},
+    "training_runtime": {"type": "str", "default": "torch-distributed"},
+    "trainer_image": {"type": "str"},
+    "trainer_command": {"type": "list", "elements": "str"},
+    "trainer_target_job": {"type": "str", "default": "node"},
     "node_selector": {"type": "dict"},
     "tolerations": {"type": "list", "elements": "dict"},
     "operator_deployment": {"type": "str"},
@@ -172,182 +215,57 @@ EXTRA = {
 class OperatorProbe(Probe):
     requirement = "robust_controller"
 
-    def backend(self, client):
+    def backends(self, client):
+        """The backends to exercise, and why each named one whose API is not served is missing."""
         p = self.params
-        for name, cls in ops.BACKENDS.items():
-            if p["operator"] in ("auto", name) and client.served(cls.api_version, cls.kind):
-                return cls(p["image"], p["ray_version"], p["node_selector"], p["tolerations"]), ""
-        wanted = [cls for name, cls in ops.BACKENDS.items() if p["operator"] in ("auto", name)]
-        return None, "no AI operator API is served (looked for %s)" % ", ".join("%s %s" % (c.api_version, c.kind) for c in wanted)
-
-    def children(self, client, be, name, ns):
-        sel = "%s=%s" % (be.child_label, name)
-        return {kind: client.list("v1", kind, ns, label_selector=sel)["items"] for kind in be.expected_children()}
+        wanted = list(dict.fromkeys(p["operator"] or ["auto"]))
+        if "auto" in wanted:
+            for cls in ops.BACKENDS.values():
+                if client.served(cls.api_version, cls.kind):
+                    return [cls.from_params(p)], []
+            looked = ", ".join("%s %s" % (c.api_version, c.kind) for c in ops.BACKENDS.values())
+            return [], ["no AI operator API is served (looked for %s)" % looked]
+        found, missing = [], []
+        for name in wanted:
+            cls = ops.BACKENDS[name]
+            if client.served(cls.api_version, cls.kind):
+                found.append(cls.from_params(p))
+            else:
+                missing.append("%s: its API %s %s is not served" % (name, cls.api_version, cls.kind))
+        return found, missing
 
     def plan(self, run_id):
         p = self.params
         out = super().plan(run_id)
-        out["creates"] = ["a valid RayCluster (KubeRay, image %s, Ray %s), then an invalid one" % (p["image"], p["ray_version"])]
+        named = [n for n in p["operator"] or [] if n != "auto"] or ["kuberay"]
+        out["creates"] = [ops.BACKENDS[n].from_params(p).describe() for n in named]
         out["observes"] = [
             "the CRD served and Established",
-            "the RayCluster reconciled and its children owned by it",
+            "the custom resource reconciled and its children owned by it",
             "its children removed after it is deleted",
         ]
-        out["negative"] = ["a RayCluster the schema allows and the operator forbids is refused by its admission webhook"]
+        out["negative"] = ["a custom resource the schema allows and the operator forbids is refused by its admission webhook"]
         return out
 
     def run(self, client, ctx, result):
-        be, why = self.backend(client)
-        if be is None:
-            result.decide(Verdict.FAIL, why)
+        p = self.params
+        bes, missing = self.backends(client)
+        if not bes:
+            result.decide(Verdict.FAIL, "; ".join(missing))
             return
-        timeout = self.params["timeout"]
-        result.observations["operator"] = be.name
-
-        # The CRD: established, served and stored at the version the probe speaks.
-        try:
-            crd = client.get(ops.CRD_API, "CustomResourceDefinition", be.crd)
-        except ClusterError as exc:
-            crd, why = None, exc.message
-        else:
-            why = "CustomResourceDefinition %s does not exist" % be.crd
-        versions = ops.crd_versions(crd)
-        result.observations["crd_versions"] = versions
-        mine = versions.get(be.version) or {}
-        result.check(
-            "CRD %s is Established and serves %s as its storage version" % (be.crd, be.version),
-            (ops.established(crd) and mine.get("served") and mine.get("storage")) if crd else None,
-            "versions %s, Established=%s" % (versions, ops.established(crd)) if crd else why,
-        )
-        try:
-            deployments = ops.operator_deployments(client, be, self.params["operator_deployment"])
-            configs = client.list(ops.WEBHOOK_API, "ValidatingWebhookConfiguration")["items"]
-            ties = ops.webhook_ties(client, configs, be, deployments)
-        except ClusterError as exc:
-            deployments, ties = [], None
-            result.observations["webhooks_unreadable"] = exc.message
-        result.observations["operator_deployments"] = ["%s/%s" % (d["metadata"]["namespace"], d["metadata"]["name"]) for d in deployments]
-        result.observations["validating_webhooks"] = sorted({t["name"] for t in ties}) if ties is not None else None
-        result.observations["webhook_ties"] = ties
-
-        ns = ctx.ensure_namespace(self.params["namespace"])
-        name = ctx.name(be.kind.lower())
-        t0 = time.monotonic()
-        live = ctx.create(be.valid(name, ns))
-        uid = live["metadata"]["uid"]
-        transitions = []
-
-        def watch(o):
-            summary = be.status_summary(o)
-            if not transitions or transitions[-1]["status"] != summary:
-                transitions.append({"at_s": round(time.monotonic() - t0, 2), "status": summary})
-            return be.reconciled(o)
-
-        ok, last = client.wait_until(be.api_version, be.kind, name, watch, ns, timeout)
-        reconcile_s = round(time.monotonic() - t0, 2)
-        result.observations["status_transitions"] = transitions
-        result.observations["reconcile_s"] = reconcile_s if ok else None
-        kids = self.children(client, be, name, ns)
-        counts = {k: len(v) for k, v in kids.items()}
-        result.check(
-            "the operator reconciles a valid %s" % be.kind,
-            ok,
-            "%s after %.1f s" % (be.status_summary(last), reconcile_s)
-            if ok
-            else "not reconciled in %d s: %s; children %s" % (timeout, be.status_summary(last), counts),
-        )
-        result.step("create %s %s/%s" % (be.kind, ns, name), "%s after %.1f s" % (be.status_summary(last), reconcile_s), ok=ok)
-        owned = {k: [o["metadata"]["name"] for o in v if ops.owned_by(o, uid)] for k, v in kids.items()}
-        result.observations["children"] = owned
-        enough = all(len(owned[k]) >= n for k, n in be.expected_children().items())
-        strays = {k: sorted({o["metadata"]["name"] for o in v} - set(owned[k])) for k, v in kids.items()}
-        result.check(
-            "the operator created the children with owner references to the %s" % be.kind,
-            enough and not any(strays.values()),
-            "owned %s (expected at least %s)%s" % (owned, be.expected_children(), "; without owner reference: %s" % strays if any(strays.values()) else ""),
-        )
-
-        # Negative case: an object the schema allows and the operator forbids.
-        bad = ctx.name("invalid")
-        try:
-            ctx.create(be.invalid(bad, ns))
-        except ClusterError as exc:
-            hook = ops.denying_webhook(exc.status_obj)
-            self.refused(result, be, exc, hook, ties)
-        else:
-            result.negative_case("%s with %s" % (be.kind, be.invalid_case), False, "accepted: no admission webhook validated it")
-            result.check(
-                "the operator's admission webhook refuses an invalid %s" % be.kind,
-                False,
-                "the API server accepted it (validating webhooks registered for %s: %s)" % (be.resource, [t["name"] for t in ties or []] or "none"),
-            )
-
-        # Clean-up through owner references.
-        t1 = time.monotonic()
-        client.delete(be.api_version, be.kind, name, ns, propagation="Background")
-        left = {}
-        for kind, names in owned.items():
-            for child in names:
-                gone, _last = client.wait_until("v1", kind, child, lambda o: o is None, ns, max(1.0, timeout - (time.monotonic() - t1)))
-                if not gone:
-                    left.setdefault(kind, []).append(child)
-        gc_s = round(time.monotonic() - t1, 2)
-        total = sum(len(v) for v in owned.values())
-        result.observations["gc_s"] = gc_s if not left else None
-        result.check(
-            "deleting the %s removes its children" % be.kind,
-            total > 0 and not left,
-            "%d children gone %.1f s after the delete" % (total, gc_s)
-            if total and not left
-            else ("still present after %d s: %s" % (timeout, left) if left else "there were no children to remove"),
-        )
-        result.step(
-            "delete %s %s (propagation Background)" % (be.kind, name),
-            "children %s" % ("gone after %.1f s" % gc_s if not left else "left: %s" % left),
-            ok=not left,
-        )
-        result.decide_from_checks(
-            "%s reconciled %s %s in %.1f s, its webhook refused an invalid one, and deleting it removed %d children in %.1f s"
-            % (be.name, be.kind, name, reconcile_s, total, gc_s)
-        )
-
-    @staticmethod
-    def refused(result, be, exc, hook, ties):
-        """The invalid object was refused: by the operator's own webhook (tied to the operator by
-        its Service or, where that cannot be told, by rules naming the operator's group), by
-        another webhook (a policy engine's catch-all), or not by a webhook at all."""
-        case = "%s with %s" % (be.kind, be.invalid_case)
-        name = "the operator's admission webhook refuses an invalid %s" % be.kind
-        tie = next((t for t in ties or [] if t["name"] == hook), None)
-        mine = sorted(t["name"] for t in ties or [] if t["operator"])
-        result.observations["invalid_refusal"] = {
-            "code": exc.status_obj.get("code", exc.status),
-            "reason": exc.status_obj.get("reason"),
-            "webhook": hook,
-            "operator_webhook": tie["operator"] if tie else None,
-            "tie": tie["tie"] if tie else None,
-            "causes": ((exc.status_obj.get("details") or {}).get("causes") or [])[:5],
-        }
-        if hook is None:
-            result.negative_case(case, False, "refused with HTTP %s, but not by a webhook: %s" % (exc.status, exc.message[:200]))
-            result.check(name, False, "refused, but not by an admission webhook: %s" % exc.message[:200])
-        elif ties is None:
-            result.negative_case(case, True, "refused with HTTP %s by webhook %s" % (exc.status, hook))
-            result.check(name, None, "refused by webhook %s; whose it is cannot be told: the webhook configurations are unreadable" % hook)
-        elif tie is None or not tie["operator"]:
-            why = tie["tie"] if tie else "no validating webhook configuration registers it for %s" % be.resource
-            outcome = "refused with HTTP %s by webhook %s, which is not the operator's: %s; the operator's own webhooks for %s: %s" % (
-                exc.status,
-                hook,
-                why,
-                be.resource,
-                ", ".join(mine) or "none",
-            )
-            result.negative_case(case, False, outcome)
-            result.check(name, False, outcome)
-        else:
-            result.negative_case(case, True, "refused with HTTP %s by webhook %s" % (exc.status, hook))
-            result.check(name, True, "webhook %s: %s" % (hook, tie["tie"]))
+        for why in missing:
+            result.check("every named operator's API is served", False, why)
+        if len(bes) == 1 and not missing:
+            result.decide_from_checks(exercise(client, ctx, result, bes[0], p["namespace"], p["timeout"], p["operator_deployment"], result.observations))
+            return
+        result.observations["operator"] = [be.name for be in bes]
+        per = result.observations.setdefault("operators", {})
+        summaries = []
+        for be in bes:
+            t0 = time.monotonic()
+            summaries.append(exercise(client, ctx, result, be, p["namespace"], p["timeout"], p["operator_deployment"], per.setdefault(be.name, {})))
+            per[be.name]["exercise_s"] = round(time.monotonic() - t0, 2)
+        result.decide_from_checks("; ".join(summaries))
 
 
 def main():

@@ -122,4 +122,4 @@ def test_refusal_not_by_a_webhook_fails(run_module, monkeypatch):
 
 def test_no_operator_api_fails(run_module, monkeypatch):
     r = probe(run_module, monkeypatch, fc.reference_cluster(dra=False))
-    assert r.verdict == "fail" and r.reason == "no AI operator API is served (looked for ray.io/v1 RayCluster)"
+    assert r.verdict == "fail" and r.reason == "no AI operator API is served (looked for ray.io/v1 RayCluster, trainer.kubeflow.org/v1alpha1 TrainJob)"

@@ -318,3 +318,16 @@ def test_upstream_not_run_is_said_in_the_bundle(tmp_path):
     assert not (d / "upstream" / "junit.xml").exists()
     assert "The upstream suite did not run: no source of the suite" in (d / "upstream" / "comparison.md").read_text()
     assert "Not run: no source of the suite" in (d / "README.md").read_text()
+
+
+@pytest.mark.parametrize("version", ["v1.35", "v1.37"])
+def test_results_json_follows_its_schema(tmp_path, version):
+    """results.json validates against docs/schema/results.schema.json (JSON Schema 2020-12): every
+    verdict, an extra, and the error result of a malformed input."""
+    import jsonschema
+
+    schema = json.loads((REPO / "docs" / "schema" / "results.schema.json").read_text())
+    doc = json.loads((render(tmp_path, version) / "results.json").read_text())
+    assert doc["problems"] and {r["verdict"] for r in doc["requirements"] + doc["extras"]} == {"pass", "fail", "skip", "not_applicable", "error"}
+    errors = [(list(e.absolute_path), e.message) for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)]
+    assert errors == [], errors[:5]

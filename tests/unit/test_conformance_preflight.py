@@ -7,7 +7,6 @@ so nothing can reach a cluster; each run takes a few seconds."""
 from __future__ import annotations
 
 import json
-import operator
 import re
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import registry
 from tests.unit.conftest import closed_port, kubeconfig_text, playbook_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,19 +45,44 @@ def probe_tasks(tasks):
 
 
 # -- static: the plan, the roles' defaults, the inventories ---------------------------------------
-def test_the_plan_table_matches_the_probe_tasks_of_the_domain_roles():
+def role_probes(role):
+    """(requirement, module, lane, gate) of each "Probe <id>" task of a domain role, in task order:
+    the lane its ``when`` names (scheduling runs last), and whether it is gated on the plan."""
     found = []
-    for role in PLAY["vars"]["_conformance_all_domains"]:
-        for task in probe_tasks(yaml.safe_load((REPO / "roles" / role / "tasks" / "main.yml").read_text())):
-            named = re.match(r"^Probe (\w+)$", task["name"])
-            if not named:
-                continue
-            when = " ".join(task.get("when") if isinstance(task.get("when"), list) else [task.get("when") or ""])
-            since = re.search(r"version\('(1\.\d+)', '>='\)", when)
-            lane = "last" if role == "scheduling" else "background" if "'background'" in when else "serial"
-            found.append({"requirement": named.group(1), "domain": role, "lane": lane, "since": since.group(1) if since else "1.33"})
-    key = operator.itemgetter("requirement")
-    assert sorted(PLAY["vars"]["_conformance_probes"], key=key) == sorted(found, key=key)
+    for task in probe_tasks(yaml.safe_load((REPO / "roles" / role / "tasks" / "main.yml").read_text())):
+        named = re.match(r"^Probe (\w+)$", task["name"])
+        if not named:
+            continue
+        when = task.get("when") if isinstance(task.get("when"), list) else [task.get("when") or ""]
+        lane = "last" if role == "scheduling" else "background" if any("'background'" in w for w in when) else "serial"
+        module = next(k for k in task if k.startswith("ai_conformance.kubernetes.")).rsplit(".", 1)[1]
+        found.append((named.group(1), module, lane, "'%s' in _%s_planned" % (named.group(1), role) in when, " ".join(when)))
+    return found
+
+
+@pytest.mark.parametrize("role", registry.DOMAINS)
+def test_the_probe_tasks_of_each_domain_role_are_the_registrys_records(role):
+    found = role_probes(role)
+    # The same requirements, each with the registry's module and lane, ...
+    records = [r for r in registry.RECORDS if r.domain == role]
+    assert sorted((rid, module, lane) for rid, module, lane, _g, _w in found) == sorted((r.id, r.module, r.lane) for r in records)
+    # ... each probed only when the plan names it (the run's, or the registry's for the role alone),
+    # and no version test of the role's own: the registry says which checklist has which requirement.
+    assert [rid for rid, _m, _l, gated, _w in found if not gated] == []
+    assert [rid for rid, _m, _l, _g, when in found if "version" in when] == []
+    # The play plans from the registry and keeps no table of its own.
+    assert "_conformance_probes" not in PLAY["vars"] and "_conformance_asked" not in PLAY["vars"]
+
+
+def test_a_role_alone_asks_the_registry_for_its_own_domain_only():
+    for role in registry.DOMAINS:
+        tasks = yaml.safe_load((REPO / "roles" / role / "tasks" / "main.yml").read_text())
+        asks = [t for t in tasks if "ai_conformance.kubernetes.conformance_plan" in t]
+        assert len(asks) == 1, role
+        assert asks[0]["ai_conformance.kubernetes.conformance_plan"]["domains"] == [role]
+        assert asks[0]["when"] == "conformance_plan is not defined"
+        block = next(t for t in tasks if "block" in t)
+        assert "conformance_plan.requirements if conformance_plan is defined else _%s_plan.plan" % role in block["vars"]["_%s_planned" % role]
 
 
 @pytest.mark.parametrize("role", sorted(p.name for p in (REPO / "roles").iterdir() if (p / "meta" / "argument_specs.yml").exists()))

@@ -142,6 +142,14 @@ options:
     type: str
     default: auto
     choices: [auto, fail, allow]
+  journal_dir:
+    description:
+      - Directory to write the probe's result to as soon as it is decided, as C(<journal_dir>/<requirement>.json)
+        (written to a temporary file, then renamed, so that a run killed at any moment leaves the whole result or none).
+      - conformance.yml sets it to the bundle's C(partial/) directory, next to C(INCOMPLETE.json), so that a run
+        interrupted before its evidence phase keeps the results it had, marked incomplete.
+      - Nothing is written when it is unset, or in check mode; a journal that cannot be written is a warning.
+    type: path
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.

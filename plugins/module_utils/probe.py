@@ -14,6 +14,9 @@ from __future__ import absolute_import, annotations, division, print_function
 __metaclass__ = type
 
 import copy
+import json
+import os
+import tempfile
 import traceback
 from typing import Any
 
@@ -54,6 +57,7 @@ PROBE_ARG_SPEC: dict[str, Any] = {
     "timeout": {"type": "int", "default": 120},
     "keep_objects": {"type": "bool", "default": False},
     "undecided_runtime_checks": {"type": "str", "default": "auto", "choices": list(UNDECIDED_POLICIES)},
+    "journal_dir": {"type": "path"},
 }
 
 
@@ -137,7 +141,7 @@ def apply_undecided_policy(client: Client, result: ProbeResult, policy: str) -> 
 
 # Options a check-mode plan does not list: credentials and connection, and what the plan states on
 # its own (run id, namespace, timeout) or that does not change what the probe does.
-_NOT_PLAN_OPTIONS = frozenset(AUTH_ARG_SPEC) | {"run_id", "namespace", "owner", "timeout", "keep_objects", "undecided_runtime_checks"}
+_NOT_PLAN_OPTIONS = frozenset(AUTH_ARG_SPEC) | {"run_id", "namespace", "owner", "timeout", "keep_objects", "undecided_runtime_checks", "journal_dir"}
 
 
 def _clip(value: Any, width: int = 40) -> str:
@@ -188,6 +192,28 @@ def keep_timeout_evidence(client: Any, ctx: RunContext, result: ProbeResult, tim
             result.observations["timeout_evidence"] = {"errors": ["gathering failed: %s: %s" % (exc.__class__.__name__, exc)]}
 
 
+def write_journal(directory: str, result: dict[str, Any]) -> str:
+    """Write a probe's result to ``<directory>/<requirement>.json`` atomically (a temporary file in
+    the same directory, then a rename), so that a run killed at any point leaves either the whole
+    result or none; the directory is created.  Returns the path."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "%s.json" % result["requirement"])
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s-" % result["requirement"], suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(result, fh, indent=2, sort_keys=True, default=str)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
 class Probe:
     """Base of every probe module.
 
@@ -198,7 +224,9 @@ class Probe:
 
     Every phase is timed (module_utils/timing.py: ``observations.timing``, with the API requests
     the probe sent), and a probe that timed out keeps what it waited for and the events and logs of
-    what it created (``observations.timeout``, ``observations.timeout_evidence``)."""
+    what it created (``observations.timeout``, ``observations.timeout_evidence``).  With
+    ``journal_dir`` the finished result is also written there at once (``write_journal``).  Check
+    mode writes nothing."""
 
     requirement = ""
     mutates = True
@@ -272,7 +300,21 @@ class Probe:
         if result.verdict == Verdict.ERROR and result.reason == "the probe did not finish":
             result.reason = "the probe ended without deciding a verdict"
         result.observations["timing"] = timing.to_dict()
-        return result.stop().to_dict()
+        done = result.stop().to_dict()
+        self.journal(done)
+        return done
+
+    def journal(self, done: dict[str, Any]) -> None:
+        """With ``journal_dir``: the result on disk as soon as the probe has it (a run interrupted
+        later keeps it as partial evidence).  A journal that cannot be written is a warning, never
+        the probe's verdict."""
+        directory = self.params.get("journal_dir")
+        if not directory or self.module.check_mode:
+            return
+        try:
+            write_journal(directory, done)
+        except OSError as exc:
+            self.module.warn("cannot write the partial result of %s to %s: %s" % (self.requirement, directory, exc.strerror or exc))
 
     def run_timed(self, result: ProbeResult, run_id: str, timing: Timing) -> None:
         """Connect, run, keep a timeout's evidence, clean up and apply the undecided policy, each

@@ -6,7 +6,8 @@ requirements x clusters matrix (fleet.json), with the drift since a previous fle
 self-contained page (fleet.html, the same style and Content-Security-Policy as report.html).
 
 A cluster whose play stopped before its bundle was written (unreachable, bad credentials, a
-failed task) is a column of ``error`` cells with the reason; its neighbours are unaffected.
+failed task) is a column of ``error`` cells with the reason, and so is one whose bundle directory
+holds INCOMPLETE.json (``error: incomplete run``); its neighbours are unaffected.
 Verdicts come from each bundle's results.json only (rebuilt as report.html does), never from logs.
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import report as rp
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.signing_bundle import incomplete
 
 FLEET_FORMAT = 1
 JSON_NAME = "fleet.json"
@@ -70,6 +72,12 @@ def load_cluster(spec: dict[str, Any]) -> dict[str, Any]:
         return col
     if not col["bundle"]:
         col["reason"] = "no evidence bundle was written for this cluster (its play stopped before the evidence phase)"
+        return col
+    # The partial evidence of a run interrupted (or still running) in that directory: any results.json
+    # there is an earlier run's, or this run's half-written one.
+    unfinished = incomplete(col["bundle"])
+    if unfinished:
+        col["reason"] = "incomplete run: %s" % unfinished
         return col
     try:
         built = rp.build(rp.load_results(os.path.join(col["bundle"], RESULTS_NAME)))

@@ -10,6 +10,7 @@ files are what that key signed).  Used by the modules verify_bundle and sign_bun
 from __future__ import absolute_import, annotations, division, print_function
 
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -26,6 +27,32 @@ PUB = "SHA256SUMS.pub"
 # Written after SHA256SUMS, so never listed in it.
 NOT_SUMMED = (SUMS, SIG, PUB)
 _LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
+# conformance.yml writes it when the probe phase starts and removes it (with partial/, the probes'
+# results as each finished) once the bundle is written and uploaded: a directory holding it is the
+# partial evidence of a run that was interrupted or is still running, never a complete bundle.
+INCOMPLETE = "INCOMPLETE.json"
+PARTIAL = "partial"
+
+
+def incomplete(root: str) -> str | None:
+    """One line saying why the bundle in ``root`` is incomplete (its INCOMPLETE.json), or None."""
+    path = os.path.join(root, INCOMPLETE)
+    if not os.path.lexists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except (OSError, ValueError):
+        doc = {}
+    doc = doc if isinstance(doc, dict) else {}
+    run = "run %s" % doc["run_id"] if doc.get("run_id") else "its run"
+    started = " (started %s)" % doc["started"] if doc.get("started") else ""
+    return "%s is present: %s%s has not finished, interrupted or still running; %s holds partial evidence, not a complete bundle" % (
+        INCOMPLETE,
+        run,
+        started,
+        root,
+    )
 
 
 def sha256_file(path: str) -> str:
@@ -103,7 +130,8 @@ def check_signature(root: str, sums: bytes, public_key: str | None, required: bo
 
 
 def verify_tree(root: str, public_key: str | None = None, require_signature: bool = False, allow_unlisted: bool = False) -> dict[str, Any]:
-    """Check a bundle directory offline.  ``verified`` is true when every listed file is there with
+    """Check a bundle directory offline.  A directory holding INCOMPLETE.json is refused at once
+    (partial evidence of an unfinished run).  ``verified`` is true when every listed file is there with
     its sum, no file is unlisted (unless ``allow_unlisted``), and the signature verifies where there
     is one (a signature is required when ``require_signature`` or ``public_key`` is given).  Every
     problem is one line naming the file."""
@@ -112,6 +140,12 @@ def verify_tree(root: str, public_key: str | None = None, require_signature: boo
     out: dict[str, Any] = {"path": root, "checked": 0, "mismatched": [], "missing": [], "unlisted": [], "problems": []}
     if not os.path.isdir(root):
         raise SigningError("%s is not a directory (the evidence bundle holding %s)" % (root, SUMS))
+    unfinished = incomplete(root)
+    if unfinished:
+        out.update(signature="not checked", key_source=None, fingerprint=None, bundle_key_matches=None, verified=False)
+        out["problems"].append(unfinished)
+        out["msg"] = "bundle NOT verified: " + unfinished
+        return out
     if not os.path.exists(sums_path):
         out.update(signature="not checked", key_source=None, fingerprint=None, bundle_key_matches=None, verified=False)
         out["problems"].append("%s is missing: there is nothing to verify the files against" % SUMS)

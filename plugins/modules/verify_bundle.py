@@ -25,6 +25,10 @@ description:
     the returned RV(fingerprint) with the submitter's."
   - Each problem names its file. A file changed by one byte is named with its actual and listed sums; a changed
     C(SHA256SUMS) fails the signature; a file listed but missing, or present but not listed, is named too.
+  - A directory holding C(INCOMPLETE.json) is refused with one line and nothing else is checked. conformance.yml writes
+    it when its probe phase starts, with the probes' results in C(partial/), and removes both once the bundle is
+    written and uploaded, so such a directory is the partial evidence of a run that was interrupted or is still
+    running, never a complete bundle.
   - Reads files only, needs no network and no cluster; check mode changes nothing either way.
 options:
   path:

@@ -64,3 +64,32 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert sb.main(["record", str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("sample_bundle: %s is not a bundle of the main job: " % (tmp_path / "nothing")) and err.count("\n") == 1
+
+
+def test_recording_the_sample_bundle_gives_back_its_input(tmp_path):
+    """record() on the bundle rendered from the input gives that input back, byte for byte."""
+    sb.record(sb.bundle_dir(), tmp_path / "input", commit="783685d")
+    assert sb.differing(sb.INPUT, tmp_path / "input") == []
+
+
+def test_recording_a_run_whose_upstream_suite_ran_keeps_its_artifacts_and_verdicts(tmp_path):
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
+
+    bundle = tmp_path / "v1.37" / "refcluster"
+    shutil.copytree(sb.bundle_dir(), bundle)
+    stream = (REPO / "tests" / "fixtures" / "upstream" / "refcluster-af907ca8.json").read_text()
+    events = up.parse_events(stream)
+    (bundle / "upstream" / "results.json").write_text(stream)
+    (bundle / "upstream" / "junit.xml").write_text(up.junit(events))
+    results = json.loads((bundle / "results.json").read_text())
+    results["upstream"].update(ran=True, unavailable="", built_from="source /src/ai-conformance (af907ca8)", flags_used=["-a=b"])
+    (bundle / "results.json").write_text(json.dumps(results))
+    run = sb.record(bundle, tmp_path / "input", commit="abc1234")
+    assert run["upstream"]["artifacts"] == ["junit.xml", "results.json"]
+    assert run["upstream"]["verdicts"] == up.verdicts(events) and run["upstream"]["verdicts"]["secure_accelerator_access"]["verdict"] == "fail"
+    assert run["upstream"]["built_from"] == "source /src/ai-conformance (af907ca8)" and run["upstream"]["flags_used"] == ["-a=b"]
+    assert (tmp_path / "input" / "upstream" / "results.json").read_text() == stream
+    # What the role is given: the copied artifacts, from the input directory.
+    assert sb.evidence_vars(sb.load_input(tmp_path / "input"), tmp_path / "out", tmp_path / "input")["evidence_upstream"]["output_dir"] == str(
+        tmp_path / "input" / "upstream"
+    )

@@ -237,8 +237,13 @@ class OperatorProbe(Probe):
     def plan(self, run_id):
         p = self.params
         out = super().plan(run_id)
-        named = [n for n in p["operator"] or [] if n != "auto"] or ["kuberay"]
-        out["creates"] = [ops.BACKENDS[n].from_params(p).describe() for n in named]
+        named = [n for n in p["operator"] or [] if n != "auto"]
+        if named:
+            out["creates"] = [ops.BACKENDS[n].from_params(p).describe() for n in named]
+        else:
+            out["creates"] = [
+                "for the first operator served (%s): %s" % (", ".join(ops.BACKENDS), " or ".join(c.from_params(p).describe() for c in ops.BACKENDS.values()))
+            ]
         out["observes"] = [
             "the CRD served and Established",
             "the custom resource reconciled and its children owned by it",

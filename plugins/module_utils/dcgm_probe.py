@@ -29,7 +29,7 @@ ATTR_UUID = "the series naming the GPU pod carry the GPU allocated to it"
 
 
 class DcgmProbe(Probe):
-    requirement = "accelerator_metrics"
+    """The module (plugins/modules/dcgm_query.py) subclasses it with its requirement."""
 
     def __init__(self, extra_spec: dict[str, Any]) -> None:
         super().__init__(extra_spec)

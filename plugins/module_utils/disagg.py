@@ -23,7 +23,6 @@ from typing import Any
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import metrics as mt
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.gateway import parse_url, ref_params_error
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.serving import not_configured
 
 PHASES = ("prefill", "decode")
 SUCCESS_METRIC = "vllm:request_success_total"
@@ -33,12 +32,12 @@ STANDIN_HEADER_PREFIX = "x-aic-standin-"
 STANDIN_NOTE = "; the model servers were stand-ins that speak the OpenAI API and report the phase that handled each request, not vLLM"
 
 
-def missing_config(p: dict[str, Any]) -> str | None:
-    """What the probe needs and was not given: an explicit error verdict in the bundle, not a crash of the play."""
+def missing_options(p: dict[str, Any]) -> list[str]:
+    """What the probe needs and was not given (an explicit error verdict in the bundle, not a crash of the play)."""
     missing = [name for name in ("serving_namespace", "model") if not p.get(name)]
     if not p["gateway_url"] and not p["gateway"]:
         missing.append("gateway or gateway_url")
-    return not_configured("disaggregated_inference", missing)
+    return missing
 
 
 def param_error(p: dict[str, Any]) -> str | None:

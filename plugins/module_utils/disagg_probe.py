@@ -27,9 +27,10 @@ Counters = dict[str, dict[str, Any]]
 
 
 class DisaggregatedInferenceProbe(sv.ServingProbe):
-    requirement = "disaggregated_inference"
+    """The module (plugins/modules/disaggregated_inference_probe.py) subclasses it with its requirement."""
+
     param_error = staticmethod(dg.param_error)
-    missing_config = staticmethod(dg.missing_config)
+    missing_options = staticmethod(dg.missing_options)
 
     def probe(self, client: Client, ctx: RunContext, result: ProbeResult) -> None:
         p = self.params

@@ -47,7 +47,8 @@ def param_error(p: dict[str, Any]) -> str | None:
 
 
 class GatewayCheck(Probe):
-    requirement = "ai_inference"
+    """The module (plugins/modules/gateway_check.py) subclasses it with its requirement."""
+
     param_error = staticmethod(param_error)
 
     def backend(self, name: str, ns: str, port: int) -> tuple[dict[str, Any], dict[str, Any]]:

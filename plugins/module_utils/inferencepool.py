@@ -19,17 +19,15 @@ from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gateway as gw
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import selector
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.serving import not_configured
 
 POOL_API = "inference.networking.k8s.io/v1"
 POOL_GROUP = "inference.networking.k8s.io"
 RUN_HEADER = "x-aic-run-id"
-REQUIREMENT = "advanced_inference_ingress"
 
 
-def missing_config(p: dict[str, Any]) -> str | None:
-    """What the probe needs and was not given: an explicit error verdict in the bundle, not a crash of the play."""
-    return not_configured(REQUIREMENT, [name for name in ("pool", "gateway", "model") if not p.get(name)])
+def missing_options(p: dict[str, Any]) -> list[str]:
+    """What the probe needs and was not given (an explicit error verdict in the bundle, not a crash of the play)."""
+    return [name for name in ("pool", "gateway", "model") if not p.get(name)]
 
 
 def param_error(p: dict[str, Any]) -> str | None:

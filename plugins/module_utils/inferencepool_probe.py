@@ -27,9 +27,10 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx i
 
 
 class InferencePoolProbe(PoolTraffic):
-    requirement = ip.REQUIREMENT
+    """The module (plugins/modules/inference_pool_probe.py) subclasses it with its requirement."""
+
     param_error = staticmethod(ip.param_error)
-    missing_config = staticmethod(ip.missing_config)
+    missing_options = staticmethod(ip.missing_options)
 
     def probe(self, client: Client, ctx: RunContext, result: ProbeResult) -> None:
         p = self.params

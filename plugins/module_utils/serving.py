@@ -26,21 +26,15 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx i
 NEGATIVE_REQUESTS = 3
 
 
-def not_configured(requirement: str, missing: list[str]) -> str | None:
-    """The error verdict's reason when options the probe needs were not given, or None."""
-    if missing:
-        return "%s is not configured: set %s (or declare none)" % (requirement, ", ".join(missing))
-    return None
-
-
 class ServingProbe(Probe):
     """A probe with ``declared`` (auto or none) and ``justification`` options: ``none`` is
-    not_applicable with the justification, missing configuration (``missing_config``) an explicit
+    not_applicable with the justification, missing configuration (``missing_options``) an explicit
     error verdict in the bundle, not a crash of the play; otherwise ``probe`` runs."""
 
     @staticmethod
-    def missing_config(params: dict[str, Any]) -> str | None:
-        return None
+    def missing_options(params: dict[str, Any]) -> list[str]:
+        """The options the probe needs that were not given."""
+        return []
 
     def probe(self, client: Client, ctx: RunContext, result: ProbeResult) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -50,9 +44,9 @@ class ServingProbe(Probe):
         if p["declared"] == "none":
             result.decide(Verdict.NOT_APPLICABLE, p["justification"])
             return
-        missing = self.missing_config(p)
+        missing = self.missing_options(p)
         if missing:
-            result.decide(Verdict.ERROR, missing)
+            result.decide(Verdict.ERROR, "%s is not configured: set %s (or declare none)" % (self.requirement, ", ".join(missing)))
             return
         self.probe(client, ctx, result)
 

@@ -216,8 +216,8 @@ prometheus:
   sample: service monitoring/prometheus-k8s port web (through the API server proxy)
 """
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dcgm_probe
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import metrics as mx
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.dcgm_probe import DcgmProbe, query_mode
 
 EXTRA = dict(mx.PROMETHEUS_ARGSPEC)
 EXTRA.update(
@@ -241,10 +241,14 @@ EXTRA.update(
 )
 
 
+class DcgmProbe(dcgm_probe.DcgmProbe):
+    requirement = "accelerator_metrics"
+
+
 def main():
     probe = DcgmProbe(EXTRA)
     if probe.params["query"]:
-        query_mode(probe.module)
+        dcgm_probe.query_mode(probe.module)
     probe.main()
 
 

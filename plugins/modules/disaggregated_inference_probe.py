@@ -223,7 +223,7 @@ result:
 """
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import disagg as dg
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.disagg_probe import DisaggregatedInferenceProbe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import disagg_probe
 
 EXTRA = {
     "declared": {"type": "str", "default": "auto", "choices": ["auto", "none"]},
@@ -252,6 +252,10 @@ EXTRA = {
     "request_timeout_s": {"type": "int", "default": 60},
     "quiet_seconds": {"type": "int", "default": 5},
 }
+
+
+class DisaggregatedInferenceProbe(disagg_probe.DisaggregatedInferenceProbe):
+    requirement = "disaggregated_inference"
 
 
 def main():

@@ -193,7 +193,7 @@ result:
 """
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gateway as gw
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.gateway_probe import GatewayCheck
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gateway_probe
 
 EXTRA = {
     "gateway_class": {"type": "str", "default": ""},
@@ -211,6 +211,10 @@ EXTRA = {
     "traffic_seconds": {"type": "int", "default": 60},
     "header_name": {"type": "str", "default": "X-Gateway-Model-Name"},
 }
+
+
+class GatewayCheck(gateway_probe.GatewayCheck):
+    requirement = "ai_inference"
 
 
 def main():

@@ -234,7 +234,7 @@ result:
 """
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import disagg as dg
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.inferencepool_probe import InferencePoolProbe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import inferencepool_probe
 
 EXTRA = {
     "declared": {"type": "str", "default": "auto", "choices": ["auto", "none"]},
@@ -266,6 +266,10 @@ EXTRA = {
     "unknown_model": {"type": "str", "default": ""},
     "request_timeout_s": {"type": "int", "default": 60},
 }
+
+
+class InferencePoolProbe(inferencepool_probe.InferencePoolProbe):
+    requirement = "advanced_inference_ingress"
 
 
 def main():

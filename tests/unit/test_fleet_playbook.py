@@ -104,3 +104,63 @@ def test_the_summary_play_runs_after_a_failed_host_and_gives_it_an_error_column(
     assert cols["down"]["status"] == "error" and "cannot read" in cols["down"]["reason"]  # it never wrote a bundle
     assert again["drift"]["previous"] == str(out / "fleet.json")
     assert again["drift"]["changed"] == []  # every down cell was error before too
+
+
+# -- the deferred MUST gate (conformance_defer_gate) ---------------------------------------------------
+PLAY = yaml.safe_load((REPO / "playbooks" / "conformance.yml").read_text())[0]
+GATES = [t for t in PLAY["tasks"] if t["name"].startswith(("Fail when a MUST", "Record the MUST gate"))]
+
+
+def gate_play(tmp_path, defer):
+    """conformance.yml's own gate tasks after a run whose MUST gang_scheduling failed; what they recorded."""
+    facts = tmp_path / "gate.json"
+    play = [
+        {
+            "name": "The gates",
+            "hosts": "all",
+            "gather_facts": False,
+            "vars": {
+                "_conformance_limited": False,
+                "conformance_defer_gate": defer,
+                "evidence_bundle_dir": "/b",
+                "evidence_summary": {"must_failed_or_error": ["gang_scheduling"]},
+            },
+            "tasks": [
+                *GATES,
+                {"name": "Keep the gate", "ansible.builtin.copy": {"content": "{{ conformance_gate | default({}) | to_json }}", "dest": str(facts)}},
+            ],
+        }
+    ]
+    (tmp_path / "gates.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    (tmp_path / "hosts.ini").write_text("c1 ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+    res = run(["-i", str(tmp_path / "hosts.ini"), str(tmp_path / "gates.yml")], tmp_path)
+    return res, json.loads(facts.read_text()) if facts.exists() else None
+
+
+def test_the_gate_fails_the_host_unless_deferred_then_it_is_recorded(tmp_path):
+    assert len(GATES) == 3
+    res, gate = gate_play(tmp_path, False)
+    assert res.returncode == 2 and "MUST requirements not passed: gang_scheduling" in res.stdout and gate is None
+    res, gate = gate_play(tmp_path, True)
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert gate["failed"] is True and gate["msg"].startswith("MUST requirements not passed: gang_scheduling")
+
+
+def test_fleet_yml_defers_the_gate_and_the_summary_fails_last_naming_the_clusters(tmp_path):
+    fleet = yaml.safe_load((REPO / "playbooks" / "fleet.yml").read_text())
+    assert fleet[0]["ansible.builtin.import_playbook"] == "conformance.yml" and fleet[0]["vars"] == {"conformance_defer_gate": True}
+    inv, out, _bundle = inventory(tmp_path)
+    # Every cluster ran to its end and failed its (deferred) gate: none failed as a host.
+    stand_in = STAND_IN.replace(
+        "    - ansible.builtin.set_fact:\n        conformance_cluster:",
+        "    - ansible.builtin.set_fact:\n        conformance_gate: {failed: true, msg: 'MUST requirements not passed: gang_scheduling'}\n"
+        "    - ansible.builtin.set_fact:\n        conformance_cluster:",
+    ).replace("    - ansible.builtin.fail:\n        msg: cluster_info failed\n      when: inventory_hostname == 'down'\n", "")
+    (tmp_path / "fleet.yml").write_text(stand_in)
+    res = run(["-i", str(inv), str(tmp_path / "fleet.yml")], tmp_path)
+    assert res.returncode == 2, res.stdout[-3000:]
+    assert (out / "fleet.json").is_file()
+    line = next(x for x in res.stdout.splitlines() if x.startswith("fatal: [localhost]"))
+    assert "MUST gate failed on 2 cluster(s): " in line
+    assert "gpu-a: MUST requirements not passed: gang_scheduling" in line and "down: MUST requirements not passed: gang_scheduling" in line
+    assert res.stdout.index("TASK [Write fleet.json and fleet.html]") < res.stdout.index("TASK [Fail when a cluster's MUST gate failed]")

@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.signing_bundle import verify_tree
 from tests.refcluster.config import REPO, kubeconfig_path
 
 pytestmark = pytest.mark.fault
@@ -195,6 +196,13 @@ def test_interrupted_run_leaves_nothing_after_cleanup(refcluster, k8s, tmp_path,
         trial["playbook_rc"] = None
     trial["stragglers_killed"] = kill_all(marker)
     proc.wait(timeout=30)
+    # Partial evidence is marked incomplete, never taken for a complete bundle: a probe's result in
+    # <version>/<product>/partial/ has INCOMPLETE.json beside it, and a bundle without it is a complete
+    # one (asserted after the cleanup, which must run whatever this finds).
+    out = tmp_path / "out"
+    unmarked = [str(p) for p in out.glob("*/*/partial/*.json") if not (p.parent.parent / "INCOMPLETE.json").is_file()]
+    unfinished = [str(p.parent) for p in out.glob("*/*/results.json") if not (p.parent / "INCOMPLETE.json").exists()]
+    unverified = [d for d in unfinished if not verify_tree(d)["verified"]] if hit is not None else []
 
     cleanup = subprocess.run(
         playbook_cmd("playbooks/cleanup.yml", {"cleanup_run_id": run_id}),
@@ -212,6 +220,8 @@ def test_interrupted_run_leaves_nothing_after_cleanup(refcluster, k8s, tmp_path,
     assert cleanup.returncode == 0, cleanup.stdout[-3000:] + cleanup.stderr[-2000:]
     assert "Traceback" not in cleanup.stdout + cleanup.stderr
     assert left == [], "objects left after the interrupt at %s s and playbooks/cleanup.yml: %s" % (trial["hit_at_s"], left)
+    assert unmarked == [], "partial results without INCOMPLETE.json after the interrupt at %s s" % trial["hit_at_s"]
+    assert unverified == [], "bundles without INCOMPLETE.json that do not verify after the interrupt at %s s" % trial["hit_at_s"]
 
 
 def test_the_next_run_passes_after_the_interrupts(refcluster, k8s, tmp_path):

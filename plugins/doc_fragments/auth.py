@@ -150,6 +150,28 @@ options:
         interrupted before its evidence phase keeps the results it had, marked incomplete.
       - Nothing is written when it is unset, or in check mode; a journal that cannot be written is a warning.
     type: path
+  image_registry:
+    description:
+      - A registry mirror every image of the probe's objects is pulled from (air-gapped clusters);
+        empty (the default) rewrites nothing.
+      - C(host[:port][/path]) without a scheme, tag or digest. An image C(<host>/<path>) becomes
+        C(<image_registry>/<path>) (C(nvcr.io/nvidia/cuda:12.9.1-base) becomes
+        C(mirror.example.com/nvidia/cuda:12.9.1-base)); a Docker Hub image keeps its
+        C(library/) or user path; an image already under the mirror is left alone.
+      - It applies to every object the probe creates, including images it does not take as
+        options (the C(registry.k8s.io/pause) image of its placeholder pods). The images sent under the
+        mirror are recorded in C(observations.image_mirror).
+      - The filter P(ai_conformance.kubernetes.mirror#filter) applies the same rule; conformance.yml
+        passes C(conformance_image_registry) here. See C(docs/air-gapped.md).
+    type: str
+    default: ""
+  image_registry_map:
+    description:
+      - Per registry host, the mirror its images are pulled from, for mirrors that keep registries
+        apart, for example C(nvcr.io) to C(mirror.example.com/nvcr) and C(docker.io) to C(mirror.example.com/hub).
+      - A host named here takes precedence over O(image_registry); a host named in neither is left alone.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.

@@ -30,6 +30,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client i
     check_reachable,
     get_client,
 )
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.images import Mirror, mirrored
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.kube_auth import AUTH_ARG_SPEC
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import OWNERS, ProbeResult, Verdict
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import (
@@ -58,6 +59,9 @@ PROBE_ARG_SPEC: dict[str, Any] = {
     "keep_objects": {"type": "bool", "default": False},
     "undecided_runtime_checks": {"type": "str", "default": "auto", "choices": list(UNDECIDED_POLICIES)},
     "journal_dir": {"type": "path"},
+    # A registry mirror for every image the probe's objects name (module_utils/images.py).
+    "image_registry": {"type": "str", "default": ""},
+    "image_registry_map": {"type": "dict", "default": {}},
 }
 
 
@@ -141,7 +145,17 @@ def apply_undecided_policy(client: Client, result: ProbeResult, policy: str) -> 
 
 # Options a check-mode plan does not list: credentials and connection, and what the plan states on
 # its own (run id, namespace, timeout) or that does not change what the probe does.
-_NOT_PLAN_OPTIONS = frozenset(AUTH_ARG_SPEC) | {"run_id", "namespace", "owner", "timeout", "keep_objects", "undecided_runtime_checks", "journal_dir"}
+_NOT_PLAN_OPTIONS = frozenset(AUTH_ARG_SPEC) | {
+    "run_id",
+    "namespace",
+    "owner",
+    "timeout",
+    "keep_objects",
+    "undecided_runtime_checks",
+    "journal_dir",
+    "image_registry",
+    "image_registry_map",
+}
 
 
 def _clip(value: Any, width: int = 40) -> str:
@@ -239,6 +253,10 @@ class Probe:
         bad = self.param_error(self.params)
         if bad:
             self.module.fail_json(msg=bad)
+        try:
+            self.mirror = Mirror(self.params.get("image_registry"), self.params.get("image_registry_map"))
+        except ValueError as exc:
+            self.module.fail_json(msg=str(exc))
 
     @staticmethod
     def param_error(params: dict[str, Any]) -> str | None:
@@ -269,6 +287,9 @@ class Probe:
             "timeout_s": p.get("timeout"),
             "options": shown,
         }
+        mirror = getattr(self, "mirror", None)
+        if mirror is not None and mirror.active:
+            plan["image_mirror"] = {"prefix": mirror.prefix, "map": dict(mirror.map)}
         if p.get("declared") == "none":
             # The probes with a "declared" option report not_applicable with the justification.
             plan["instead"] = "report not_applicable without creating anything: %s" % (p.get("justification") or "no justification given")
@@ -322,7 +343,8 @@ class Probe:
         ctx = None
         try:
             with timing.span("connect", "client and server version"):
-                client = TimedClient(get_client(self.params), timing)
+                # Every object the probe creates names its images under the mirror, when one is set.
+                client = TimedClient(mirrored(get_client(self.params), self.mirror), timing)
                 check_reachable(client)
             ctx = RunContext(client, run_id, self.requirement, keep=self.params.get("keep_objects", False))
             try:
@@ -351,6 +373,9 @@ class Probe:
             result.decide(Verdict.ERROR, "internal error in the %s probe: %s: %s" % (self.requirement, exc.__class__.__name__, exc))
             result.observations["error_kind"] = "internal"
             result.observations["traceback"] = traceback.format_exc()
+        if self.mirror.active:
+            # Which images were sent under the mirror (error or not: a pull failure is explained by it).
+            result.observations["image_mirror"] = self.mirror.to_dict()
 
     def main(self) -> None:
         res = self.execute()

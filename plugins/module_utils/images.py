@@ -38,6 +38,7 @@ IMAGE_KEYS = frozenset({"image"})
 # How a bad value is named: the probes' options, the filter's arguments and the play's variables.
 PROBE_NAMES = ("image_registry", "image_registry_map")
 PLAY_NAMES = ("conformance_image_registry", "conformance_image_registry_map")
+FILTER_NAMES = ("prefix", "registry_map")
 
 
 def split(ref: str) -> tuple[str, str, str]:
@@ -46,8 +47,10 @@ def split(ref: str) -> tuple[str, str, str]:
     rest = ref[len(scheme) :]
     first, sep, remainder = rest.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost"):
-        host = DOCKER_HUB if first.lower() in _DOCKER_ALIASES else first
-        return scheme, host, remainder
+        if first.lower() in _DOCKER_ALIASES:
+            # docker.io/nginx is docker.io/library/nginx, as Docker and containerd read it.
+            return scheme, DOCKER_HUB, remainder if "/" in remainder else "library/" + remainder
+        return scheme, first, remainder
     return scheme, DOCKER_HUB, rest if sep else "library/" + rest
 
 
@@ -98,6 +101,20 @@ class Mirror:
         self.rewritten[ref] = out
         return out
 
+    def registry(self, location: Any) -> Any:
+        """A chart's registry or repository prefix (``docker.io``, ``nvcr.io/nvidia``: always host
+        first, no tag) under its target: ``<target>[/<path>]``; unchanged as ``image`` is."""
+        if not isinstance(location, str) or not location.strip() or not self.active:
+            return location
+        bare = location.strip().rstrip("/")
+        first, _sep, path = bare.partition("/")
+        target = self.target(DOCKER_HUB if first.lower() in _DOCKER_ALIASES else first)
+        if not target or bare == target or bare.startswith(target + "/"):
+            return location
+        out = target + ("/" + path if path else "")
+        self.rewritten[location] = out
+        return out
+
     def rewrite_object(self, obj: Any) -> Any:
         """A deep copy of a Kubernetes object (or patch) with every string under an ``image`` key
         rewritten (containers, init and ephemeral containers of any pod template, Ray and Trainer
@@ -126,7 +143,12 @@ class Mirror:
         return {"prefix": self.prefix, "map": dict(self.map), "rewritten": dict(sorted(self.rewritten.items()))}
 
 
-def mirror(ref: Any, prefix: str | None = "", registry_map: dict[str, Any] | None = None, names: tuple[str, str] = ("prefix", "registry_map")) -> Any:
+def mirror_registry(location: Any, prefix: str | None = "", registry_map: dict[str, Any] | None = None, names: tuple[str, str] = FILTER_NAMES) -> Any:
+    """A registry or repository prefix rewritten (the ``mirror_registry`` filter's function)."""
+    return Mirror(prefix, registry_map, names).registry(location)
+
+
+def mirror(ref: Any, prefix: str | None = "", registry_map: dict[str, Any] | None = None, names: tuple[str, str] = FILTER_NAMES) -> Any:
     """One reference rewritten (the filter's function); ValueError names a bad prefix or map."""
     return Mirror(prefix, registry_map, names).image(ref)
 

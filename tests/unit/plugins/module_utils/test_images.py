@@ -96,3 +96,30 @@ def test_filter_is_the_same_rule_and_names_the_play_variables():
         image_filter.mirror("nvcr.io/nvidia/cuda:12", "https://m")
     with pytest.raises(AnsibleFilterError, match="conformance_image_registry_map must be a mapping"):
         image_filter.mirror("nvcr.io/nvidia/cuda:12", "", "m.example")
+
+
+@pytest.mark.parametrize(
+    ("location", "want"),
+    [
+        ("docker.io", M),
+        ("quay.io", M),
+        ("nvcr.io/nvidia", M + "/nvidia"),
+        ("registry.k8s.io/kueue/kueue", M + "/kueue/kueue"),
+        (M + "/nvidia", M + "/nvidia"),
+    ],
+)
+def test_registry_values_of_charts_keep_their_path(location, want):
+    assert images.mirror_registry(location, M) == want
+    assert image_filter.mirror_registry(location, M) == want
+
+
+def test_registry_values_follow_the_map():
+    hosts = {"docker.io": "m.example/hub"}
+    assert image_filter.mirror_registry("docker.io", "", hosts) == "m.example/hub"
+    assert image_filter.mirror_registry("quay.io", "", hosts) == "quay.io"
+    assert image_filter.mirror_registry("quay.io", "", {}) == "quay.io"
+
+
+def test_docker_hub_written_with_its_host_is_read_as_docker_does():
+    assert images.mirror("docker.io/nginx:1", M) == M + "/library/nginx:1"
+    assert images.mirror("docker.io/nginx:1", M) == images.mirror("nginx:1", M)

@@ -20,6 +20,8 @@ import time
 import traceback
 from typing import Any, Callable
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+
 try:
     from kubernetes.utils.quantity import parse_quantity
 
@@ -37,6 +39,32 @@ TARGET_FIELD = {"AverageValue": "averageValue", "Value": "value", "Utilization":
 # through is seen at least once.
 SAMPLE_S = 5.0
 HPA_SYNC_S = 15.0  # kube-controller-manager --horizontal-pod-autoscaler-sync-period default
+
+
+def manifest(name: str, ns: str, target: str, metric: str, value: int, lo: int, hi: int) -> dict[str, Any]:
+    """The probe's HPA: Pods metric ``metric`` with an AverageValue target, short behaviour windows."""
+    window = {
+        "stabilizationWindowSeconds": 0,
+        "selectPolicy": "Max",
+        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 5}, {"type": "Pods", "value": 4, "periodSeconds": 5}],
+    }
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+            "minReplicas": lo,
+            "maxReplicas": hi,
+            "metrics": [{"type": "Pods", "pods": {"metric": {"name": metric}, "target": {"type": "AverageValue", "averageValue": str(value)}}}],
+            "behavior": {"scaleUp": dict(window), "scaleDown": dict(window)},
+        },
+    }
+
+
+def condition_text(obj: dict[str, Any] | None, ctype: str) -> str:
+    c = wl.condition(obj, ctype) or {}
+    return "%s=%s %s: %s" % (ctype, c.get("status", "?"), c.get("reason", ""), c.get("message", "")) if c else "no %s condition" % ctype
 
 
 def quantity(raw: Any) -> float | None:
@@ -197,6 +225,11 @@ def follow_replicas(
         return r is not None and done(r)
 
     return wait_sampling(client, "apps/v1", "Deployment", deployment, namespace, seen, timeout_s)[0], last[0]
+
+
+def highest(samples: list[dict[str, Any]], phase: str) -> float | None:
+    vals = [s["current"] for s in samples if s.get("phase") == phase and s.get("current") is not None]
+    return max(vals) if vals else None
 
 
 def _above(samples: list[dict[str, Any]], phase: str, limit: float, above: bool) -> list[dict[str, Any]]:

@@ -21,9 +21,16 @@ description:
   - "Positive: with the load high the controller-manager's HPA raises the replicas above
     O(min_replicas); with the load low it brings them back to O(min_replicas). Every replica
     change is recorded with its time; both durations are measured."
+  - "The HPA's own view of the metric is recorded at every replica change and at least every 5 s
+    (a third of the default HPA sync period): the value in C(status.currentMetrics) with the
+    time since the probe started, and the target from the stored C(spec.metrics). A scale-up
+    counts only if that value exceeded the target while the load was high, a scale-down only if
+    it fell below it: replicas changed by anything else (another autoscaler, a schedule, a manual
+    scale, an HPA rewritten to scale on CPU) fail with that reason."
   - "Negative case: an HPA on a metric nobody serves must report C(ScalingActive=False) and keep
     its replicas. When the GPU metric itself cannot be computed the probe fails with the HPA's
-    own condition as reason."
+    own condition as reason, and when the HPA computes a replica count without showing the GPU
+    metric in C(status.currentMetrics) it fails naming what the HPA scales on instead."
 extends_documentation_fragment:
   - ai_conformance.kubernetes.auth
   - ai_conformance.kubernetes.auth.PROBE
@@ -122,16 +129,22 @@ result:
       returned: always
       sample: the HPA scaled on a GPU metric
     observations:
-      description: Metric, target, replica changes with timestamps, scale_up_s, scale_down_s, the HPA's conditions.
+      description:
+        - Replica changes with their time since the load was raised or dropped (C(replica_changes)), C(scale_up_s), C(scale_down_s).
+        - C(metric_target), the target of the metric in the stored HPA's spec.metrics (type, target_type, field, raw, value).
+        - "C(metric_samples): the HPA's current value of the metric (C(current), as written C(raw)), its C(desired) replicas and the
+          Deployment's C(replicas), with C(t_s) seconds since the probe started and the C(phase) idle, up or down;
+          C(load_raised_at_s) and C(load_dropped_at_s) on the same clock."
       type: dict
       returned: always
-      sample: {metric: DCGM_FI_DEV_GPU_UTIL, scale_up_s: 21.0, scale_down_s: 16.2}
+      sample: {scale_up_s: 21.0, scale_down_s: 16.2, metric_target: {raw: "50", value: 50.0},
+               metric_samples: [{t_s: 31.0, phase: up, replicas: 2, current: 95.0, raw: "95", desired: 2}]}
     checks:
       description: Each sub-check with ok true, false, or null when undecidable, and whether it is decided from the API or needs a runtime.
       type: list
       elements: dict
       returned: always
-      sample: [{name: scaled up on high GPU metric, ok: true, detail: "1 -> 3", kind: api}]
+      sample: [{name: "the scale-up followed the HPA's metric above its target", ok: true, detail: "the HPA's current DCGM_FI_DEV_GPU_UTIL was 95", kind: api}]
     steps:
       description: Replayable actions and what came out.
       type: list
@@ -168,6 +181,7 @@ result:
 
 import time
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import hpa_metrics as hm
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
@@ -196,31 +210,6 @@ EXTRA = {
     "tolerations": {"type": "list", "elements": "dict"},
     "scale_timeout": {"type": "int", "default": 300},
 }
-
-
-def hpa(name, ns, target, metric, value, lo, hi):
-    window = {
-        "stabilizationWindowSeconds": 0,
-        "selectPolicy": "Max",
-        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 5}, {"type": "Pods", "value": 4, "periodSeconds": 5}],
-    }
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
-            "minReplicas": lo,
-            "maxReplicas": hi,
-            "metrics": [{"type": "Pods", "pods": {"metric": {"name": metric}, "target": {"type": "AverageValue", "averageValue": str(value)}}}],
-            "behavior": {"scaleUp": dict(window), "scaleDown": dict(window)},
-        },
-    }
-
-
-def condition_text(obj, ctype):
-    c = wl.condition(obj, ctype) or {}
-    return "%s=%s %s: %s" % (ctype, c.get("status", "?"), c.get("reason", ""), c.get("message", "")) if c else "no %s condition" % ctype
 
 
 class HpaProbe(Probe):
@@ -255,24 +244,25 @@ class HpaProbe(Probe):
 
     def run(self, client, ctx, result):
         p = self.params
+        t0 = time.monotonic()
         apis = [a for a in client.list("apiregistration.k8s.io/v1", "APIService")["items"] if a.get("spec", {}).get("group") == CUSTOM_API]
         available = [a["metadata"]["name"] for a in apis if (wl.condition(a, "Available") or {}).get("status") == "True"]
-        result.observations["custom_metrics_api"] = {a["metadata"]["name"]: condition_text(a, "Available") for a in apis}
+        result.observations["custom_metrics_api"] = {a["metadata"]["name"]: hm.condition_text(a, "Available") for a in apis}
         if not apis:
             result.decide(Verdict.FAIL, "%s is not served: no metrics adapter is registered, so no HPA can scale on a GPU metric" % CUSTOM_API)
             return
         if not available:
-            result.decide(Verdict.FAIL, "%s is registered but not available: %s" % (CUSTOM_API, "; ".join(condition_text(a, "Available") for a in apis)))
+            result.decide(Verdict.FAIL, "%s is registered but not available: %s" % (CUSTOM_API, "; ".join(hm.condition_text(a, "Available") for a in apis)))
             return
         ns = ctx.ensure_namespace(p["namespace"])
         load, dep, hpa_name = ctx.name("load"), ctx.name("gpu-workload"), ctx.name("gpu-hpa")
         ctx.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": load, "namespace": ns}, "data": {"utilization": "0"}})
         ctx.create(self.deployment(dep, ns, load, True))
-        ctx.create(hpa(hpa_name, ns, dep, p["metric"], p["target_value"], p["min_replicas"], p["max_replicas"]))
+        ctx.create(hm.manifest(hpa_name, ns, dep, p["metric"], p["target_value"], p["min_replicas"], p["max_replicas"]))
         absent_metric = "aic_absent_metric_%s" % ctx.run_id.replace("-", "_")
         blind, blind_hpa = ctx.name("no-metric"), ctx.name("no-metric-hpa")
         ctx.create(self.deployment(blind, ns, load, False))
-        ctx.create(hpa(blind_hpa, ns, blind, absent_metric, p["target_value"], p["min_replicas"], p["max_replicas"]))
+        ctx.create(hm.manifest(blind_hpa, ns, blind, absent_metric, p["target_value"], p["min_replicas"], p["max_replicas"]))
         result.step(
             "create Deployment %s (1 %s per pod), ConfigMap %s (load 0), HPA %s on %s target %d"
             % (dep, p["resource_name"], load, hpa_name, p["metric"], p["target_value"]),
@@ -283,49 +273,77 @@ class HpaProbe(Probe):
             "autoscaling/v2",
             "HorizontalPodAutoscaler",
             hpa_name,
-            lambda o: (wl.condition(o, "ScalingActive") or {}).get("status") == "True" and bool((o.get("status") or {}).get("currentMetrics")),
+            lambda o: (wl.condition(o, "ScalingActive") or {}).get("status") == "True" and hm.current_of(o, p["metric"])[0] is not None,
             ns,
             p["timeout"],
         )
-        if not computed:
-            result.decide(Verdict.FAIL, "the HPA cannot compute %s after %d s: %s" % (p["metric"], p["timeout"], condition_text(live, "ScalingActive")))
+        if not computed and (wl.condition(live, "ScalingActive") or {}).get("status") == "True":
+            result.decide(
+                Verdict.FAIL,
+                "the HPA computes a replica count but never showed %s in status.currentMetrics after %d s (stored spec.metrics: %s; currentMetrics: %s)"
+                % (p["metric"], p["timeout"], hm.specified(live), hm.shown(live)),
+            )
             result.observations["hpa_status"] = (live or {}).get("status")
             return
-        result.check("the HPA computes the GPU metric", True, "ScalingActive=True, current %s" % self.current(live))
+        if not computed:
+            result.decide(Verdict.FAIL, "the HPA cannot compute %s after %d s: %s" % (p["metric"], p["timeout"], hm.condition_text(live, "ScalingActive")))
+            result.observations["hpa_status"] = (live or {}).get("status")
+            return
+        result.check("the HPA computes the GPU metric", True, "ScalingActive=True, %s" % self.current(live))
 
+        sampler = hm.Sampler(client, ns, hpa_name, p["metric"], t0)
+        sampler.take("idle", ((client.get("apps/v1", "Deployment", dep, ns) or {}).get("spec") or {}).get("replicas"), live)
+        result.observations["metric_target"] = sampler.target
         changes = []
         t_up = self.drive(client, ns, load, p["high_load"])
-        up_ok, top = self.wait_replicas(client, ns, dep, lambda r: r > p["min_replicas"], p["scale_timeout"], changes, t_up)
+        result.observations["load_raised_at_s"] = sampler.since_start()
+        up_ok, top = hm.follow_replicas(client, ns, dep, lambda r: r > p["min_replicas"], p["scale_timeout"], changes, t_up, sampler, "up")
         if up_ok:
             # Let it climb while the load stays high (each new replica's GPU is loaded too).
-            self.wait_replicas(client, ns, dep, lambda r: r >= p["max_replicas"], min(p["scale_timeout"], 60), changes, t_up)
+            hm.follow_replicas(client, ns, dep, lambda r: r >= p["max_replicas"], min(p["scale_timeout"], 60), changes, t_up, sampler, "up")
         peak = max([c["replicas"] for c in changes] or [top])
-        live = client.get("autoscaling/v2", "HorizontalPodAutoscaler", hpa_name, ns)
+        if up_ok:
+            sampler.catch_up("up", peak, lambda d: d >= peak)
+        else:
+            sampler.take("up", top)
         result.observations["scale_up_s"] = changes[0]["t_s"] if up_ok and changes else None
         result.check(
             "scaled up while the GPU metric is high",
             up_ok,
-            "%d -> %s replicas, first change after %s s (%s)" % (p["min_replicas"], peak, result.observations["scale_up_s"], self.current(live))
+            "%d -> %s replicas, first change after %s s (%s)" % (p["min_replicas"], peak, result.observations["scale_up_s"], self.current(sampler.last_hpa))
             if up_ok
-            else "still %s replicas after %d s: %s; %s" % (top, p["scale_timeout"], condition_text(live, "AbleToScale"), condition_text(live, "ScalingActive")),
+            else "still %s replicas after %d s: %s; %s"
+            % (top, p["scale_timeout"], hm.condition_text(sampler.last_hpa, "AbleToScale"), hm.condition_text(sampler.last_hpa, "ScalingActive")),
         )
+        if up_ok:
+            result.check(
+                "the scale-up followed the HPA's metric above its target", *hm.drove_scale_up(sampler.samples, sampler.target, p["metric"], sampler.last_hpa)
+            )
         result.step("set the load to %d %%" % p["high_load"], "replicas %s" % [c["replicas"] for c in changes], up_ok)
         if up_ok:
             down = []
             t_down = self.drive(client, ns, load, 0)
-            down_ok, last = self.wait_replicas(client, ns, dep, lambda r: r <= p["min_replicas"], p["scale_timeout"], down, t_down)
-            live = client.get("autoscaling/v2", "HorizontalPodAutoscaler", hpa_name, ns)
+            result.observations["load_dropped_at_s"] = sampler.since_start()
+            down_ok, last = hm.follow_replicas(client, ns, dep, lambda r: r <= p["min_replicas"], p["scale_timeout"], down, t_down, sampler, "down")
+            if down_ok:
+                sampler.catch_up("down", last, lambda d: d <= last)
+            else:
+                sampler.take("down", last)
             result.observations["scale_down_s"] = down[-1]["t_s"] if down_ok and down else None
             result.check(
                 "scaled back down when the GPU metric is low",
                 down_ok,
                 "%s -> %s replicas after %s s" % (peak, last, result.observations["scale_down_s"])
                 if down_ok
-                else "still %s replicas after %d s: %s" % (last, p["scale_timeout"], condition_text(live, "ScalingActive")),
+                else "still %s replicas after %d s: %s" % (last, p["scale_timeout"], hm.condition_text(sampler.last_hpa, "ScalingActive")),
             )
+            if down_ok:
+                result.check("the scale-down followed the HPA's metric below its target", *hm.followed_scale_down(sampler.samples, sampler.target, p["metric"]))
             result.step("set the load to 0 %", "replicas %s" % [c["replicas"] for c in down], down_ok)
             changes += [dict(c, phase="down") for c in down]
         result.observations["replica_changes"] = changes
+        result.observations["metric_target"] = sampler.target
+        result.observations["metric_samples"] = sampler.samples
 
         blind_live = client.wait_until(
             "autoscaling/v2",
@@ -337,40 +355,31 @@ class HpaProbe(Probe):
         )[1]
         blind_dep = client.get("apps/v1", "Deployment", blind, ns) or {}
         refused = (wl.condition(blind_live, "ScalingActive") or {}).get("status") == "False" and blind_dep.get("spec", {}).get("replicas") == p["min_replicas"]
-        result.negative_case("HPA %s on metric %s that nobody serves" % (blind_hpa, absent_metric), refused, condition_text(blind_live, "ScalingActive"))
+        result.negative_case("HPA %s on metric %s that nobody serves" % (blind_hpa, absent_metric), refused, hm.condition_text(blind_live, "ScalingActive"))
+        high = hm.highest(sampler.samples, "up")
         result.decide_from_checks(
-            "the HPA scaled %s from %d to %s replicas in %s s on %s and back to %d in %s s"
-            % (dep, p["min_replicas"], peak, result.observations.get("scale_up_s"), p["metric"], p["min_replicas"], result.observations.get("scale_down_s"))
+            "the HPA scaled %s from %d to %s replicas in %s s on %s (its current value up to %s, target %s) and back to %d in %s s"
+            % (
+                dep,
+                p["min_replicas"],
+                peak,
+                result.observations.get("scale_up_s"),
+                p["metric"],
+                "%g" % high if high is not None else "never seen",
+                (sampler.target or {}).get("raw"),
+                p["min_replicas"],
+                result.observations.get("scale_down_s"),
+            )
         )
 
     @staticmethod
     def current(hpa_obj):
-        out = []
-        for m in ((hpa_obj or {}).get("status") or {}).get("currentMetrics") or []:
-            pods = m.get("pods") or {}
-            out.append("%s=%s" % ((pods.get("metric") or {}).get("name"), (pods.get("current") or {}).get("averageValue")))
-        return ", ".join(out) or "no current metrics"
+        return "current " + hm.shown(hpa_obj)
 
     @staticmethod
     def drive(client, ns, cm, value):
         client.patch("v1", "ConfigMap", cm, {"data": {"utilization": str(value)}}, ns)
         return time.monotonic()
-
-    @staticmethod
-    def wait_replicas(client, ns, dep, done, timeout_s, changes, t0):
-        """Follow the Deployment's spec.replicas (what the HPA sets) until done(replicas); every
-        change is appended to ``changes`` with its time since t0.  Returns (done, last replicas)."""
-        last = [None]
-
-        def seen(o):
-            r = ((o or {}).get("spec") or {}).get("replicas")
-            if r != last[0]:
-                if last[0] is not None:
-                    changes.append({"replicas": r, "t_s": round(time.monotonic() - t0, 1)})
-                last[0] = r
-            return r is not None and done(r)
-
-        return client.wait_until("apps/v1", "Deployment", dep, seen, ns, timeout_s)[0], last[0]
 
 
 def main():

@@ -5,8 +5,10 @@
 
 The suite is a Go ``testing`` package (``github.com/kubernetes-sigs/ai-conformance/test``) that
 writes no files; vendors attach ``e2e.log`` (``go test -v``), ``results.json`` (``go test -json``,
-the test2json event stream) and ``junit.xml``.  This module turns one test2json stream into all
-three, reads each top-level test's verdict from the events (``Action`` pass/fail/skip), and puts
+the test2json event stream) and ``junit.xml``.  The suite runs through gotestsum
+(gotest.tools/gotestsum, ``--raw-command``) when it is installed, and gotestsum writes the stream and
+the JUnit file; without it (an air-gapped controller with no Go module cache) ``junit()`` writes the
+JUnit file from the stream.  This module reads each top-level test's verdict from the events (``Action`` pass/fail/skip), and puts
 them beside this collection's verdicts per requirement.  A disagreement is flagged, never resolved.
 """
 
@@ -14,8 +16,12 @@ from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
+import glob
 import json
+import os
 import re
+import shutil
+import subprocess
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -33,6 +39,9 @@ TESTS = {
     "TestWorkloadSandboxing": "workload_sandboxing",
 }
 _FLAG_LINE = re.compile(r"^\s+-([A-Za-z][\w.-]*)")
+# Where tests/tools/build_gotestsum.sh leaves its builds, under the cache root (~/.cache/ai-conformance).
+GOTESTSUM_BUILDS = "tools/gotestsum-v*/bin/gotestsum"
+BUILTIN_WRITER = "ai_conformance.kubernetes (plugins/module_utils/upstream.py junit())"
 
 
 def defined_flags(usage: str) -> list[str]:
@@ -156,3 +165,42 @@ def compare(ours: dict[str, str], theirs: dict[str, dict[str, Any]], requirement
         decided = {mine, upstream} <= {"pass", "fail"}
         rows.append({"requirement": rid, "ours": mine, "upstream": upstream, "test": test, "disagree": decided and mine != upstream, "note": note})
     return rows
+
+
+def _build_version(path: str) -> tuple[int, ...]:
+    found = re.search(r"gotestsum-v(\d+(?:\.\d+)*)", path)
+    return tuple(int(x) for x in found.group(1).split(".")) if found else ()
+
+
+def find_gotestsum(choice: str, cache_root: str) -> tuple[str | None, str]:
+    """The gotestsum to run the suite through, or None and why not.
+
+    ``choice``: ``auto`` (``gotestsum`` on PATH, else the newest build of tests/tools/build_gotestsum.sh
+    under ``cache_root``), ``none`` (the built-in writer), or the path of a gotestsum binary."""
+    if choice == "none":
+        return None, "gotestsum is turned off (gotestsum: none)"
+    if choice != "auto":
+        return (choice, "") if os.path.isfile(choice) and os.access(choice, os.X_OK) else (None, "gotestsum %s is not an executable file" % choice)
+    on_path = shutil.which("gotestsum")
+    if on_path:
+        return on_path, ""
+    builds = [b for b in glob.glob(os.path.join(os.path.expanduser(cache_root), GOTESTSUM_BUILDS)) if os.access(b, os.X_OK)]
+    if builds:
+        return max(builds, key=_build_version), ""
+    return None, "gotestsum is not installed (not on PATH, no build under %s; tests/tools/build_gotestsum.sh builds it)" % os.path.join(cache_root, "tools")
+
+
+def gotestsum_version(gotestsum: str) -> str:
+    """``v1.13.0`` from ``gotestsum --version``; empty when it cannot say."""
+    try:
+        res = subprocess.run([gotestsum, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return ""
+    found = re.search(r"v\d+\.\d+\.\d+\S*", res.stdout)
+    return found.group(0) if found else ""
+
+
+def through_gotestsum(gotestsum: str, json_path: str, junit_path: str, command: list[str]) -> list[str]:
+    """``command`` (which prints a test2json stream) run by gotestsum, which writes the stream to
+    ``json_path`` and JUnit to ``junit_path`` and prints what ``go test -v`` would."""
+    return [gotestsum, "--raw-command", "--format", "standard-verbose", "--jsonfile", json_path, "--junitfile", junit_path, "--"] + command

@@ -20,6 +20,9 @@ description:
     A flag this build of the suite does not define is left out with its reason (an unknown flag would abort the run)."
   - "Writes into O(output_dir) the three files the v1.37 instructions name: C(e2e.log) (the C(-v) output),
     C(results.json) (the test2json stream) and C(junit.xml) (one testcase per test and subtest)."
+  - "When gotestsum (C(gotest.tools/gotestsum)) is available (O(gotestsum)), the run goes through
+    C(gotestsum --raw-command --jsonfile results.json --junitfile junit.xml), and gotestsum writes the JUnit file;
+    otherwise the collection writes it from the stream. C(junit_writer) says which did."
   - "Returns each top-level test's verdict, mapped to its requirement, read from the test2json events."
   - "When no source can be had (the Go module proxy serves no version of the suite: it has no tags), the result
     says so in C(unavailable) and nothing runs; the evidence bundle shows that reason beside every requirement."
@@ -58,6 +61,15 @@ options:
     description: Directory for C(e2e.log), C(results.json) and C(junit.xml); created if missing.
     type: path
     required: true
+  gotestsum:
+    description:
+      - The gotestsum that runs the suite and writes C(junit.xml).
+      - V(auto) takes C(gotestsum) from the E(PATH), else the newest build of C(tests/tools/build_gotestsum.sh) under
+        C(~/.cache/ai-conformance/tools) (E(AIC_CACHE) moves it); when there is none, the collection's own writer is used.
+      - V(none) always uses the collection's own writer; any other value is the path of a gotestsum binary (one that
+        is not executable falls back to the collection's writer, saying so in C(junit_writer)).
+    type: str
+    default: auto
 requirements:
   - Go (C(go) on PATH) to build the suite and for C(go tool test2json)
 """
@@ -123,6 +135,11 @@ artifacts:
   type: list
   elements: str
   sample: [e2e.log, junit.xml, results.json]
+junit_writer:
+  description: What wrote C(junit.xml), gotestsum (its version and path) or the collection's writer (and why gotestsum did not).
+  returned: when the suite ran
+  type: str
+  sample: "gotestsum v1.13.0 (/root/.cache/ai-conformance/tools/gotestsum-v1.13.0/bin/gotestsum)"
 exit_code:
   description: Exit code of the test run (1 when a test failed).
   returned: when the suite ran
@@ -224,6 +241,38 @@ def build_from_module(version, cache):
     return out, "module %s@%s" % (MODULE, version)
 
 
+def _read(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
+def run_suite(cmd, p):
+    """Run ``cmd`` (go tool test2json around the suite), through gotestsum when there is one.
+    Returns (the test2json stream, exit code, what wrote junit.xml or "" when nobody did, why gotestsum did not)."""
+    gotestsum, why_not = up.find_gotestsum(p["gotestsum"], os.environ.get("AIC_CACHE") or "~/.cache/ai-conformance")
+    junit_path = os.path.join(p["output_dir"], "junit.xml")
+    json_path = os.path.join(p["output_dir"], "results.json")
+    if gotestsum:
+        for stale in (junit_path, json_path):
+            if os.path.exists(stale):
+                os.unlink(stale)
+        cmd = up.through_gotestsum(gotestsum, json_path, junit_path, cmd)
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=p["timeout"] + 60, check=False)
+        stream, code = res.stdout, res.returncode
+    except subprocess.TimeoutExpired as exc:
+        stream, code = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or ""), 124
+    if not gotestsum:
+        return stream, code, "", why_not
+    stream = _read(json_path)
+    if os.path.isfile(junit_path) and os.path.getsize(junit_path) > 0:
+        return stream, code, "gotestsum %s (%s)" % (up.gotestsum_version(gotestsum) or "(version unknown)", gotestsum), ""
+    return stream, code, "", "gotestsum %s wrote no junit.xml (exit %d)" % (gotestsum, code)
+
+
 def binary_flags(binary):
     res = subprocess.run([binary, "-help"], capture_output=True, text=True, timeout=60, check=False)
     return up.defined_flags(res.stderr + res.stdout)
@@ -241,6 +290,7 @@ def main():
             "run": {"type": "str", "default": "^Test"},
             "timeout": {"type": "int", "default": 4500},
             "output_dir": {"type": "path", "required": True},
+            "gotestsum": {"type": "str", "default": "auto"},
         },
         mutually_exclusive=[("source", "binary")],
         supports_check_mode=True,
@@ -289,13 +339,14 @@ def main():
     except OSError as exc:
         module.fail_json(msg="cannot create %s: %s" % (p["output_dir"], exc))
     cmd = [go, "tool", "test2json", "-t", "-p", up.PACKAGE, binary, "-test.v=test2json", "-test.timeout=%ds" % p["timeout"], "-test.run=%s" % p["run"]] + args
-    try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=p["timeout"] + 60, check=False)
-        stream, code = res.stdout, res.returncode
-    except subprocess.TimeoutExpired as exc:
-        stream, code = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or ""), 124
+    stream, code, writer, why_not = run_suite(cmd, p)
     events = up.parse_events(stream)
-    files = {"results.json": stream, "e2e.log": up.e2e_log(events), "junit.xml": up.junit(events)}
+    files = {"results.json": stream, "e2e.log": up.e2e_log(events)}
+    if writer:
+        out["junit_writer"] = writer
+    else:
+        files["junit.xml"] = up.junit(events)
+        out["junit_writer"] = "%s: %s" % (up.BUILTIN_WRITER, why_not)
     for name, text in sorted(files.items()):
         with open(os.path.join(p["output_dir"], name), "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -303,7 +354,7 @@ def main():
         ran=True,
         verdicts=up.verdicts(events),
         tests={n: t["verdict"] for n, t in sorted(up.tests_from(events).items())},
-        artifacts=sorted(files),
+        artifacts=sorted(set(files) | {"junit.xml"}),
         exit_code=code,
     )
     if not events:

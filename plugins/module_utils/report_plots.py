@@ -5,7 +5,11 @@
 
 Each function takes a series from module_utils.report and returns ``{"svg": markup, "points": n}``,
 or ``{"missing": why}`` when the series recorded nothing.  Every artist that shows recorded data
-carries the SVG id ``<plot>-data-<n>``, so a test can find what was drawn from the recording.
+carries the SVG id ``<plot>-data-<n>``, so a test can find what was drawn from the recording.  The
+HPA plot draws, when its series has ``metric_series`` (``name``, ``target``, ``target_raw`` and
+``up``/``down`` lists of (seconds after the load changed, value)), the HPA's current value of its
+metric on a second axis (ids ``hpa-metric-<n>``) and the target dashed (``hpa-target-<n>``), and
+returns their count as ``metric_points``.
 """
 
 from __future__ import absolute_import, annotations, division, print_function
@@ -32,6 +36,7 @@ MISSING_MATPLOTLIB = "plots not drawn: the Python library matplotlib is not inst
 # Fill colour per shown verdict; the verdict is always written beside it too.
 COLORS = {"pass": "#2e7d32", "partial": "#9e9d24", "fail": "#c62828", "error": "#6a1b9a", "skip": "#757575", "not_applicable": "#90a4ae"}
 WIDTH_IN = 8.0
+METRIC_COLOR = "#6a1b9a"  # the HPA plot's metric line and target, on the second axis
 RC = {
     "svg.fonttype": "none",  # text stays text: searchable, and no embedded glyphs
     "font.size": 9,
@@ -137,6 +142,48 @@ def _phases(name: str, panels: list[tuple[list[tuple[float, float]], str, str, s
     return fig, points
 
 
+def _metric_axes(fig: Any, metric: dict[str, Any], series: dict[str, Any]) -> int:
+    """The HPA's current value of its metric on a second y axis of each phase panel (held until the
+    next sample, as the HPA holds it until its next sync), its target a dashed line; the x axis is
+    widened to the samples taken after the last replica change."""
+    target = metric.get("target")
+    values = [v for key in ("up", "down") for _x, v in metric.get(key) or []]
+    top = max(values + ([target] if target is not None else []) or [1.0])
+    drawn = 0
+    for i, (ax, key) in enumerate(zip(fig.axes[:2], ("up", "down"))):
+        pts = metric.get(key) or []
+        twin = ax.twinx()
+        twin.spines["right"].set_visible(True)
+        handles = []
+        if pts:
+            (line,) = twin.plot(
+                [p[0] for p in pts],
+                [p[1] for p in pts],
+                color=METRIC_COLOR,
+                marker=".",
+                markersize=4,
+                linewidth=1.0,
+                drawstyle="steps-post",
+                label="HPA's current value",
+            )
+            line.set_gid("hpa-metric-%d" % i)
+            handles.append(line)
+            drawn += len(pts)
+        if target is not None:
+            tline = twin.axhline(target, color=METRIC_COLOR, linestyle="--", linewidth=0.9, label="target %s" % (metric.get("target_raw") or "%g" % target))
+            tline.set_gid("hpa-target-%d" % i)
+            handles.append(tline)
+        twin.set_ylim(-0.02 * top, top * 1.15 + 1e-9)
+        right = max([p[0] for p in pts] + [p[0] for p in series[key]] or [1.0]) * 1.25 + 1  # as _phases, over both series
+        ax.set_xlim(-0.03 * right, right)
+        if handles and key == "up":
+            twin.legend(handles=handles, loc="upper left", fontsize=7, frameon=False)
+        if key == "down":
+            twin.set_ylabel("%s (HPA status.currentMetrics)" % metric.get("name", "metric"), color=METRIC_COLOR)
+        twin.tick_params(axis="y", colors=METRIC_COLOR)
+    return drawn
+
+
 def hpa_plot(series: dict[str, Any]) -> dict[str, Any]:
     if "missing" in series:
         return {"missing": series["missing"]}
@@ -149,7 +196,13 @@ def hpa_plot(series: dict[str, Any]) -> dict[str, Any]:
         "Deployment replicas (set by the HPA)",
         step=True,
     )
-    return {"svg": to_svg(fig, "hpa", "HPA replicas over time"), "points": points}
+    metric = series.get("metric_series")
+    if not isinstance(metric, dict):
+        return {"svg": to_svg(fig, "hpa", "HPA replicas over time"), "points": points}
+    drawn = _metric_axes(fig, metric, series)
+    fig.tight_layout()
+    label = "HPA replicas over time, with the HPA's current %s and its target" % metric.get("name", "metric")
+    return {"svg": to_svg(fig, "hpa", label), "points": points, "metric_points": drawn}
 
 
 def autoscaler_plot(series: dict[str, Any]) -> dict[str, Any]:

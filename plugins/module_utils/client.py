@@ -333,8 +333,12 @@ def get_client(params: dict[str, Any]) -> Client:
 
 def check_reachable(c: Client) -> dict[str, Any]:
     """GET /version: the first call of every probe, so that an unreachable server or bad
-    credentials fail fast with one line."""
-    return c.get_path("/version", what="read the server version")
+    credentials fail fast with one line.  An answer without a version (a web page, a proxy's
+    landing page) is not a Kubernetes API server: said here, not later as "kind Node is not served"."""
+    doc = c.get_path("/version", what="read the server version")
+    if not isinstance(doc, dict) or not doc.get("gitVersion"):
+        raise ClusterError("%s does not answer as a Kubernetes API server: GET /version gave no version" % c.host, "unreachable")
+    return doc
 
 
 def selector(labels: dict[str, str]) -> str:

@@ -21,6 +21,7 @@ import socket
 from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import metrics as mt
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import secret_scan as sc
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.gateway import parse_url, ref_params_error
 
@@ -197,7 +198,9 @@ def post_json(url: str, host: str, path: str, body: dict[str, Any], headers: dic
             doc = json.loads(raw)
         except ValueError:
             doc = None
-        return {"status": resp.status, "json": doc, "headers": {k.lower(): v for k, v in resp.getheaders()}, "text": raw[:300].decode("utf-8", "replace")}
+        # Headers and text can end up in the evidence (failed_responses): credentials are redacted here.
+        headers = sc.redact_headers({k.lower(): v for k, v in resp.getheaders()})
+        return {"status": resp.status, "json": doc, "headers": headers, "text": sc.redact_text(raw[:300].decode("utf-8", "replace"))}
     except (OSError, http.client.HTTPException, socket.timeout) as exc:
         return {"status": 0, "json": None, "headers": {}, "text": "%s: %s" % (exc.__class__.__name__, exc)}
     finally:

@@ -14,6 +14,7 @@ import traceback
 from typing import Any
 from urllib.parse import urlencode
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.api_errors import _root_cause, unreachable_fix
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
 
 try:
@@ -72,7 +73,7 @@ class Prometheus:
         try:
             resp = pool.request("GET", "%s%s?%s" % (self.url, path, urlencode(params)), headers=headers, timeout=urllib3.Timeout(connect=5, read=30))
         except Exception as exc:  # urllib3 raises many kinds; all mean the same here
-            raise ClusterError("cannot reach Prometheus at %s: %s" % (self.url, exc), "unreachable")
+            raise ClusterError("cannot reach Prometheus at %s: %s (%s)" % (self.url, _root_cause(exc), unreachable_fix(exc)), "unreachable")
         if resp.status in (401, 403):
             raise ClusterError("Prometheus at %s refused the request (HTTP %d): set prometheus_token" % (self.url, resp.status), "forbidden", resp.status)
         try:

@@ -290,11 +290,7 @@ def one_line(result: dict) -> str:
 
 
 # Known defects, each with the change that fixes it (the xfail is strict: the fix makes it fail).
-DEFECTS = {
-    "not-a-kubernetes-api": "a server that answers /version with HTML (a load balancer's page) is taken for an API server; the run stops later "
-    "with 'kind Node is not served in API v1'. Fix: client.check_reachable raises ClusterError('<host> does not answer as a Kubernetes "
-    "API server: GET /version gave no version (...)', 'unreachable') when the answer is not a dict with gitVersion",
-}
+DEFECTS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("cid", [pytest.param(c, marks=pytest.mark.xfail(reason=DEFECTS[c], strict=True)) if c in DEFECTS else c for c in ALL_IDS])

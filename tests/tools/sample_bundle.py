@@ -8,9 +8,8 @@ suite) and when and where the run was recorded.  ``render`` runs ansible-playboo
 (ai_conformance.kubernetes.evidence) with the recorded results as evidence_results, so every file of
 the bundle (PRODUCT.yaml, evidence/*.md, junit files, report.html, preflight.json, SHA256SUMS, ...)
 comes from the role as it is now.  Everything the role stamps comes from the input: the run id and
-the probes' start times are in the results; README.md's "generated" time is the one place the role
-reads the clock (now() in README.md.j2, with no variable to pin it), so the play runs with Jinja's
-now() returning the recorded time (``PINNED_PLAYBOOK``).
+the probes' start times are in the results; README.md's "generated" time, the one place the role
+reads the clock, is pinned with the role's evidence_generated_at.
 
     .venv/bin/python tests/tools/sample_bundle.py render      # make sample-bundle
     .venv/bin/python tests/tools/sample_bundle.py check       # exit 1 and the differing files when stale
@@ -37,24 +36,6 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "docs" / "samples" / "reference-cluster"
 INPUT = SAMPLE / "input"
 GENERATED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-# ansible-playbook with Jinja's now() returning the time given as its first argument.  The role has no
-# variable for README.md's "generated" time; until it has one, the global is pinned here before the
-# playbook starts (ansible-core 2.19 binds it when a template environment is created; the workers fork
-# from this process, so they see it too).  If ansible-core moves it, this fails loudly, never silently.
-PINNED_PLAYBOOK = """
-import datetime, sys
-from ansible._internal._templating import _jinja_bits
-if not hasattr(_jinja_bits, "_now"):
-    sys.exit("sample_bundle: this ansible-core has no _jinja_bits._now to pin; the sample bundle cannot be byte-stable")
-_fixed = datetime.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ")
-def _pinned_now(utc=False, fmt=None):
-    return _fixed.strftime(fmt) if fmt else _fixed
-_jinja_bits._now = _pinned_now
-from ansible.cli.playbook import main
-sys.argv = ["ansible-playbook"] + sys.argv[2:]
-sys.exit(main())
-"""
 
 
 class SampleError(Exception):
@@ -110,7 +91,7 @@ def render(out_dir: Path, input_dir: Path = INPUT) -> Path:
             PWD=str(REPO),
         )
         env.pop("COSIGN_PASSWORD", None)
-        cmd = [sys.executable, "-c", PINNED_PLAYBOOK, inp["generated"], "-i", "localhost,", "-c", "local"]
+        cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "-c", "local", "-e", "evidence_generated_at=" + inp["generated"]]
         cmd += ["-e", "ansible_python_interpreter=" + sys.executable, "-e", "@" + str(Path(tmp) / "vars.json"), str(Path(tmp) / "play.yml")]
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(REPO), env=env, timeout=600, check=False)
     if proc.returncode != 0:

@@ -5,7 +5,8 @@
 
 Nothing here draws or writes: the rows come from evidence.build_rows (the same rows as README.md,
 PRODUCT.yaml and junit.xml), the timeline from each result's ``started`` and ``duration_s``, and the
-plot series from the observation keys the probes record (hpa_probe ``replica_changes``,
+plot series from the observation keys the probes record (hpa_probe ``replica_changes`` and
+``metric_samples``/``metric_target``/``load_raised_at_s``/``load_dropped_at_s``,
 gateway_check ``split``, inference_pool_probe ``choice``, disaggregated_inference_probe
 ``counters``, autoscaler_probe ``pool_free_before``/``joined_nodes``/``scale_up_s``/``scale_down_s``).
 A series whose keys are absent is returned as ``{"missing": why}``; it is never made up.
@@ -137,9 +138,31 @@ def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def hpa_metric_series(obs: dict[str, Any]) -> dict[str, Any] | None:
+    """hpa_probe's ``metric_samples`` (the HPA's current value of its metric, ``t_s`` seconds since
+    the probe started) per phase, on the clocks of the replica changes: seconds after
+    ``load_raised_at_s`` (phase up) or ``load_dropped_at_s`` (phase down); ``metric_target`` gives
+    the name and the target.  None when nothing was recorded."""
+    samples = obs.get("metric_samples")
+    if not isinstance(samples, list) or not samples:
+        return None
+    target = obs.get("metric_target") if isinstance(obs.get("metric_target"), dict) else {}
+    raw = target.get("raw")
+    out: dict[str, Any] = {"name": target.get("metric") or "metric", "target": _num(target.get("value")), "target_raw": None if raw is None else str(raw)}
+    starts = {"up": _num(obs.get("load_raised_at_s")), "down": _num(obs.get("load_dropped_at_s"))}
+    for phase, start in starts.items():
+        out[phase] = []
+        for sample in samples:
+            t, value = _num((sample or {}).get("t_s")), _num((sample or {}).get("current"))
+            if sample.get("phase") == phase and start is not None and t is not None and value is not None:
+                out[phase].append((round(t - start, 1), value))
+    return out if out["up"] or out["down"] else None
+
+
 def hpa_series(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """hpa_probe's ``replica_changes``: each change of the Deployment's replicas with its time since
-    the probe raised the load (phase up) or dropped it (``phase: down``)."""
+    the probe raised the load (phase up) or dropped it (``phase: down``), and the HPA's current value
+    of its metric over the same time (``metric_series``, see hpa_metric_series)."""
     obs, why = _obs(rows, HPA_REQ)
     changes = (obs or {}).get("replica_changes")
     if not isinstance(changes, list) or not changes:
@@ -151,14 +174,16 @@ def hpa_series(rows: list[dict[str, Any]]) -> dict[str, Any]:
             points["down" if change.get("phase") == "down" else "up"].append((t, replicas))
     if not points["up"] and not points["down"]:
         return {"missing": "no data recorded: the replica changes of %s carry no t_s/replicas values" % HPA_REQ}
-    return {
-        "up": points["up"],
-        "down": points["down"],
-        "scale_up_s": _num(obs.get("scale_up_s")),
-        "scale_down_s": _num(obs.get("scale_down_s")),
-        # hpa_probe keeps no samples of the metric itself: say so rather than draw a line.
-        "metric": "no data recorded: hpa_probe records the replica changes and their times, not the GPU metric's values over time",
-    }
+    out: dict[str, Any] = {"up": points["up"], "down": points["down"], "scale_up_s": _num(obs.get("scale_up_s")), "scale_down_s": _num(obs.get("scale_down_s"))}
+    metric = hpa_metric_series(obs)
+    if metric is not None:
+        out["metric_series"] = metric
+    else:
+        # Results of hpa_probe before it sampled the HPA's metric: say so rather than draw a line.
+        out["metric"] = (
+            "no data recorded: this hpa_probe result has no samples of the HPA's current metric (observations.metric_samples), only the replica changes"
+        )
+    return out
 
 
 def traffic_series(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -228,8 +228,13 @@ def test_each_plot_has_the_points_the_probes_recorded(run_module, monkeypatch):
     auto = obs["cluster_autoscaling"]
     assert info["autoscaler"] == {"points": 4} and p.drawn["autoscaler"]["use"] == 4
     assert rp.autoscaler_series(rp.build(data)["rows"])["up"] == [(0.0, len(auto["pool_free_before"])), (auto["scale_up_s"], len(auto["joined_nodes"]))]
-    # The metric itself is not recorded by hpa_probe: the page says so instead of drawing one.
-    assert "not the GPU metric&#x27;s values over time" in page
+    # The HPA's current metric on a second axis of each phase, its target dashed, from the samples.
+    samples, metric = obs["pod_autoscaling"]["metric_samples"], series["metric_series"]
+    assert (metric["name"], metric["target"], metric["target_raw"]) == ("DCGM_FI_DEV_GPU_UTIL", 50.0, "50")
+    raised = obs["pod_autoscaling"]["load_raised_at_s"]
+    assert metric["up"] == [(round(s["t_s"] - raised, 1), s["current"]) for s in samples if s["phase"] == "up"]
+    assert len(metric["down"]) == sum(1 for s in samples if s["phase"] == "down") and max(v for _t, v in metric["up"]) == 95.0
+    assert page.count('id="hpa-metric-') == 2 and page.count('id="hpa-target-') == 2 and "no samples of the HPA" not in page
 
 
 def test_the_ctrf_summary_counts_match_the_results():
@@ -324,6 +329,10 @@ def test_a_missing_observation_key_is_not_made_up():
     hpa = dict(fake, requirement="pod_autoscaling", observations={"scale_up_s": 3.0, "replica_changes": []})
     rows = rp.build(results_json([hpa]))["rows"]
     assert rp.hpa_series(rows)["missing"].startswith("no data recorded: pod_autoscaling has no replica changes")
+    # Replica changes without samples of the metric (an older hpa_probe): no metric line, a note.
+    hpa["observations"] = {"replica_changes": [{"replicas": 2, "t_s": 3.0}], "metric_samples": [{"t_s": 1.0, "phase": "up", "current": None}]}
+    series = rp.hpa_series(rp.build(results_json([hpa]))["rows"])
+    assert "metric_series" not in series and series["metric"].startswith("no data recorded: this hpa_probe result has no samples of the HPA's current metric")
     auto = dict(fake, requirement="cluster_autoscaling", observations={"joined_nodes": ["n1"], "scale_up_s": 4.0})
     assert "pool_free_before" in rp.autoscaler_series(rp.build(results_json([auto]))["rows"])["missing"]
     auto["observations"] = {"pool_free_before": {"n0": 1}, "joined_nodes": ["n1"], "scale_up_s": 4.0, "scale_down_s": None}

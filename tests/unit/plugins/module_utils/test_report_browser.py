@@ -31,6 +31,9 @@ DRAWN = """() => Array.from(document.querySelectorAll('svg.plot')).map(svg => {
           width: Math.max(0, ...boxes.map(b => b.width)), height: Math.max(0, ...boxes.map(b => b.height)),
           shown: svg.getBoundingClientRect().width > 0 && svg.getBoundingClientRect().height > 0};
 })"""
+METRIC = """(prefix) => { const gs = Array.from(document.querySelectorAll('svg[data-plot="hpa"] g[id^="' + prefix + '"]'));
+  return {groups: gs.length, uses: gs.reduce((n, g) => n + g.querySelectorAll('use').length, 0),
+          width: gs.every(g => g.getBoundingClientRect().width > 0)}; }"""
 ROWS = """(id) => Array.from(document.querySelectorAll('#' + id + ' tbody tr')).map(tr => [tr.dataset.requirement, tr.dataset.verdict])"""
 NO_DATA = """() => Array.from(document.querySelectorAll('p.no-data')).map(p => [p.dataset.plot, p.innerText, p.offsetHeight > 0])"""
 LINKS = """() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href).filter(h => !h.includes('#'))"""
@@ -108,6 +111,10 @@ def test_every_plot_draws_what_the_probes_recorded(browser, run_module, monkeypa
         obs = {r["requirement"]: r["observations"] for r in data["requirements"]}
         # One marker per recorded replica change, and per measured autoscaler moment.
         assert drawn["hpa"]["uses"] == len(obs["pod_autoscaling"]["replica_changes"]) == out["plots"]["hpa"]["points"]
+        # The HPA's current metric: a line with a marker per sample on each phase, and the target dashed.
+        sampled = [s for s in obs["pod_autoscaling"]["metric_samples"] if s["phase"] in ("up", "down")]
+        assert page.evaluate(METRIC, "hpa-metric-") == {"groups": 2, "uses": len(sampled), "width": True}
+        assert page.evaluate(METRIC, "hpa-target-")["groups"] == 2
         assert drawn["autoscaler"]["uses"] == out["plots"]["autoscaler"]["points"] == 4
         # A declared and a measured bar per backend of the split.
         assert drawn["traffic"]["marks"] == 2 * len(obs["ai_inference"]["split"]["shares"])

@@ -107,7 +107,7 @@ def test_unreachable_fails(run_module, tmp_path):
 def test_forbidden_fails_with_the_servers_reason(run_module, api_server):
     kc = api_server(
         {
-            "/version": (200, {"major": "1", "minor": "37"}),
+            "/version": (200, {"major": "1", "minor": "37", "gitVersion": "v1.37.2"}),
             "/api/v1": (200, {"resources": [{"name": "nodes", "kind": "Node", "namespaced": False}]}),
             "/api/v1/nodes": (403, status_body(403, "Forbidden", 'nodes is forbidden: User "nobody" cannot list resource "nodes" at the cluster scope')),
         }

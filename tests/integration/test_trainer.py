@@ -12,6 +12,7 @@ import pytest
 
 from tests.integration.reasons import first_failure
 from tests.refcluster import build as builder
+from tests.refcluster import procs
 from tests.refcluster.config import load_components
 
 pytestmark = pytest.mark.integration
@@ -29,6 +30,11 @@ def trainer_built():
         why = builder.not_built_reason(comps[name])
         if why:
             pytest.skip(why)
+    for name in ("jobset", "kubeflow-trainer"):
+        # Built but not started: `up` went on without it (procs.started); that is a defect here.
+        why = procs.failed_start(name)
+        if why:
+            pytest.fail("%s is built but failed to start with the cluster: %s" % (name, why))
 
 
 def trainer_probe(ansible_module, run_id, timeout):

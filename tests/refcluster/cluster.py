@@ -28,7 +28,7 @@ from typing import Any
 
 from tests.refcluster import build as builder
 from tests.refcluster import config as cfg
-from tests.refcluster import pki
+from tests.refcluster import pki, procs
 from tests.refcluster.config import PKI, REPO, STATE, Component, ensure_collection_path, host_ip, kubeconfig_path, load_components, ports
 
 # Moved to procs.py and wiring.py; the names stay importable from here (tests and tools use them).
@@ -334,7 +334,7 @@ def up(only: list[str] | None = None) -> dict[str, Any]:
                         del todo[name]
                 finished, _pending = concurrent.futures.wait(list(running_now), return_when=concurrent.futures.FIRST_COMPLETED)
                 for fut in finished:
-                    timings[running_now.pop(fut)] = fut.result()
+                    timings[n] = procs.started(fut, comps, (n := running_now.pop(fut)), stop, lambda m: print(m, file=sys.stderr))
     except Exception:
         down(quiet=True)  # never leave a half-started cluster or orphan processes behind
         raise

@@ -127,11 +127,46 @@ def unbuilt_optional(comps: dict[str, Component]) -> dict[str, str]:
     return out
 
 
+def is_optional(comps: dict[str, Component], name: str) -> bool:
+    """Whether the component runs a binary of an OPTIONAL build (build.optional)."""
+    c = comps[name]
+    owners = [c.run["binary"].rpartition("/")[0] or name] if c.run.get("binary") else []
+    return any(o in comps and comps[o].build.get("optional") for o in owners + list(c.run.get("requires_built") or []))
+
+
+def started(fut: Any, comps: dict[str, Component], name: str, stop: Any, log: Any) -> Any:
+    """The result of bringing one component up.  An OPTIONAL component that fails to start does not
+    take the cluster down: it is stopped, the failure is said in one line and recorded (its tests
+    read it from ``failed_start``), and the others go on."""
+    failed = STATE / "run" / ("%s.failed" % name)
+    try:
+        res = fut.result()
+    except Exception as exc:
+        if not is_optional(comps, name):
+            raise
+        stop(name)
+        why = "optional component %s failed to start and was stopped: %s" % (name, str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        failed.write_text(str(exc) + "\n")
+        log(why)
+        return "failed"
+    failed.unlink(missing_ok=True)
+    return res
+
+
+def failed_start(name: str) -> str | None:
+    """Why an OPTIONAL component did not start with the cluster (None when it did or was not tried)."""
+    f = STATE / "run" / ("%s.failed" % name)
+    return f.read_text().strip() if f.is_file() else None
+
+
 def run_order(comps: dict[str, Component], only: list[str] | None = None, log=None) -> list[Component]:
     """The components to run, each after the ones it comes ``after``; rejects dependency cycles.
     Without ``only``: every one not optional, less those an optional build did not produce (each
     said in one line to ``log``)."""
     skip = unbuilt_optional(comps) if only is None else {}
+    if only is None:  # an optional component that failed to start is left out of health too
+        skip.update({n: "it failed to start" for n in comps if comps[n].run and is_optional(comps, n) and failed_start(n) and n not in skip})
     for name, why in skip.items() if log else ():
         log("%s not started: %s" % (name, why))
     todo = {n: c for n, c in comps.items() if c.run and n not in skip and (n in only if only is not None else not c.run.get("optional"))}

@@ -89,3 +89,37 @@ def test_an_unbuilt_optional_component_is_not_run_and_says_why(cache):
     assert [c.name for c in procs.run_order(comps)] == ["kube-apiserver", "trainer", "wrapper"]
     # An explicit list (another cluster's profile, down) is taken as given.
     assert [c.name for c in procs.run_order(comps, ["kube-apiserver"])] == ["kube-apiserver"]
+
+
+class Done:
+    def __init__(self, value=None, exc=None):
+        self.value, self.exc = value, exc
+
+    def result(self):
+        if self.exc:
+            raise self.exc
+        return self.value
+
+
+def test_an_optional_component_that_fails_to_start_is_stopped_and_the_cluster_goes_on(cache, tmp_path, monkeypatch):
+    monkeypatch.setattr(procs, "STATE", tmp_path / "state")
+    comps = {
+        "kube-apiserver": Component("kube-apiserver", {}, {"python": "x.py"}),
+        "trainer": comp("trainer", binary="trainer/trainer", after=["kube-apiserver"]),
+    }
+    t = comps["trainer"]
+    t.bin_dir.mkdir(parents=True)
+    (t.bin_dir / "trainer").write_text("")
+    (t.bin_dir / ".stamp").write_text(builder.spec_hash(t) + "\n")
+    stopped, lines = [], []
+    res = procs.started(Done(exc=RuntimeError("component trainer not ready after 90s\nlog tail")), comps, "trainer", stopped.append, lines.append)
+    assert res == "failed" and stopped == ["trainer"]
+    assert lines == ["optional component trainer failed to start and was stopped: component trainer not ready after 90s"]
+    assert procs.failed_start("trainer") == "component trainer not ready after 90s\nlog tail"
+    # Left out of the cluster's health (status) while the failure stands.
+    assert [c.name for c in procs.run_order(comps)] == ["kube-apiserver"]
+    # A later start that works clears it.
+    assert procs.started(Done(value=1.5), comps, "trainer", stopped.append, lines.append) == 1.5 and procs.failed_start("trainer") is None
+    # Any other component's failure still fails `up`.
+    with pytest.raises(RuntimeError):
+        procs.started(Done(exc=RuntimeError("etcd died")), comps, "kube-apiserver", stopped.append, lines.append)

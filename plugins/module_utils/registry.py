@@ -131,7 +131,8 @@ RECORDS = (
         "gateway_check",
         "background",
         "gateway_class gateway listener_port gateway_url image=backend_image backend_ports host_network=backend_host_network "
-        "node_selector=backend_node_selector? tolerations=backend_tolerations? weights tolerance requests traffic_seconds header_name timeout",
+        "node_selector=backend_node_selector? tolerations=backend_tolerations? weights tolerance requests traffic_seconds header_name "
+        "timeout=ai_inference_timeout",
     ),
     Record(
         "ai_service_metrics",
@@ -140,36 +141,45 @@ RECORDS = (
         "background",
         "prometheus_url? prometheus_service? prometheus_token? discovery=workload_discovery monitor_labels=workload_monitor_labels "
         "image=workload_image port=workload_port metric=workload_metric host_network=workload_host_network "
-        "node_selector=workload_node_selector? tolerations=workload_tolerations? observe_seconds timeout",
+        "node_selector=workload_node_selector? tolerations=workload_tolerations? observe_seconds timeout=ai_service_metrics_timeout",
     ),
-    Record("robust_controller", "operators", "operator_probe", "background", "operator image=ray_image ray_version node_selector? tolerations? timeout"),
+    Record(
+        "robust_controller",
+        "operators",
+        "operator_probe",
+        "background",
+        "operator image=ray_image ray_version node_selector? tolerations? timeout=robust_controller_timeout",
+    ),
     Record(
         "workload_sandboxing",
         "security",
         "sandbox_probe",
         "background",
-        "declared=sandbox justification=sandbox_justification runtime_class? extra_handlers runtime_checks probe_image observe_seconds timeout",
+        "declared=sandbox justification=sandbox_justification runtime_class? extra_handlers runtime_checks probe_image observe_seconds "
+        "timeout=workload_sandboxing_timeout",
     ),
     Record(
         "dra_support",
         "accelerators",
         "dra_probe",
         "serial",
-        "device_class=dra_device_class driver=dra_driver observe_seconds timeout runtime_checks gpu_image=probe_image",
+        "device_class=dra_device_class driver=dra_driver observe_seconds timeout=dra_support_timeout runtime_checks gpu_image=probe_image",
     ),
     Record(
         "secure_accelerator_access",
         "accelerators",
         "accelerator_isolation_probe",
         "serial",
-        "resource_name device_class=dra_device_class driver=dra_driver max_pods=isolation_max_pods observe_seconds timeout runtime_checks probe_image",
+        "resource_name device_class=dra_device_class driver=dra_driver max_pods=isolation_max_pods observe_seconds "
+        "timeout=secure_accelerator_access_timeout runtime_checks probe_image",
     ),
     Record(
         "driver_runtime_management",
         "accelerators",
         "driver_runtime_probe",
         "serial",
-        "resource_name device_class=dra_device_class driver=dra_driver min_driver_version observe_seconds timeout runtime_checks probe_image",
+        "resource_name device_class=dra_device_class driver=dra_driver min_driver_version observe_seconds "
+        "timeout=driver_runtime_management_timeout runtime_checks probe_image",
         probed_since="v1.33",
     ),
     Record(
@@ -177,7 +187,8 @@ RECORDS = (
         "accelerators",
         "gpu_sharing_probe",
         "serial",
-        "strategy=sharing_strategy resource_name device_class=dra_device_class driver=dra_driver observe_seconds timeout runtime_checks probe_image",
+        "strategy=sharing_strategy resource_name device_class=dra_device_class driver=dra_driver observe_seconds "
+        "timeout=gpu_sharing_timeout runtime_checks probe_image",
         probed_since="v1.33",
     ),
     Record(
@@ -185,7 +196,7 @@ RECORDS = (
         "accelerators",
         "virtualization_probe",
         "serial",
-        "declared=virtualization justification=virtualization_justification resource_name observe_seconds timeout",
+        "declared=virtualization justification=virtualization_justification resource_name observe_seconds timeout=virtualized_accelerator_timeout",
         probed_since="v1.33",
     ),
     Record(
@@ -195,7 +206,7 @@ RECORDS = (
         "serial",
         "source=dcgm_source prometheus_url? prometheus_service? prometheus_token? fields=dcgm_fields "
         "scrape_interval_seconds=dcgm_scrape_interval_seconds resource_name gpu_image? node_selector=gpu_node_selector? "
-        "tolerations=gpu_tolerations? timeout",
+        "tolerations=gpu_tolerations? timeout=accelerator_metrics_timeout",
     ),
     Record(
         "pod_autoscaling",
@@ -203,7 +214,7 @@ RECORDS = (
         "hpa_probe",
         "serial",
         "metric=hpa_metric target_value=hpa_target_value max_replicas=hpa_max_replicas resource_name load_image=hpa_load_image? "
-        "node_selector=gpu_node_selector? tolerations=gpu_tolerations? scale_timeout=hpa_scale_timeout timeout",
+        "node_selector=gpu_node_selector? tolerations=gpu_tolerations? scale_timeout=hpa_scale_timeout timeout=pod_autoscaling_timeout",
         conditional=True,
     ),
     Record(
@@ -212,7 +223,7 @@ RECORDS = (
         "network_dra_probe",
         "serial",
         "declared=hpn justification=hpn_justification driver=nic_driver nic_class rdma_attribute=nic_rdma_attribute gpu_class gpu_driver "
-        "align_attribute observe_seconds timeout",
+        "align_attribute observe_seconds timeout=high_performance_networking_timeout",
     ),
     Record(
         "disaggregated_inference",
@@ -223,7 +234,7 @@ RECORDS = (
         "prefill_selector=disagg_prefill_selector decode_selector=disagg_decode_selector gateway=disagg_gateway "
         "gateway_url=disagg_gateway_url listener_port=disagg_listener_port hostname=disagg_hostname path=disagg_path "
         "requests=disagg_requests prompt_words=disagg_prompt_words success_metric=disagg_success_metric "
-        "prefill_metrics_port=disagg_prefill_metrics_port decode_metrics_port=disagg_decode_metrics_port timeout",
+        "prefill_metrics_port=disagg_prefill_metrics_port decode_metrics_port=disagg_decode_metrics_port timeout=disaggregated_inference_timeout",
     ),
     Record(
         "advanced_inference_ingress",
@@ -234,14 +245,14 @@ RECORDS = (
         "listener_port=pool_listener_port hostname=pool_hostname model=pool_model? path=pool_path requests=pool_requests "
         "choice_requests=pool_choice_requests min_idle_share=pool_min_idle_share load_requests=pool_load_requests "
         "load_max_tokens=pool_load_max_tokens success_metric=pool_success_metric queue_metric=pool_queue_metric "
-        "kv_cache_metric=pool_kv_cache_metric timeout",
+        "kv_cache_metric=pool_kv_cache_metric timeout=advanced_inference_ingress_timeout",
     ),
     Record(
         "gang_scheduling",
         "scheduling",
         "gang_probe",
         "last",
-        "scheduler=gang_scheduler group_size=gang_group_size queue=gang_queue? resource_name observe_seconds timeout",
+        "scheduler=gang_scheduler group_size=gang_group_size queue=gang_queue? resource_name observe_seconds timeout=gang_scheduling_timeout",
     ),
     Record(
         "cluster_autoscaling",
@@ -250,7 +261,7 @@ RECORDS = (
         "last",
         "provider=autoscaler node_pool=autoscaler_node_pool? node_selector=autoscaler_node_selector? tolerations=autoscaler_tolerations? "
         "resource_name scale_up_timeout=autoscaler_scale_up_timeout scale_down_timeout=autoscaler_scale_down_timeout "
-        "observe_seconds=autoscaler_observe_seconds? timeout",
+        "observe_seconds=autoscaler_observe_seconds? timeout=cluster_autoscaling_timeout",
         conditional=True,
     ),
 )

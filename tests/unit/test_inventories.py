@@ -4,7 +4,9 @@ that inventory lists the domain roles (and upstream_suite) under ``roles:`` with
 so their defaults are in scope at their real precedence (below the inventory's group_vars) and no
 role task runs; one task writes the rendered values to a file.  The snapshot
 (tests/unit/fixtures/inventory_snapshot.json) was recorded from the inventories of 136-162 lines,
-before they shrank; AIC_RECORD_INVENTORY_SNAPSHOT=1 records it again.
+before they shrank; AIC_RECORD_INVENTORY_SNAPSHOT=1 records it again.  The per-requirement timeouts
+(<role>_<requirement>_timeout, added later) were added to it with their domain's <role>_timeout value
+of each inventory, which is what their defaults give.
 
 The run's own variables (conformance_*) have no role: conformance.yml reads each with
 ``| default(<value>)``.  RUN_DEFAULTS are those values, given to the rendering play as the defaults

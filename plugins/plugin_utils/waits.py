@@ -16,24 +16,9 @@ __metaclass__ = type
 
 from typing import Any, Callable
 
-PROBES = {
-    "dra_probe": "dra_support",
-    "accelerator_isolation_probe": "secure_accelerator_access",
-    "driver_runtime_probe": "driver_runtime_management",
-    "gpu_sharing_probe": "gpu_sharing",
-    "virtualization_probe": "virtualized_accelerator",
-    "gang_probe": "gang_scheduling",
-    "autoscaler_probe": "cluster_autoscaling",
-    "dcgm_query": "accelerator_metrics",
-    "service_metrics_probe": "ai_service_metrics",
-    "hpa_probe": "pod_autoscaling",
-    "gateway_check": "ai_inference",
-    "network_dra_probe": "high_performance_networking",
-    "disaggregated_inference_probe": "disaggregated_inference",
-    "inference_pool_probe": "advanced_inference_ingress",
-    "operator_probe": "robust_controller",
-    "sandbox_probe": "workload_sandboxing",
-}
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.registry import modules
+
+PROBES = modules()  # probe module -> requirement, from the requirement registry
 COLLECTION = "ai_conformance.kubernetes."
 # The module that collects the background lane's jobs (one loop item per requirement).
 COLLECTOR = "probe_job"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog, secret_scan
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog, registry, secret_scan
 from tests.refcluster.ansible_run import run_conformance
 from tests.refcluster.config import REPO
 
@@ -117,7 +117,7 @@ def test_bundle_is_complete_and_valid(tmp_path, version):
     assert by["ai_inference"].find("error") is not None
     # One junit.xml per requirement (and extra), holding only its case under the validator's name;
     # PRODUCT.yaml cites none of them here: no MUST passed but dra_support.
-    assert sorted(p.parent.name for p in (d / "junit").glob("*/junit.xml")) == sorted(catalog.ids(version) + catalog.extras(version))
+    assert sorted(p.parent.name for p in (d / "junit").glob("*/junit.xml")) == sorted(catalog.ids(version) + registry.extras(version))
     gang = ET.parse(d / "junit" / "gang_scheduling" / "junit.xml").getroot().find("testsuite")
     assert [c.get("name") for c in gang.findall("testcase")] == ["TestGangScheduling"] and gang.find("testcase/failure") is not None
     assert rows["gang_scheduling"]["evidence"] == ["evidence/gang_scheduling.md"]

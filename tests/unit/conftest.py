@@ -16,6 +16,13 @@ if not (_COLL / "ansible_collections" / "ai_conformance" / "kubernetes").exists(
     (_COLL / "ansible_collections" / "ai_conformance" / "kubernetes").symlink_to(Path("../../../.."))
 sys.path.insert(0, str(_COLL))
 
+# Ansible's collection finder owns ansible_collections from the start, as under ansible-test units: a
+# test that starts the plugin loader later (the callback tests) then finds the collection already
+# loaded with its metadata, and imports made afterwards (importlib in a test body) keep working.
+from ansible.plugins.loader import init_plugin_loader  # noqa: E402
+
+init_plugin_loader([str(_COLL)])
+
 from ansible.module_utils import basic  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 

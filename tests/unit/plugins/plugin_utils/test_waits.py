@@ -26,10 +26,18 @@ def test_each_probe_module_maps_to_its_own_requirement_and_says_what_it_waits_fo
     assert waits.waits_for(module, {})
 
 
+def tasks_of(items):
+    """Every task, those inside blocks (the roles' module_defaults block) included."""
+    for task in items or []:
+        yield task
+        for key in ("block", "rescue", "always"):
+            yield from tasks_of(task.get(key))
+
+
 def test_every_probe_task_of_the_domain_roles_is_known_by_module_and_named_after_its_requirement():
     seen = {}
     for tasks in sorted(REPO.glob("roles/*/tasks/main.yml")):
-        for task in yaml.safe_load(tasks.read_text()) or []:
+        for task in tasks_of(yaml.safe_load(tasks.read_text())):
             module = next((waits.short_name(k) for k in task if waits.short_name(k) in waits.PROBES), None)
             if module:
                 seen[module] = re.match(r"^Probe (\w+)$", task["name"]).group(1)

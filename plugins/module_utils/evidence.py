@@ -195,6 +195,7 @@ def upstream_side(rows: list[dict[str, Any]], upstream: dict[str, Any] | None, v
         "ran": ran,
         "unavailable": "" if ran else why,
         "built_from": upstream.get("built_from", ""),
+        "junit_writer": upstream.get("junit_writer", ""),
         "flags_used": upstream.get("flags_used", []),
         "flags_left_out": upstream.get("flags_left_out", {}),
         "rows": table,

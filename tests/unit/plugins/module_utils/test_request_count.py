@@ -40,6 +40,8 @@ class Recorder:
                 if path in rec.flaky:
                     rec.flaky.discard(path)
                     return self._send(503, {"kind": "Status", "code": 503, "message": "busy"})
+                if path == "/version":
+                    return self._send(200, {"major": "1", "minor": "37", "gitVersion": "v1.37.2"})
                 if path == "/api/v1":
                     return self._send(200, DISCOVERY)
                 if "watch=true" in query:

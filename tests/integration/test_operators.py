@@ -3,6 +3,8 @@ validating webhook served over TLS to the API server; kwok plays the Ray pods' c
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from tests.integration.reasons import first_failure
@@ -51,8 +53,16 @@ def test_operator_stopped_fails(ansible_module, breaker):
 
 def test_no_operator_api_fails(ansible_module, breaker, k8s):
     """Without the CRD the probe says which API it looked for."""
-    with breaker.stopped("kuberay"), breaker.deleted("apiextensions.k8s.io/v1", "CustomResourceDefinition", "rayclusters.ray.io"):
-        k8s.wait_for("apiextensions.k8s.io/v1", "CustomResourceDefinition", "rayclusters.ray.io", lambda o: o is None, timeout_s=30)
+    crd = "apiextensions.k8s.io/v1"
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(breaker.stopped("kuberay"))
+        stack.enter_context(breaker.deleted(crd, "CustomResourceDefinition", "rayclusters.ray.io"))
+        # The Kubeflow Trainer is an optional component: where it runs, its API goes too.
+        if k8s.get(crd, "CustomResourceDefinition", "trainjobs.trainer.kubeflow.org") is not None:
+            stack.enter_context(breaker.stopped("kubeflow-trainer"))
+            stack.enter_context(breaker.deleted(crd, "CustomResourceDefinition", "trainjobs.trainer.kubeflow.org"))
+        for name in ("rayclusters.ray.io", "trainjobs.trainer.kubeflow.org"):
+            k8s.wait_for(crd, "CustomResourceDefinition", name, lambda o: o is None, timeout_s=30)
         res = ansible_module("operator_probe", run_id="it-op-nocrd", timeout=15)
     assert res["verdict"] == "fail"
-    assert res["reason"] == "no AI operator API is served (looked for ray.io/v1 RayCluster)"
+    assert res["reason"] == "no AI operator API is served (looked for ray.io/v1 RayCluster, trainer.kubeflow.org/v1alpha1 TrainJob)"

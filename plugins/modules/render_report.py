@@ -111,30 +111,16 @@ msg:
 import json
 import os
 import sys
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog, report_html
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog, outfile, report_html
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import report as rp
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report_plots import HAS_MATPLOTLIB, MISSING_MATPLOTLIB
 
 
 def write(module, dest, text):
-    """Write ``text`` to ``dest`` when it differs (atomically), then apply the file arguments."""
-    try:
-        with open(dest, encoding="utf-8") as fh:
-            changed = fh.read() != text
-    except OSError:
-        changed = True
-    if changed and not module.check_mode:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".render_report-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        module.atomic_move(tmp, dest)
-    if os.path.exists(dest):
-        changed = module.set_fs_attributes_if_different(module.load_file_common_arguments(module.params, path=dest), changed)
-    return changed
+    return outfile.write_if_changed(module, dest, text, prefix=".render_report-")
 
 
 def main():

@@ -276,8 +276,8 @@ def matrix(tmp_path_factory):
     env = playbook_env(ANSIBLE_STDOUT_CALLBACK="default", K8S_AUTH_KUBECONFIG=str(tmp / "none"))
     cmd = [PLAYBOOK, "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=%s" % sys.executable, str(tmp / "play.yml")]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=900, check=False)
-    for srv, _url in servers.values():
-        srv.shutdown()
+    for server_and_url in servers.values():
+        server_and_url[0].shutdown()
     assert res.returncode == 0 and out_file.is_file(), res.stdout[-4000:] + res.stderr[-2000:]
     return json.loads(out_file.read_text()), res.stdout + res.stderr, rec.requests, expected
 

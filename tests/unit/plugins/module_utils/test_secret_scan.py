@@ -24,7 +24,7 @@ URLSAFE = string.ascii_letters + string.digits + "-_"
 
 
 def rand(n, alphabet=string.ascii_letters + string.digits):
-    return "".join(secrets.choice(alphabet) for _ in range(n))
+    return "".join(secrets.choice(alphabet) for pos in range(n))
 
 
 def b64url(doc):

@@ -169,9 +169,9 @@ if HAS_URLLIB3:
             super().__init__(*args, **kwargs)
             self.requests = RequestCounter()
 
-        def urlopen(self, method: str, url: str, redirect: bool = True, **kw: Any) -> Any:
+        def request(self, method: str, url: str, *args: Any, **kw: Any) -> Any:
             _count(self.requests, method, url)
-            return super().urlopen(method, url, redirect=redirect, **kw)
+            return super().request(method, url, *args, **kw)
 
     class CountingProxyManager(urllib3.ProxyManager):  # type: ignore[misc]
         """The ProxyManager counterpart of CountingPoolManager."""
@@ -180,9 +180,9 @@ if HAS_URLLIB3:
             super().__init__(*args, **kwargs)
             self.requests = RequestCounter()
 
-        def urlopen(self, method: str, url: str, redirect: bool = True, **kw: Any) -> Any:
+        def request(self, method: str, url: str, *args: Any, **kw: Any) -> Any:
             _count(self.requests, method, url)
-            return super().urlopen(method, url, redirect=redirect, **kw)
+            return super().request(method, url, *args, **kw)
 
 
 def make_pool(configuration: Any, host: str) -> tuple[Any, str | None]:

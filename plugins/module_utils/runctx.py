@@ -18,6 +18,7 @@ import secrets
 import time
 from typing import Any
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import lease as exclusive
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import Client, ClusterError, selector
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.timing import span
 
@@ -163,7 +164,6 @@ SWEEP_KINDS = (
     ("kueue.x-k8s.io/v1beta2", "LocalQueue"),
     ("kueue.x-k8s.io/v1beta2", "ClusterQueue"),
     ("ray.io/v1", "RayCluster"),
-    ("coordination.k8s.io/v1", "Lease"),
     ("v1", "Namespace"),
 )
 
@@ -193,4 +193,14 @@ def sweep(client: Client, run_id: str | None = None, kinds: tuple = SWEEP_KINDS,
                         "run_id": md.get("labels", {}).get(RUN_ID_LABEL),
                     }
                 )
+    # The exclusive probes' Leases (module_utils/lease.py) have fixed names in one namespace: read by
+    # name, as the prober's RBAC allows (it may not list Leases cluster-wide), never listed.
+    for name in (exclusive.lease_name(exclusive.GPU_CAPACITY),):
+        item = client.get("coordination.k8s.io/v1", "Lease", name, exclusive.NAMESPACE)
+        got = (item or {}).get("metadata", {}).get("labels", {})
+        if not item or got.get(MANAGED_BY_LABEL) != MANAGED_BY or (run_id and got.get(RUN_ID_LABEL) != run_id):
+            continue
+        if dry_run or client.delete("coordination.k8s.io/v1", "Lease", name, exclusive.NAMESPACE):
+            row = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "name": name, "namespace": exclusive.NAMESPACE}
+            out.append(dict(row, run_id=got.get(RUN_ID_LABEL)))
     return out

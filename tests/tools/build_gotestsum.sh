@@ -11,33 +11,4 @@
 #   tests/tools/build_gotestsum.sh [version]      (default: GOTESTSUM_VERSION or v1.13.0)
 set -euo pipefail
 
-version="${1:-${GOTESTSUM_VERSION:-v1.13.0}}"
-case "$version" in
-  v[0-9]*.[0-9]*.[0-9]*) ;;
-  *) echo "build_gotestsum.sh: version must look like v1.13.0 (got $version)" >&2; exit 2 ;;
-esac
-cache="${AIC_CACHE:-$HOME/.cache/ai-conformance}"
-dest="$cache/tools/gotestsum-$version"
-bin="$dest/bin/gotestsum"
-
-if [ -x "$bin" ] && "$bin" --version >/dev/null 2>&1; then
-  echo "$bin"
-  exit 0
-fi
-command -v go >/dev/null || { echo "build_gotestsum.sh: go is not installed (Go 1.23+ is needed)" >&2; exit 2; }
-
-mkdir -p "$dest/bin"
-tmp="$dest/bin/.gotestsum.partial"
-rm -f "$tmp"
-# A scratch GOPATH keyed by version; the module and build caches stay the user's (shared, locked by go).
-gomodcache="$(go env GOMODCACHE)"
-gocache="$(go env GOCACHE)"
-start=$(date +%s)
-env GOPATH="$dest/gopath" GOMODCACHE="$gomodcache" GOCACHE="$gocache" GOBIN="$dest/bin/.gobin" \
-    GOFLAGS=-mod=mod CGO_ENABLED=0 \
-    nice -n 19 go install -trimpath -ldflags "-s -w" "gotest.tools/gotestsum@$version" >&2
-mv "$dest/bin/.gobin/gotestsum" "$tmp"
-rmdir "$dest/bin/.gobin" 2>/dev/null || true
-mv "$tmp" "$bin"
-echo "build_gotestsum.sh: built gotestsum $version in $(( $(date +%s) - start ))s" >&2
-echo "$bin"
+exec "$(dirname "$0")/build_go_tool.sh" gotestsum gotest.tools/gotestsum "${1:-${GOTESTSUM_VERSION:-v1.13.0}}" --version 19

@@ -11,7 +11,7 @@ import time
 
 from ansible.plugins.action.async_status import ActionModule as AsyncStatusAction
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import OWNERS, from_background_job
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import OWNERS, from_background_job
 
 ARGSPEC = {
     "jid": {"type": "str", "required": True},

@@ -80,7 +80,7 @@ try:
 except ImportError:  # pragma: no cover - every supported ansible-core has it
     Templar = None
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.registry import modules
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.registry import modules
 from ansible_collections.ai_conformance.kubernetes.plugins.plugin_utils.progress import Progress
 from ansible_collections.ai_conformance.kubernetes.plugins.plugin_utils.waits import short_name
 

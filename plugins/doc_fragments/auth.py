@@ -8,8 +8,8 @@ __metaclass__ = type
 
 
 class ModuleDocFragment:
-    # Matches AUTH_ARG_SPEC in plugins/module_utils/kube_auth.py (PROBE matches PROBE_ARG_SPEC in
-    # plugins/module_utils/probe.py): the options of kubernetes.core's k8s_auth_options that the
+    # Matches AUTH_ARG_SPEC in plugins/module_utils/core/kube_auth.py (PROBE matches PROBE_ARG_SPEC in
+    # plugins/module_utils/core/probe.py): the options of kubernetes.core's k8s_auth_options that the
     # collection honours, with the same K8S_AUTH_* variables.
     DOCUMENTATION = r"""
 options:

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment:
-    # Matches PROMETHEUS_ARGSPEC in plugins/module_utils/metrics.py.
+    # Matches PROMETHEUS_ARGSPEC in plugins/module_utils/core/metrics.py.
     DOCUMENTATION = r"""
 options:
   prometheus_url:

@@ -6,7 +6,7 @@
 Also ``mirror_registry``, the same rule for a Helm chart's registry or repository-prefix value
 (``docker.io``, ``nvcr.io/nvidia``: the host is always written).  Documented in mirror.yml and
 mirror_registry.yml next to this file (a filter's documentation is named after the filter);
-the rule itself lives in plugins/module_utils/images.py, shared with the probes'
+the rule itself lives in plugins/module_utils/core/images.py, shared with the probes'
 ``image_registry`` options."""
 
 from __future__ import absolute_import, annotations, division, print_function
@@ -17,9 +17,9 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.images import PLAY_NAMES
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.images import mirror as _mirror
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.images import mirror_registry as _mirror_registry
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.images import PLAY_NAMES
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.images import mirror as _mirror
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.images import mirror_registry as _mirror_registry
 
 
 def mirror(ref: Any, prefix: str | None = "", registry_map: dict[str, Any] | None = None) -> Any:

@@ -186,12 +186,12 @@ result:
 
 import time
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import autoscale as asc
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import isolation as iso
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import selector
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import selector
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.probe import Probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import autoscale as asc
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import isolation as iso
 
 EXTRA = {
     "provider": {"type": "str", "default": "auto", "choices": ["auto", "karpenter", "cluster_autoscaler"]},

@@ -53,9 +53,9 @@ deleted:
   sample: [{apiVersion: v1, kind: Namespace, name: aic-dra-support-r2611230101-ab12, namespace: null, run_id: r2611230101-ab12}]
 """
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import auth_argspec, client_or_fail, new_module
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import sweep
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.probe import auth_argspec, client_or_fail, new_module
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.runctx import sweep
 
 
 def main():

@@ -157,9 +157,9 @@ cluster:
       sample: [{name: gvisor, handler: runsc}]
 """
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.cluster_facts import GATHER_CHOICES, gather
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import auth_argspec, client_or_fail, new_module
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.cluster_facts import GATHER_CHOICES, gather
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.probe import auth_argspec, client_or_fail, new_module
 
 
 def main():

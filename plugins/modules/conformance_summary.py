@@ -152,9 +152,9 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import registry
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.catalog import UnknownVersion
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.evidence import build_rows
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import registry
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.catalog import UnknownVersion
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.evidence import build_rows
 
 # The order verdicts are counted in, on the bundle's line and the progress callback's.
 VERDICTS = ("pass", "fail", "error", "skip", "not_applicable")

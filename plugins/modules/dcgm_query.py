@@ -216,8 +216,8 @@ prometheus:
   sample: service monitoring/prometheus-k8s port web (through the API server proxy)
 """
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dcgm_probe
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import metrics as mx
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import metrics as mx
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import dcgm_probe
 
 EXTRA = dict(mx.PROMETHEUS_ARGSPEC)
 EXTRA.update(

@@ -222,8 +222,8 @@ result:
       sample: 20.4
 """
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import disagg as dg
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import disagg_probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import disagg as dg
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import disagg_probe
 
 EXTRA = {
     "declared": {"type": "str", "default": "auto", "choices": ["auto", "none"]},

@@ -114,7 +114,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog, fleet, fleet_html, outfile
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog, outfile
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import fleet, fleet_html
 
 
 def write(module, dest, text):

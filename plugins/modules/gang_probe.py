@@ -153,11 +153,12 @@ result:
       sample: 21.4
 """
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gang, readback
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import isolation as iso
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import readback
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.probe import Probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import gang
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import isolation as iso
 
 EXTRA = {
     "scheduler": {"type": "str", "default": "auto", "choices": ["auto", "kueue", "volcano", "kai", "native"]},

@@ -192,8 +192,8 @@ result:
       sample: 20.5
 """
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gateway as gw
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gateway_probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import gateway as gw
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import gateway_probe
 
 EXTRA = {
     "gateway_class": {"type": "str", "default": ""},

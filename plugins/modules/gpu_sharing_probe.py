@@ -158,12 +158,12 @@ result:
       sample: 21.4
 """
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dra
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import isolation as iso
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import runtime as rt
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.probe import Probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import dra
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import isolation as iso
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runtime as rt
 
 EXTRA = {
     "strategy": {"type": "str", "default": "auto", "choices": ["auto", "dra_shared_claim", "time_slicing", "mig"]},

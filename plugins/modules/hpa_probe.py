@@ -181,10 +181,10 @@ result:
 
 import time
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import hpa_metrics as hm
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.probe import Probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import hpa_metrics as hm
 
 CUSTOM_API = "custom.metrics.k8s.io"
 LOAD_VOLUME = "gpu-load"

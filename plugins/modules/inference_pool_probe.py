@@ -233,8 +233,8 @@ result:
       sample: 20.4
 """
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import disagg as dg
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import inferencepool_probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import disagg as dg
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import inferencepool_probe
 
 EXTRA = {
     "declared": {"type": "str", "default": "auto", "choices": ["auto", "none"]},

@@ -193,10 +193,10 @@ result:
 
 import time
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import operators as ops
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.operator_exercise import exercise
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.probe import Probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import operators as ops
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes.operator_exercise import exercise
 
 EXTRA = {
     "operator": {"type": "list", "elements": "str", "default": ["auto"], "choices": ["auto"] + list(ops.BACKENDS)},

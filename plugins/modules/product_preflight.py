@@ -130,8 +130,8 @@ unchecked:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import preflight as pf
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import preflight as pf
 
 try:
     import yaml

@@ -114,9 +114,10 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog, outfile, report_html
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import report as rp
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report_plots import HAS_MATPLOTLIB, MISSING_MATPLOTLIB
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog, outfile
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import report as rp
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import report_html
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.report_plots import HAS_MATPLOTLIB, MISSING_MATPLOTLIB
 
 
 def write(module, dest, text):

@@ -161,12 +161,12 @@ result:
       sample: 12.4
 """
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import runtime as rt
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import sandbox as sb
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.probe import Probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runtime as rt
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import sandbox as sb
 
 EXTRA = {
     "declared": {"type": "str", "default": "auto", "choices": ["auto", "none"]},

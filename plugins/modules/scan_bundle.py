@@ -108,7 +108,7 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import secret_scan
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import secret_scan
 
 
 def main():

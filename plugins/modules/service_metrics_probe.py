@@ -158,11 +158,11 @@ result:
 """
 
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import metrics as mx
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import metrics as mx
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.probe import Probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
 
 MONITORING_API = "monitoring.coreos.com/v1"
 EXTRA = dict(mx.PROMETHEUS_ARGSPEC)

@@ -100,8 +100,8 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import signing
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import signing_bundle as sb
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import signing
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import signing_bundle as sb
 
 
 def main():

@@ -162,7 +162,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import upstream as up
 
 MODULE = "github.com/kubernetes-sigs/ai-conformance"
 

@@ -150,8 +150,8 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import signing
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.signing_bundle import verify_tree
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import signing
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.signing_bundle import verify_tree
 
 
 def main():

@@ -145,10 +145,10 @@ result:
       sample: 21.4
 """
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dra
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probe import Probe
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.probe import Probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import dra
 
 EXTRA = {
     "declared": {"type": "str", "default": "none", "choices": ["none", "vgpu", "passthrough"]},

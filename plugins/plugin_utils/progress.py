@@ -25,9 +25,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.catalog import UnknownVersion
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.evidence import build_rows
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import is_partial
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.catalog import UnknownVersion
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import is_partial
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.evidence import build_rows
 from ansible_collections.ai_conformance.kubernetes.plugins.modules.conformance_summary import with_totals
 from ansible_collections.ai_conformance.kubernetes.plugins.plugin_utils.waits import limits, waits_for
 

@@ -16,7 +16,7 @@ __metaclass__ = type
 
 from typing import Any, Callable
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.registry import modules
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.registry import modules
 
 PROBES = modules()  # probe module -> requirement, from the requirement registry
 COLLECTION = "ai_conformance.kubernetes."

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import upstream as up
 from ansible_collections.ai_conformance.kubernetes.plugins.plugin_utils.waits import COLLECTION, PROBES
 
 PHASES = ("connect", "setup", "wait", "observe", "cleanup", "evidence", "other")

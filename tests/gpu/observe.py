@@ -4,7 +4,7 @@
 
 The probes' runtime checks need two free GPUs or a GPU nobody else holds; the GPU machine has one.
 This records the raw facts the fakes must match, with the probes' own observer script
-(plugins/module_utils/runtime.py OBSERVE_SCRIPT) plus a few raw commands: a pod with a claim, a pod
+(plugins/module_utils/probes/runtime.py OBSERVE_SCRIPT) plus a few raw commands: a pod with a claim, a pod
 without one, a pod without one that sets NVIDIA_VISIBLE_DEVICES=all, and two pods sharing one claim;
 the CDI spec the DRA plugin wrote for each claim while its pod ran; the ResourceSlice and the Node.
 Every pod tolerates the nvidia.com/gpu taint and is pinned to the node.  Needs the kubernetes client
@@ -18,10 +18,10 @@ import json
 import time
 from pathlib import Path
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dra
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import runtime as rt
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError, get_client
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError, get_client
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import dra
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runtime as rt
 
 NS = "aic-gpu-observe"
 IMAGE = "localhost/ai-conformance/probe:v1"

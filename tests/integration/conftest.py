@@ -27,7 +27,7 @@ from tests.refcluster.config import ensure_collection_path, kubeconfig_path, loa
 
 ensure_collection_path()
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import get_client  # noqa: E402
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import get_client  # noqa: E402
 
 # Tiers, run in this order.  core: the harness, the runtime lane (its faults too), the main job's
 # bundle and the least-privilege run of the whole play; probes: every other healthy-cluster test;

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import sweep
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.runctx import sweep
 from tests.refcluster.config import REPO, gateway_check_args
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog, registry, secret_scan
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog, registry
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import secret_scan
 from tests.refcluster.ansible_run import run_conformance
 from tests.refcluster.config import REPO
 
@@ -275,7 +276,7 @@ def test_upstream_artifacts_and_a_planted_disagreement(tmp_path):
     ours: the bundle carries the suite's artifacts, flags the disagreement everywhere, does not cite
     the upstream junit.xml (the v1.37 validator rejects any failing test in a cited artifact), and
     never changes our verdict."""
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import upstream as up
 
     art = tmp_path / "upstream-run"
     art.mkdir()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import RunContext
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.runctx import RunContext
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import RUN_ID_LABEL
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.runctx import RUN_ID_LABEL
 from tests.refcluster.ansible_run import run_conformance
 
 pytestmark = pytest.mark.integration

@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.signing_bundle import verify_tree
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.signing_bundle import verify_tree
 from tests.refcluster.config import REPO, kubeconfig_path
 
 pytestmark = pytest.mark.fault

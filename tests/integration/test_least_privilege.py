@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError, get_client
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError, get_client
 from tests.integration.test_conformance_lanes import interval
 from tests.refcluster.ansible_run import run_conformance
 from tests.refcluster.config import REPO

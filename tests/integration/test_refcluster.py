@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import RunContext, new_run_id, sweep
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.runctx import RunContext, new_run_id, sweep
 from tests.refcluster import cluster as harness
 from tests.refcluster.fakes import gpus
 
@@ -128,7 +128,7 @@ def test_up_repairs_a_half_dead_cluster(refcluster, k8s):
 
 def test_webhook_wiring_is_declarative_and_unwired_on_stop(k8s):
     """An optional component with a manifests entry: wired after ready, unwired before stop."""
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError
     from tests.refcluster.config import load_components
 
     comps = load_components()

@@ -164,7 +164,7 @@ class Supervisor:
         self.procs: dict[str, subprocess.Popen] = {}
         self.control = dict(DEFAULT_CONTROL)
         ensure_collection_path()
-        from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import get_client
+        from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import get_client
 
         self.client = get_client({"kubeconfig": str(PKI / "admin.kubeconfig")})
 

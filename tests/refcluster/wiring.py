@@ -121,7 +121,7 @@ def render_files(comp: Component) -> None:
 
 
 def _apply(c: Any, obj: dict[str, Any], attempts: int = 5) -> None:
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError
 
     md = obj["metadata"]
     for attempt in range(attempts):
@@ -201,6 +201,6 @@ def _expand(value: Any, ctx: dict[str, Any]) -> Any:
 
 def _client():
     ensure_collection_path()
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import get_client
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import get_client
 
     return get_client({"kubeconfig": str(kubeconfig_path())})

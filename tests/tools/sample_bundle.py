@@ -145,7 +145,7 @@ def _readme_fields(readme: str) -> tuple[str, str]:
 def _upstream_input(bundle: Path, side: dict, input_dir: Path) -> dict:
     """evidence_upstream of the recorded run, from results.json's upstream side (and, when the suite
     ran, its go test -json stream in upstream/results.json, copied to input/upstream/)."""
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import upstream as up
 
     if not side.get("ran"):
         if side.get("unavailable", "") in ("", "the upstream suite phase was not run"):

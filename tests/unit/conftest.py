@@ -166,7 +166,7 @@ class NoCluster:
 @pytest.fixture
 def offline(monkeypatch):
     """Probes run with NoCluster: for decisions made before any API call (inputs, declared none)."""
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import probe as probe_mod
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import probe as probe_mod
 
     monkeypatch.setattr(probe_mod, "get_client", lambda params: NoCluster())
     monkeypatch.setattr(probe_mod, "check_reachable", lambda c: {})

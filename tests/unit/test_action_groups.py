@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import registry
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import registry
 
 REPO = Path(__file__).resolve().parents[2]
 GROUPS = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())["action_groups"]

@@ -60,7 +60,7 @@ def used():
         for option, spec in (doc.get("options") or {}).items():
             if option.endswith("image") and isinstance(spec.get("default"), str) and spec["default"]:
                 found.add(("%s %s" % (f.stem, option), spec["default"]))
-    for f in sorted((REPO / "plugins" / "module_utils").glob("*.py")):
+    for f in sorted((REPO / "plugins" / "module_utils").glob("**/*.py")):
         for constant, value in CONSTANT.findall(f.read_text()):
             if IMAGE.match(value):
                 found.add(("%s.%s" % (f.stem, constant), value))

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import registry
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import registry
 from tests.unit.conftest import closed_port, kubeconfig_text, playbook_env
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 FAILS = re.compile(r"""\[?["']verdict["']\]?\s*==\s*["']fail["']""")

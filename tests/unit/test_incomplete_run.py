@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import signing_bundle as sb
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import signing_bundle as sb
 from tests.unit.conftest import playbook_env
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.evidence import build_rows
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.evidence import build_rows
 from tests.unit.conftest import closed_port, kubeconfig_text, playbook_env
 from tests.unit.plugins.module_utils.test_evidence import res
 from tests.unit.plugins.module_utils.test_evidence_bundle import templar, trusted

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import registry
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import registry
 from tests.tools import gen_requirement_docs as gen
 
 

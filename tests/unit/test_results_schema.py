@@ -12,10 +12,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.evidence import build_rows
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import OWNERS, REQUIRED_KEYS, VERDICTS, ProbeResult
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import OWNERS, REQUIRED_KEYS, VERDICTS, ProbeResult
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import upstream as up
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.evidence import build_rows
 from ansible_collections.ai_conformance.kubernetes.plugins.modules.conformance_summary import with_totals
 from tests.unit.plugins.module_utils.test_evidence import res
 from tests.unit.plugins.module_utils.test_evidence_bundle import templar, trusted

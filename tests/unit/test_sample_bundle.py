@@ -73,7 +73,7 @@ def test_recording_the_sample_bundle_gives_back_its_input(tmp_path):
 
 
 def test_recording_a_run_whose_upstream_suite_ran_keeps_its_artifacts_and_verdicts(tmp_path):
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import upstream as up
 
     bundle = tmp_path / "v1.37" / "refcluster"
     shutil.copytree(sb.bundle_dir(), bundle)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import signing
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.evidence import build_rows
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import signing
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.evidence import build_rows
 from tests.unit.plugins.module_utils.test_evidence import res
 from tests.unit.plugins.module_utils.test_evidence_bundle import templar, trusted
 from tests.unit.plugins.module_utils.test_signing import flip_one_byte, new_key, pkcs8

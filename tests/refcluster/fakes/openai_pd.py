@@ -55,7 +55,7 @@ from tests.refcluster.config import ensure_collection_path
 
 ensure_collection_path()
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import get_client  # noqa: E402
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import get_client  # noqa: E402
 from tests.refcluster.fakes.http_backends import close_unanswered, fake_args, serve  # noqa: E402
 
 ROLE_LABEL = "llm-d.ai/role"

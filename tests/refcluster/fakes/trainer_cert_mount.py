@@ -26,7 +26,7 @@ from tests.refcluster.config import ensure_collection_path
 
 ensure_collection_path()
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError, get_client  # noqa: E402
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError, get_client  # noqa: E402
 
 KEYS = ("ca.crt", "tls.crt", "tls.key")
 

@@ -8,7 +8,7 @@ import copy
 import re
 from typing import Any
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import client as cl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import client as cl
 
 from .base import api_error, fields_match, labels_match, merge_patch, phase_of, selector_of
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import client as cl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import client as cl
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REFCLUSTER = json.loads((FIXTURES / "refcluster.json").read_text())

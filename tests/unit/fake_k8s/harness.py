@@ -43,7 +43,7 @@ def _http(cluster: FakeCluster, method: str, url: str, host: str, path: str, hea
 
 def patch_http(monkeypatch: Any, cluster: FakeCluster) -> None:
     """gateway.send and disagg.post_json (the probes' only HTTP client) answered by the fake data plane."""
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import disagg, gateway
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import disagg, gateway
 
     def send(url, host, path, headers=None, timeout_s=5):
         cluster.advance(0.01)
@@ -62,7 +62,7 @@ def patch_http(monkeypatch: Any, cluster: FakeCluster) -> None:
 def use(monkeypatch: Any, cluster: FakeCluster) -> None:
     """Make every probe talk to ``cluster`` (its client and its HTTP calls) and every module of
     the collection keep its time."""
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import probe as probe_mod
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import probe as probe_mod
 
     monkeypatch.setattr(probe_mod, "get_client", lambda params: cluster)
     monkeypatch.setattr(probe_mod, "check_reachable", lambda c: {})
@@ -75,7 +75,7 @@ def use(monkeypatch: Any, cluster: FakeCluster) -> None:
 
 def run_probe(run_module: Any, monkeypatch: Any, module: Any, cluster: FakeCluster, **args: Any) -> Result:
     """Run a probe module's main() against ``cluster``; the result, checked against the contract."""
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import validate_result_dict
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import validate_result_dict
 
     use(monkeypatch, cluster)
     res = run_module(module.main, dict({"run_id": "t1", "timeout": 60}, **args))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import runtime as rt_mod
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runtime as rt_mod
 
 from .base import HOST_KERNEL, REFCLUSTER, cond
 

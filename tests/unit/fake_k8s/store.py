@@ -8,7 +8,7 @@ import heapq
 import time as _real_time
 from typing import Any, Callable
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import client as cl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import client as cl
 
 from .base import EPOCH, Deny, api_error, cond, labels_match, selector_of
 

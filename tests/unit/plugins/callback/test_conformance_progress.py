@@ -166,7 +166,7 @@ def test_the_timer_thread_prints_a_heartbeat_for_a_probe_still_running():
 
 
 def test_the_plan_modules_result_is_the_plan_and_the_fact_set_from_it_is_not_printed_again():
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import registry
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import registry
 
     cb = make()
     out = registry.plan("v1.36", requirements=["ai_inference"], concurrency="serial")
@@ -179,7 +179,7 @@ def test_the_plan_modules_result_is_the_plan_and_the_fact_set_from_it_is_not_pri
 
 
 def test_every_probe_task_is_known_by_its_module_from_the_registry():
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import registry
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import registry
 
     cb = make()
     for rec in registry.RECORDS:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import autoscale as asc
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import autoscale as asc
 
 
 def pool(name, limits=None, used=None, taints=None):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "checklists"
 SHARED = Path(__file__).resolve().parents[5] / "shared" / "reference" / "checklists"

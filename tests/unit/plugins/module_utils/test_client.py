@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import client as cl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import client as cl
 from tests.unit.conftest import closed_port, kubeconfig_text, status_body
 
 VERSION = (200, {"major": "1", "minor": "37", "gitVersion": "v1.37.2"})

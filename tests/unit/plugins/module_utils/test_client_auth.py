@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from ansible_collections.ai_conformance.kubernetes.plugins.doc_fragments.auth import ModuleDocFragment
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import client as cl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import kube_auth
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import probe as probe_mod
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import client as cl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import kube_auth
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import probe as probe_mod
 from tests.unit.conftest import closed_port, kubeconfig_text, status_body
 
 VERSION = {"major": "1", "minor": "37", "gitVersion": "v1.37.2"}

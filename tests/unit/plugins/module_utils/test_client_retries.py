@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import client as cl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import transport
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import client as cl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import transport
 from tests.unit.conftest import closed_port, status_body
 
 DISCOVERY = {"resources": [{"name": "configmaps", "kind": "ConfigMap", "namespaced": True, "verbs": ["get", "list", "create", "patch", "delete"]}]}

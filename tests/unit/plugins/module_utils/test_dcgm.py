@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dcgm
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import metrics as mx
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import metrics as mx
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import dcgm
 
 
 @pytest.mark.parametrize(("text", "sec"), [("15s", 15), ("1m30s", 90), ("500ms", 0.5), ("1h", 3600), ("", None), ("15", None), ("15s junk", None)])

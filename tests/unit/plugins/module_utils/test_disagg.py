@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import disagg as dg
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import disagg as dg
 
 # vLLM v0.11 /metrics, trimmed to the counter the probe reads (two finished_reason series).
 VLLM_PAGE = """# HELP vllm:request_success_total Count of successfully processed requests.

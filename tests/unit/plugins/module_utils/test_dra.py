@@ -3,7 +3,7 @@ NVIDIA driver publish it; claim/pod status as kube-scheduler v1.37 wrote them on
 
 from __future__ import annotations
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dra
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import dra
 
 DRIVER = "gpu.nvidia.com"
 

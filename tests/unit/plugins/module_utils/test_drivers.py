@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import drivers as drv
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import drivers as drv
 
 
 def node(name, version=None, gpus=8, product="NVIDIA-H100-80GB-HBM3"):

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import cncf_validator as cv
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.evidence import build_rows, redact
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import cncf_validator as cv
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.evidence import build_rows, redact
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import conformance_summary
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import cncf_validator as cv
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import preflight as pf
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.evidence import build_rows
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import cncf_validator as cv
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import preflight as pf
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import upstream as up
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.evidence import build_rows
 from tests.unit.plugins.module_utils.test_evidence import res
 
 REPO = Path(__file__).resolve().parents[4]

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog, fleet, fleet_html
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report_html import CSP
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import fleet, fleet_html
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.report_html import CSP
 
 REPO = Path(__file__).resolve().parents[4]
 RECORDED = REPO / "docs/samples/real-gpu/evidence/v1.37/real-gpu-h200/results.json"

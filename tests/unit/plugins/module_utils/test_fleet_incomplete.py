@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import fleet
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import fleet
 from tests.unit.plugins.module_utils.test_fleet import RECORDED, bundle
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gang
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import gang
 
 
 @pytest.mark.parametrize(

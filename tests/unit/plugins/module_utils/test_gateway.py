@@ -5,7 +5,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gateway as gw
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import gateway as gw
 
 
 def cond(ctype, status, reason="", message=""):

@@ -14,8 +14,8 @@ import copy
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import hpa_metrics as hm
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import hpa_metrics as hm
 from tests.unit import fakecluster as fc
 from tests.unit.fake_k8s.base import EPOCH
 from tests.unit.fake_k8s.hpa import milli_quantity

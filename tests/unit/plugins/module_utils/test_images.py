@@ -6,7 +6,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ai_conformance.kubernetes.plugins.filter import image as image_filter
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import images
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import images
 
 M = "mirror.example.com"
 

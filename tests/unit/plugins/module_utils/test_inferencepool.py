@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import gateway as gw
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import inferencepool as ip
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import gateway as gw
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import inferencepool as ip
 
 
 def pool(parents=None, labels=None, ports=(8000,)):

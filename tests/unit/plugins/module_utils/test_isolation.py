@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import isolation as iso
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import isolation as iso
 
 
 def node(name, gpus, unschedulable=False):

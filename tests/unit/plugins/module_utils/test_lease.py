@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import autoscale, gang, lease
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import ProbeResult, Verdict
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import RUN_ID_LABEL, RunContext
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import lease
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import ProbeResult, Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.runctx import RUN_ID_LABEL, RunContext
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import autoscale, gang
 from tests.unit import fakecluster as fc
 from tests.unit.fake_k8s.leases import serve_leases
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import metrics as mx
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import metrics as mx
 
 # One line of the dcgm-exporter sample in the Kubernetes documentation (device-plugins page,
 # "Monitoring device plugin resources", DRA variant), with its HELP/TYPE lines.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import dra
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import netdra as nd
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import dra
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import netdra as nd
 
 
 def efa(root, rdma=True, **drop):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import operators as ops
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import operators as ops
 
 
 def hook(name, groups, versions, resources, operations):

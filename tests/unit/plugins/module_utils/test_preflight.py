@@ -10,9 +10,9 @@ import copy
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import cncf_validator as cv
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import preflight as pf
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import cncf_validator as cv
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import preflight as pf
 
 METADATA = {
     "kubernetesVersion": "v1.37",

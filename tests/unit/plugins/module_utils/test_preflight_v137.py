@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import cncf_validator as cv
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import cncf_validator as cv
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import upstream as up
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import product_preflight
 from tests.unit.plugins.module_utils.test_preflight import good_product, item, junit, make_bundle, rejected, run
 

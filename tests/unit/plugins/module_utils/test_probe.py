@@ -6,10 +6,10 @@ import pytest
 import yaml
 
 from ansible_collections.ai_conformance.kubernetes.plugins.doc_fragments.auth import ModuleDocFragment
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import probe as probe_mod
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.client import ClusterError
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import PARTIAL_PREFIX, is_partial, validate_result_dict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import probe as probe_mod
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import PARTIAL_PREFIX, is_partial, validate_result_dict
 from tests.unit.conftest import FakeClient
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import probe as probe_mod
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import validate_result_dict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import probe as probe_mod
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import validate_result_dict
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import dra_probe, virtualization_probe
 from tests.unit import fakecluster as fc
 

@@ -6,8 +6,8 @@ import importlib
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import probe as probe_mod
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import validate_result_dict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import probe as probe_mod
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import validate_result_dict
 from ansible_collections.ai_conformance.kubernetes.plugins.plugin_utils.waits import PROBES
 from tests.unit.conftest import NoCluster
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from ansible.module_utils import basic
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog, registry
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog, registry
 
 REPO = Path(__file__).resolve().parents[4]
 MODULES = "ansible_collections.ai_conformance.kubernetes.plugins.modules."

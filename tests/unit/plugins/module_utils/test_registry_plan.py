@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import registry
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import registry
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import conformance_plan
 
 TABLE = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "plan_table.json").read_text())

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog, report_html, report_plots
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import report as rp
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.evidence import build_rows
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import report as rp
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import report_html, report_plots
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.evidence import build_rows
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import render_report
 from tests.unit.plugins.modules import test_autoscaler_probe, test_gateway_check, test_hpa_probe
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import report_plots as plots
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import report_plots as plots
 
 pytestmark = pytest.mark.skipif(not plots.HAS_MATPLOTLIB, reason="matplotlib is not installed")
 

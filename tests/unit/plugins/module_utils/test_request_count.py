@@ -10,10 +10,10 @@ import threading
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import client as cl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import probe as probe_mod
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import transport
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import client as cl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import probe as probe_mod
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import transport
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
 
 DISCOVERY = {"resources": [{"name": "configmaps", "kind": "ConfigMap", "namespaced": True, "verbs": ["get", "list", "watch", "create", "patch", "delete"]}]}
 CM = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "ns", "resourceVersion": "5"}}

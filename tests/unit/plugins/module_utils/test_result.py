@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import (
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import (
     PARTIAL_PREFIX,
     VERDICTS,
     ProbeResult,

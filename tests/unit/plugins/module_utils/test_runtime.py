@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import runtime as rt
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runtime as rt
 
 # Recorded from the reference cluster's real node refcluster-rt-1 (a pod with one DRA GPU running
 # the observer script in the probe image; the fake nvidia-smi prints the real tool's CSV format,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import sandbox as sb
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import sandbox as sb
 
 
 def rc(name, handler, overhead=None, selector=None, tolerations=None):

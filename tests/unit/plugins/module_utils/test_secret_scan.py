@@ -15,7 +15,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import secret_scan
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import secret_scan
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import scan_bundle
 
 REPO = Path(__file__).resolve().parents[4]

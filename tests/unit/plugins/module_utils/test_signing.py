@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import signing
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import signing_bundle as sb
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import signing
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import signing_bundle as sb
 
 FILES = {
     "PRODUCT.yaml": "metadata: {platformName: x}\n",

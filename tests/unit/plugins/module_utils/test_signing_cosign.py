@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import signing
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import signing_bundle as sb
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import signing
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import signing_bundle as sb
 from tests.unit.plugins.module_utils.test_signing import flip_one_byte, make_bundle, new_key, pkcs8
 
 REPO = Path(__file__).resolve().parents[4]

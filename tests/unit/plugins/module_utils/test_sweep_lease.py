@@ -3,8 +3,8 @@ Leases cluster-wide), and only one that carries the collection's labels (and the
 
 from __future__ import annotations
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import lease
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.runctx import MANAGED_BY, MANAGED_BY_LABEL, RUN_ID_LABEL, sweep
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import lease
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.runctx import MANAGED_BY, MANAGED_BY_LABEL, RUN_ID_LABEL, sweep
 from tests.unit import fakecluster as fc
 
 API = "coordination.k8s.io/v1"

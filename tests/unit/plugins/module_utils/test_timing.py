@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import probe as probe_mod
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import timeout_evidence as te
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import timing as tm
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import Verdict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import probe as probe_mod
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import timeout_evidence as te
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import timing as tm
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import gang_probe
 from tests.unit import fakecluster as fc
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import upstream as up
 
 PKG = up.PACKAGE
 

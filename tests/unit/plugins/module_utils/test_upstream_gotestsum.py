@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import upstream as up
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import upstream as up
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import upstream_suite
 from tests.unit.plugins.module_utils.test_upstream import STREAM
 

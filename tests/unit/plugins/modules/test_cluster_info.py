@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import client as cl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import probe
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import client as cl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import probe
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import cluster_info
 from tests.unit.conftest import FakeClient, closed_port, kubeconfig_text, status_body
 

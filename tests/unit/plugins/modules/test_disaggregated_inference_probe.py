@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import validate_result_dict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import validate_result_dict
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import disaggregated_inference_probe as mod
 
 
@@ -168,7 +168,7 @@ def test_decode_skipping_prefill_while_other_traffic_moves_prefill_is_not_counte
 
 
 def test_more_counted_than_sent_is_undecided_and_fewer_fails(run_module, monkeypatch):
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import disagg as dg
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import disagg as dg
 
     assert dg.traversed("m", "prefill", 12, 10, 1, 0, 5) == (
         None,

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import client as cl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import validate_result_dict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import client as cl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import validate_result_dict
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import dra_probe
 from tests.unit.conftest import closed_port, kubeconfig_text
 
@@ -41,7 +41,7 @@ def test_check_mode_skips_without_touching_the_cluster(run_module, tmp_path):
 
 
 def test_a_defect_in_a_probe_is_an_error_verdict_not_a_failed_task(run_module, monkeypatch):
-    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import probe as probe_mod
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import probe as probe_mod
 
     class Boom:
         source = "fake"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.result import validate_result_dict
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import validate_result_dict
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import inference_pool_probe as mod
 
 

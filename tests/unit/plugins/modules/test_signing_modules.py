@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import yaml
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import signing
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import signing_bundle as sb
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import signing
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import signing_bundle as sb
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import sign_bundle, verify_bundle
 from tests.unit.plugins.module_utils.test_signing import flip_one_byte, make_bundle, new_key, pkcs8
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import signing_bundle as sb
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import signing_bundle as sb
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import verify_bundle
 from tests.unit.plugins.module_utils.test_signing import make_bundle
 

@@ -3,7 +3,7 @@ clock, check-mode plans, and a final table that counts exactly as the evidence b
 
 from __future__ import annotations
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import conformance_summary
 from ansible_collections.ai_conformance.kubernetes.plugins.plugin_utils.progress import Progress, duration
 

@@ -17,7 +17,7 @@ description:
   - Returns which requirements a run probes, with which module, in which lane and in which order,
     for a checklist version, the domains, optionally a list of requirements, the concurrency and the
     run's phases. The answer comes from the requirement registry
-    (C(plugins/module_utils/registry.py)), the one place the collection records each requirement's
+    (C(plugins/module_utils/core/registry.py)), the one place the collection records each requirement's
     domain role, probe module, lane and the first checklist version it is probed for.
   - The order is the run's, the background lane, then the serial lane, then the last lane; within a
     lane, by domain role and by the role's probes. With O(concurrency=serial) every entry's lane is
@@ -63,6 +63,11 @@ options:
     description: The run's owning layer per requirement id (conformance_owners), only checked here (see RV(errors)).
     type: dict
     default: {}
+  run_id:
+    description:
+      - The run id (conformance_run_id), checked here (see RV(errors)); left out, a new one is made
+        (C(r<yymmddhhmm>-<4 hex>)), the only place a run of conformance.yml gets its id.
+    type: str
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -149,6 +154,11 @@ lane_domains:
       type: list
       elements: str
   sample: {background: [networking, observability, operators, security], serial: [accelerators, observability, networking], last: [scheduling]}
+run_id:
+  description: O(run_id) as given, or the new run id when it was left out.
+  returned: always
+  type: str
+  sample: r2612060514-3fa2
 errors:
   description: One line per problem with the selection, worded as conformance.yml's input errors; empty when there is none.
   returned: always
@@ -159,8 +169,9 @@ errors:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils import registry
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.catalog import UnknownVersion
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import registry
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.catalog import UnknownVersion
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.runctx import new_run_id, validate_run_id
 
 
 def main():
@@ -172,6 +183,7 @@ def main():
             "concurrency": {"type": "str", "choices": list(registry.CONCURRENCIES), "default": "lanes"},
             "phases": {"type": "list", "elements": "str", "default": list(registry.PHASES)},
             "owners": {"type": "dict", "default": {}},
+            "run_id": {"type": "str"},
         },
         supports_check_mode=True,
     )
@@ -180,6 +192,13 @@ def main():
         out = registry.plan(p["version"], p["domains"], p["requirements"], p["concurrency"], p["phases"], p["owners"])
     except UnknownVersion as exc:
         module.fail_json(msg=str(exc))
+    out["run_id"] = new_run_id() if p["run_id"] is None else p["run_id"]
+    try:
+        validate_run_id(out["run_id"])
+    except ValueError:
+        out["errors"].append(
+            "conformance_run_id must be 1-32 lowercase letters, digits or dashes, starting and ending with a letter or digit (got %s)" % out["run_id"]
+        )
     module.exit_json(changed=False, **out)
 
 

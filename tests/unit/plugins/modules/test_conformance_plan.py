@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import conformance_plan
 
 
@@ -36,3 +38,20 @@ def test_selection_problems_are_returned_not_raised(run_module):
 def test_a_bad_concurrency_is_refused_by_the_argument_spec(run_module):
     out = run_module(conformance_plan.main, {"concurrency": "parallel"})
     assert out.failed and "concurrency" in out.result["msg"]
+
+
+def test_the_run_id_is_made_here_when_none_is_given_and_differs_per_run(run_module):
+    first = run_module(conformance_plan.main, {}).result["run_id"]
+    second = run_module(conformance_plan.main, {}).result["run_id"]
+    for rid in (first, second):
+        assert re.fullmatch(r"r\d{10}-[0-9a-f]{4}", rid), rid
+    assert first != second
+
+
+def test_a_given_run_id_is_kept_and_a_bad_one_is_one_input_error(run_module):
+    assert run_module(conformance_plan.main, {"run_id": "nightly-42"}).result["run_id"] == "nightly-42"
+    out = run_module(conformance_plan.main, {"run_id": "Bad_ID"})
+    assert not out.failed
+    assert out.result["errors"] == [
+        "conformance_run_id must be 1-32 lowercase letters, digits or dashes, starting and ending with a letter or digit (got Bad_ID)"
+    ]

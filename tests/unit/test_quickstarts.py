@@ -192,14 +192,7 @@ def test_the_eks_page_names_the_karpenter_pool_the_inventory_sets():
     [
         "gke",
         "aks",
-        pytest.param(
-            "oke",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="inventories/oke selects on oci.oraclecloud.com/node-pool-id, which OKE sets as an annotation, not a label"
-                " (oke.md); the fix changes tests/unit/fixtures/inventory_snapshot.json too",
-            ),
-        ),
+        "oke",
     ],
 )
 def test_the_documented_gpu_pool_selector_is_the_one_the_inventory_sets(platform):

@@ -7,11 +7,37 @@ from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
+import re
 import time
 from typing import Any
 
 # The taint GPU node pools carry on GKE, EKS and AKS (and the reference cluster's real GPU node).
 GPU_TOLERATIONS = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+
+# The option of the probes whose pods must land on accelerator nodes (doc fragment
+# ai_conformance.kubernetes.gpu_pods): more tolerations, for pools tainted otherwise (AKS's
+# documented sku=gpu:NoSchedule), added to GPU_TOLERATIONS and never replacing them.
+TOLERATION_OPERATORS = ("Exists", "Equal")
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+GPU_POD_ARGSPEC: dict[str, dict[str, Any]] = {
+    "tolerations": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "key": {"type": "str", "no_log": False},
+            "operator": {"type": "str", "choices": list(TOLERATION_OPERATORS)},
+            "value": {"type": "str"},
+            "effect": {"type": "str", "choices": list(TAINT_EFFECTS)},
+            "tolerationSeconds": {"type": "int"},
+        },
+    },
+}
+# A label name (a toleration's key) and a label value, as Kubernetes validates them.
+_NAME = r"([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]"
+_PREFIX = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+LABEL_NAME = re.compile(r"^(%s/)?%s$" % (_PREFIX, _NAME))
+LABEL_VALUE = re.compile(r"^(%s)?$" % _NAME)
 
 # What kube-scheduler reports for a node a pod's node selector or affinity excludes.
 SELECTOR_REFUSAL = "didn't match Pod's node affinity/selector"
@@ -61,15 +87,54 @@ def pod(
     # and AKS taint GPU nodes nvidia.com/gpu): the ExtendedResourceToleration admission plugin does
     # this for extended resources, and a DRA claim gets no such help.  Without it a probe's GPU pod
     # is refused by the taint, and a refusal for that reason proves nothing about the accelerators.
-    wanted = [dict(t) for t in tolerations or []]
-    if claims or any(k.startswith("nvidia.com/") for k in (limits or {})):
-        wanted += [dict(t) for t in GPU_TOLERATIONS if t not in wanted]
+    # ``tolerations`` (a probe's option) come first; they never replace that one.
+    gpu = claims or any(k.startswith("nvidia.com/") for k in (limits or {}))
+    wanted = gpu_tolerations(tolerations) if gpu else _set_fields(tolerations)
     if wanted:
         spec["tolerations"] = wanted
     md: dict[str, Any] = {"name": name, "namespace": namespace, "labels": dict(labels or {})}
     if annotations:
         md["annotations"] = dict(annotations)
     return {"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": spec}
+
+
+def _set_fields(tolerations: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The tolerations without their unset fields (an option's sub-options come as None)."""
+    return [{k: v for k, v in t.items() if v is not None} for t in tolerations or []]
+
+
+def gpu_tolerations(extra: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The tolerations of a pod that must land on an accelerator node: ``extra`` (a probe's
+    tolerations option), then each of GPU_TOLERATIONS it does not already hold."""
+    wanted = _set_fields(extra)
+    return wanted + [dict(t) for t in GPU_TOLERATIONS if t not in wanted]
+
+
+def toleration_error(tolerations: list[dict[str, Any]] | None, option: str = "tolerations") -> str | None:
+    """One line saying what Kubernetes would reject in ``tolerations`` (its API validation of a
+    pod's tolerations), or None.  The argument spec already checked the fields and their types."""
+    for i, t in enumerate(_set_fields(tolerations)):
+        key, op, value, effect = t.get("key") or "", t.get("operator") or "Equal", t.get("value") or "", t.get("effect") or ""
+        where = "%s[%d] (%s)" % (option, i, ", ".join("%s=%s" % kv for kv in sorted(t.items())) or "empty")
+        if key and (len(key.rsplit("/", 1)[0]) > 253 or not LABEL_NAME.match(key)):
+            why = "key %r is not a valid label name ([prefix/]name, name 63 characters at most of A-Z, a-z, 0-9, -, _, .)" % key
+        elif not key and op != "Exists":
+            why = "operator must be Exists when key is empty (which tolerates every taint)"
+        elif op == "Exists" and value:
+            why = "value must be empty when operator is Exists"
+        elif op == "Equal" and not LABEL_VALUE.match(value):
+            why = "value %r is not a valid label value (63 characters at most of A-Z, a-z, 0-9, -, _, .)" % value
+        elif t.get("tolerationSeconds") is not None and effect != "NoExecute":
+            why = "effect must be NoExecute when tolerationSeconds is set"
+        else:
+            continue
+        return "%s: %s" % (where, why)
+    return None
+
+
+def gpu_pod_param_error(params: dict[str, Any]) -> str | None:
+    """A probe's param_error for GPU_POD_ARGSPEC (Probe.param_error)."""
+    return toleration_error(params.get("tolerations"))
 
 
 NAME_LABEL = "app.kubernetes.io/name"

@@ -62,9 +62,12 @@ def no_node_reason(mode: str, nodes: list[dict[str, Any]], what: str) -> str:
     return "skipped: no Ready node with %s runs containers; looked at %s" % (what, ", ".join(seen[:8]) or "no node")
 
 
-def observer_pod(name: str, namespace: str, image: str, node: str, **kwargs: Any) -> dict[str, Any]:
-    """A run-once pod on ``node`` that reports what its container sees."""
-    return wl.pod(name, namespace, image=image, command=OBSERVE_COMMAND, node_selector={wl.HOSTNAME: node}, tolerations=GPU_TOLERATIONS, **kwargs)
+def observer_pod(name: str, namespace: str, image: str, node: str, tolerations: list[dict[str, Any]] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """A run-once pod on accelerator node ``node`` that reports what its container sees, with or
+    without an accelerator: it tolerates GPU_TOLERATIONS and ``tolerations`` (a probe's option)."""
+    return wl.pod(
+        name, namespace, image=image, command=OBSERVE_COMMAND, node_selector={wl.HOSTNAME: node}, tolerations=wl.gpu_tolerations(tolerations), **kwargs
+    )
 
 
 def parse(log: str) -> dict[str, Any]:

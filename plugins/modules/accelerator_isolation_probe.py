@@ -30,6 +30,7 @@ description:
 extends_documentation_fragment:
   - ai_conformance.kubernetes.auth
   - ai_conformance.kubernetes.auth.PROBE
+  - ai_conformance.kubernetes.gpu_pods
 options:
   resource_name:
     description: Extended resource name of the device plugin path.
@@ -164,6 +165,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes i
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runtime as rt
 
 EXTRA = {
+    **wl.GPU_POD_ARGSPEC,
     "resource_name": {"type": "str", "default": "nvidia.com/gpu"},
     "device_class": {"type": "str", "default": "gpu.nvidia.com"},
     "driver": {"type": "str", "default": "gpu.nvidia.com"},
@@ -179,6 +181,7 @@ ENV_CASE = "pod without a request setting NVIDIA_VISIBLE_DEVICES=all sees an acc
 
 class IsolationProbe(Probe):
     requirement = "secure_accelerator_access"
+    param_error = staticmethod(wl.gpu_pod_param_error)
 
     def run(self, client, ctx, result):
         p = self.params
@@ -220,7 +223,7 @@ class IsolationProbe(Probe):
             return
         sel = {wl.HOSTNAME: node}
         for i in range(n):
-            ctx.create(wl.pod("dp-%d" % i, ns, limits={p["resource_name"]: "1"}, node_selector=sel))
+            ctx.create(wl.pod("dp-%d" % i, ns, limits={p["resource_name"]: "1"}, node_selector=sel, tolerations=p["tolerations"]))
         bound = [wl.wait_placed(client, "dp-%d" % i, ns, p["timeout"]) for i in range(n)]
         ok = all(wl.is_bound(b) for b in bound)
         result.check(
@@ -228,7 +231,7 @@ class IsolationProbe(Probe):
             ok,
             "%d/%d pods with %s=1 bound to %s" % (sum(wl.is_bound(b) for b in bound), n, p["resource_name"], node),
         )
-        ctx.create(wl.pod("dp-extra", ns, limits={p["resource_name"]: "1"}, node_selector=sel))
+        ctx.create(wl.pod("dp-extra", ns, limits={p["resource_name"]: "1"}, node_selector=sel, tolerations=p["tolerations"]))
         refused, msg = wl.refused_placement(client, "dp-extra", ns, p["timeout"], p["observe_seconds"], cause="Insufficient %s" % p["resource_name"])
         result.negative_case("one %s more than node %s has free, while %d pods hold them" % (p["resource_name"], node, n), refused, msg)
         result.check("device plugin accelerators are exclusive", refused, msg)
@@ -248,7 +251,7 @@ class IsolationProbe(Probe):
         node, count = sorted(idle.items())[0]
         sel = {wl.HOSTNAME: node}
         ctx.create(dra.claim("all", ns, p["device_class"], all_devices=True))
-        ctx.create(wl.pod("dra-all", ns, claims=[{"name": "accel", "resourceClaimName": "all"}], node_selector=sel))
+        ctx.create(wl.pod("dra-all", ns, claims=[{"name": "accel", "resourceClaimName": "all"}], node_selector=sel, tolerations=p["tolerations"]))
         pod = wl.wait_placed(client, "dra-all", ns, p["timeout"])
         claim = client.get(dra.API, "ResourceClaim", "all", ns)
         got = dra.allocation_results(claim)
@@ -257,7 +260,7 @@ class IsolationProbe(Probe):
             wl.is_bound(pod) and len(got) == count,
             "%d of %d devices on %s allocated; pod %s" % (len(got), count, node, "bound" if wl.is_bound(pod) else wl.unschedulable_message(pod)),
         )
-        refused, msg = dra.claim_pod_refused(client, ctx, "one-more", ns, p["device_class"], None, p["timeout"], p["observe_seconds"], node_selector=sel)
+        refused, msg = dra.claim_pod_refused(client, ctx, "one-more", ns, p["device_class"], None, p["timeout"], p["observe_seconds"], sel, p["tolerations"])
         result.negative_case("a second claim for a device on %s while all %d are held" % (node, count), refused, msg)
         result.check("DRA devices are exclusive", refused, msg)
         result.observations["dra"] = {"node": node, "devices": count, "allocated": got, "extra_pod": msg}
@@ -316,7 +319,7 @@ class IsolationProbe(Probe):
                 else:
                     pods[pod] = {"limits": {p["resource_name"]: "1"}}
         for pod, extra in pods.items():
-            ctx.create(rt.observer_pod(pod, ns, img, name, **extra))
+            ctx.create(rt.observer_pod(pod, ns, img, name, p["tolerations"], **extra))
         # A claim's allocation is read while its pod holds it: the controller releases it once the
         # pod has finished.
         allocations = {pod: self.allocated_uuids(client, ns, pod) for pod, extra in pods.items() if extra.get("claims")}

@@ -36,6 +36,7 @@ description:
 extends_documentation_fragment:
   - ai_conformance.kubernetes.auth
   - ai_conformance.kubernetes.auth.PROBE
+  - ai_conformance.kubernetes.gpu_pods
 options:
   device_class:
     description: DeviceClass to request devices from.
@@ -169,6 +170,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes i
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runtime as rt
 
 EXTRA = {
+    **wl.GPU_POD_ARGSPEC,
     "device_class": {"type": "str", "default": "gpu.nvidia.com"},
     "driver": {"type": "str", "default": "gpu.nvidia.com"},
     "observe_seconds": {"type": "int", "default": 8},
@@ -179,6 +181,7 @@ EXTRA = {
 
 class DraProbe(Probe):
     requirement = "dra_support"
+    param_error = staticmethod(wl.gpu_pod_param_error)
 
     def plan(self, run_id):
         p = self.params
@@ -225,7 +228,7 @@ class DraProbe(Probe):
 
         # 1. Positive: a claim is allocated a published device and its pod lands on that device's node.
         ctx.create(dra.claim("holder", ns, dclass))
-        ctx.create(wl.pod("holder", ns, claims=[{"name": "accel", "resourceClaimName": "holder"}]))
+        ctx.create(wl.pod("holder", ns, claims=[{"name": "accel", "resourceClaimName": "holder"}], tolerations=p["tolerations"]))
         pod = wl.wait_placed(client, "holder", ns, timeout)
         if not wl.is_bound(pod):
             result.check("pod with a claim scheduled", False, wl.unschedulable_message(pod))
@@ -268,7 +271,7 @@ class DraProbe(Probe):
 
         # 2. Negative: a selector that matches no device is never satisfied.
         cel = "device.attributes['%s'].productName == 'aic-no-such-device-%s'" % (driver, ctx.run_id)
-        refused, outcome = dra.claim_pod_refused(client, ctx, "nomatch", ns, dclass, cel, timeout, window)
+        refused, outcome = dra.claim_pod_refused(client, ctx, "nomatch", ns, dclass, cel, timeout, window, tolerations=p["tolerations"])
         result.negative_case("claim whose CEL selector matches no device (%s)" % cel, refused, outcome)
         result.step("kubectl -n %s create resourceclaim nomatch (selector matches nothing) + pod" % ns, outcome)
 
@@ -277,7 +280,7 @@ class DraProbe(Probe):
         if unique is None:
             result.negative_case("second claim for the held device", None, "no attribute identifies the allocated device uniquely")
         else:
-            refused, outcome = dra.claim_pod_refused(client, ctx, "contender", ns, dclass, unique, timeout, window)
+            refused, outcome = dra.claim_pod_refused(client, ctx, "contender", ns, dclass, unique, timeout, window, tolerations=p["tolerations"])
             result.negative_case("second claim selecting the held device (%s), while holder runs" % unique, refused, outcome)
 
             # 4. Release: the holder goes, its claim is released, the contender gets the device.
@@ -318,7 +321,9 @@ class DraProbe(Probe):
             return
         name = node["metadata"]["name"]
         ctx.create(dra.claim("smi", ns, self.params["device_class"]))
-        ctx.create(rt.observer_pod("smi", ns, self.params["gpu_image"], name, claims=[{"name": "accel", "resourceClaimName": "smi"}]))
+        ctx.create(
+            rt.observer_pod("smi", ns, self.params["gpu_image"], name, self.params["tolerations"], claims=[{"name": "accel", "resourceClaimName": "smi"}])
+        )
         # Read while the pod holds the claim: it is released once the pod has finished.
         results = dra.allocation_results(client.wait_for(dra.API, "ResourceClaim", "smi", dra.is_allocated, ns, self.params["timeout"], "be allocated"))
         phase, seen = rt.observe(client, "smi", ns, self.params["timeout"])

@@ -33,6 +33,7 @@ description:
 extends_documentation_fragment:
   - ai_conformance.kubernetes.auth
   - ai_conformance.kubernetes.auth.PROBE
+  - ai_conformance.kubernetes.gpu_pods
 options:
   resource_name:
     description: Extended resource name of the device plugin path.
@@ -159,6 +160,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes i
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runtime as rt
 
 EXTRA = {
+    **wl.GPU_POD_ARGSPEC,
     "resource_name": {"type": "str", "default": "nvidia.com/gpu"},
     "device_class": {"type": "str", "default": "gpu.nvidia.com"},
     "driver": {"type": "str", "default": "gpu.nvidia.com"},
@@ -173,6 +175,7 @@ EVERY_CLUSTER = "extra (every cluster refuses it, so it proves only that the sel
 
 class DriverProbe(Probe):
     requirement = "driver_runtime_management"
+    param_error = staticmethod(wl.gpu_pod_param_error)
 
     def run(self, client, ctx, result):
         p = self.params
@@ -254,7 +257,7 @@ class DriverProbe(Probe):
         ``pin``, the node a container looked at, when set)."""
         p = self.params
         attr = "device.attributes['%s'].driverVersion" % p["driver"]
-        where = ({wl.HOSTNAME: pin}, rt.GPU_TOLERATIONS) if pin else (None, None)
+        where = ({wl.HOSTNAME: pin} if pin else None, p["tolerations"])
         ok_cel = "!%s.isLessThan(semver('%s'))" % (attr, version)
         dra.claim_and_pod(ctx, dra.claim("drv-ok", ns, p["device_class"], ok_cel), *where)
         first = wl.wait_placed(client, "drv-ok", ns, p["timeout"])
@@ -267,7 +270,9 @@ class DriverProbe(Probe):
         refused, outcome = dra.claim_pod_refused(client, ctx, "drv-above", ns, p["device_class"], above, p["timeout"], p["observe_seconds"], *where)
         result.negative_case("DRA claim demanding a driver above %s%s (%s): %s" % (version, " on %s" % pin if pin else "", basis, above), refused, outcome)
         newer = "%s.isGreaterThan(semver('9999.0.0'))" % attr
-        refused, outcome = dra.claim_pod_refused(client, ctx, "drv-newer", ns, p["device_class"], newer, p["timeout"], p["observe_seconds"])
+        refused, outcome = dra.claim_pod_refused(
+            client, ctx, "drv-newer", ns, p["device_class"], newer, p["timeout"], p["observe_seconds"], tolerations=p["tolerations"]
+        )
         result.step(EVERY_CLUSTER + "DRA claim demanding a driver newer than 9999.0.0", outcome, refused)
 
     def label_enforced(self, client, ctx, result, ns, raw, pin, floor, basis):
@@ -275,7 +280,8 @@ class DriverProbe(Probe):
         driver just above ``floor`` (by the GFD major/minor/revision labels) is refused."""
         p = self.params
         sel = dict({drv.DRIVER_LABEL: raw}, **({wl.HOSTNAME: pin} if pin else {}))
-        ctx.create(wl.pod("lbl-ok", ns, limits={p["resource_name"]: "1"}, node_selector=sel, tolerations=rt.GPU_TOLERATIONS if pin else None))
+        tol = wl.gpu_tolerations(p["tolerations"])
+        ctx.create(wl.pod("lbl-ok", ns, limits={p["resource_name"]: "1"}, node_selector=sel, tolerations=tol))
         first = wl.wait_placed(client, "lbl-ok", ns, p["timeout"])
         result.check(
             "pod selecting the installed driver label is scheduled",
@@ -287,13 +293,13 @@ class DriverProbe(Probe):
                 "pod demanding a driver above the advertised one by node labels", "not attempted: no node carries %s" % ", ".join(drv.DRIVER_LABEL_PARTS)
             )
         else:
-            above = wl.pod("lbl-above", ns, limits={p["resource_name"]: "1"}, tolerations=rt.GPU_TOLERATIONS if pin else None)
+            above = wl.pod("lbl-above", ns, limits={p["resource_name"]: "1"}, tolerations=tol)
             above["spec"]["affinity"] = drv.affinity_above(floor, pin)
             ctx.create(above)
             refused, msg = wl.refused_placement(client, "lbl-above", ns, p["timeout"], p["observe_seconds"], cause=wl.SELECTOR_REFUSAL)
             version = ".".join(str(x) for x in floor)
             result.negative_case("pod demanding a driver above %s%s by its node labels (%s)" % (version, " on %s" % pin if pin else "", basis), refused, msg)
-        ctx.create(wl.pod("lbl-newer", ns, limits={p["resource_name"]: "1"}, node_selector={drv.DRIVER_LABEL_MAJOR: "9999"}))
+        ctx.create(wl.pod("lbl-newer", ns, limits={p["resource_name"]: "1"}, node_selector={drv.DRIVER_LABEL_MAJOR: "9999"}, tolerations=tol))
         refused, msg = wl.refused_placement(client, "lbl-newer", ns, p["timeout"], p["observe_seconds"], cause=wl.SELECTOR_REFUSAL)
         result.step(EVERY_CLUSTER + "pod selecting driver major version 9999", msg, refused)
 
@@ -312,10 +318,10 @@ class DriverProbe(Probe):
         name = node["metadata"]["name"]
         has_dp = iso.qty(((node.get("status") or {}).get("allocatable") or {}).get(p["resource_name"], 0)) > 0
         if has_dp:
-            ctx.create(rt.observer_pod("smi", ns, p["probe_image"], name, limits={p["resource_name"]: "1"}))
+            ctx.create(rt.observer_pod("smi", ns, p["probe_image"], name, p["tolerations"], limits={p["resource_name"]: "1"}))
         else:
             ctx.create(dra.claim("smi", ns, p["device_class"]))
-            ctx.create(rt.observer_pod("smi", ns, p["probe_image"], name, claims=[{"name": "accel", "resourceClaimName": "smi"}]))
+            ctx.create(rt.observer_pod("smi", ns, p["probe_image"], name, p["tolerations"], claims=[{"name": "accel", "resourceClaimName": "smi"}]))
         phase, seen = rt.observe(client, "smi", ns, p["timeout"])
         rt.release(ctx, ns, ["smi"], [] if has_dp else ["smi"])  # the node may have one GPU: the next steps need it
         got = {drv.normalize(g["driver_version"]) for g in seen["gpus"]}

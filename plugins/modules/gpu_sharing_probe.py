@@ -29,6 +29,7 @@ description:
 extends_documentation_fragment:
   - ai_conformance.kubernetes.auth
   - ai_conformance.kubernetes.auth.PROBE
+  - ai_conformance.kubernetes.gpu_pods
 options:
   strategy:
     description: Sharing strategy the platform declares.
@@ -166,6 +167,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes i
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runtime as rt
 
 EXTRA = {
+    **wl.GPU_POD_ARGSPEC,
     "strategy": {"type": "str", "default": "auto", "choices": ["auto", "dra_shared_claim", "time_slicing", "mig"]},
     "device_class": {"type": "str", "default": "gpu.nvidia.com"},
     "driver": {"type": "str", "default": "gpu.nvidia.com"},
@@ -201,6 +203,7 @@ def mig_resources(nodes):
 
 class SharingProbe(Probe):
     requirement = "gpu_sharing"
+    param_error = staticmethod(wl.gpu_pod_param_error)
 
     def run(self, client, ctx, result):
         p = self.params
@@ -235,7 +238,7 @@ class SharingProbe(Probe):
         self.runtime_shared(client, ctx, result, ns, dra.published_devices(client.list(dra.API, "ResourceSlice")["items"], p["driver"]))
         ctx.create(dra.claim("shared", ns, p["device_class"]))
         for name in ("user-a", "user-b"):
-            ctx.create(wl.pod(name, ns, claims=[{"name": "accel", "resourceClaimName": "shared"}]))
+            ctx.create(wl.pod(name, ns, claims=[{"name": "accel", "resourceClaimName": "shared"}], tolerations=p["tolerations"]))
         pods = [wl.wait_placed(client, n, ns, p["timeout"]) for n in ("user-a", "user-b")]
         claim = client.get(dra.API, "ResourceClaim", "shared", ns)
         if all(wl.is_bound(x) for x in pods):
@@ -254,7 +257,9 @@ class SharingProbe(Probe):
         if sel is None:
             result.negative_case("separate claim for the shared device", None, "the shared device has no unique attribute")
         else:
-            refused, outcome = dra.claim_pod_refused(client, ctx, "intruder", ns, p["device_class"], sel, p["timeout"], p["observe_seconds"])
+            refused, outcome = dra.claim_pod_refused(
+                client, ctx, "intruder", ns, p["device_class"], sel, p["timeout"], p["observe_seconds"], tolerations=p["tolerations"]
+            )
             result.negative_case("separate claim for the shared device (%s)" % sel, refused, outcome)
         result.decide_from_checks("one DRA device shared by two pods through one claim; a separate claim for that device was refused")
 
@@ -274,7 +279,7 @@ class SharingProbe(Probe):
         ctx.create(dra.claim("rt-shared", ns, p["device_class"]))
         users = ("rt-user-a", "rt-user-b")
         for user in users:
-            ctx.create(rt.observer_pod(user, ns, p["probe_image"], name, claims=[{"name": "accel", "resourceClaimName": "rt-shared"}]))
+            ctx.create(rt.observer_pod(user, ns, p["probe_image"], name, p["tolerations"], claims=[{"name": "accel", "resourceClaimName": "rt-shared"}]))
         # Read while the pods hold the claim: it is released once both have finished.
         held = client.wait_for(dra.API, "ResourceClaim", "rt-shared", dra.is_allocated, ns, p["timeout"], "be allocated")
         want = sorted(str(devices.get((r.get("pool"), r.get("device")), {}).get("attributes", {}).get("uuid")) for r in dra.allocation_results(held))
@@ -304,6 +309,7 @@ class SharingProbe(Probe):
         # The pods report what their container was given and keep running (holding it): where the
         # node runs containers, the sharing is seen, not only what the node's labels say.
         names = ["ts-%d" % i for i in range(n)]
+        tol = wl.gpu_tolerations(p["tolerations"])
         for name in names:
             ctx.create(
                 wl.pod(
@@ -313,7 +319,7 @@ class SharingProbe(Probe):
                     command=rt.HOLD_COMMAND,
                     limits={p["resource_name"]: "1"},
                     node_selector={wl.HOSTNAME: node},
-                    tolerations=rt.GPU_TOLERATIONS,
+                    tolerations=tol,
                 )
             )
         bound = sum(wl.is_bound(wl.wait_placed(client, name, ns, p["timeout"])) for name in names)
@@ -321,7 +327,7 @@ class SharingProbe(Probe):
             "more pods than physical GPUs each get a GPU", bound == n and bound > count, "%d pods bound on %s with %d physical GPUs" % (bound, node, count)
         )
         self.runtime_time_sliced(client, result, ns, node, names, count, replicas)
-        ctx.create(wl.pod("ts-extra", ns, limits={p["resource_name"]: "1"}, node_selector={wl.HOSTNAME: node}, tolerations=rt.GPU_TOLERATIONS))
+        ctx.create(wl.pod("ts-extra", ns, limits={p["resource_name"]: "1"}, node_selector={wl.HOSTNAME: node}, tolerations=tol))
         refused, msg = wl.refused_placement(client, "ts-extra", ns, p["timeout"], p["observe_seconds"])
         result.negative_case("one pod beyond the %d advertised replicas" % (count * replicas), refused, msg)
         result.decide_from_checks("%d pods shared %d physical GPUs on %s by time-slicing; one more was refused" % (bound, count, node))
@@ -356,10 +362,10 @@ class SharingProbe(Probe):
         p = self.params
         res = sorted(mig)[0]
         most = max(mig[res].values())
-        ctx.create(wl.pod("mig-one", ns, limits={res: "1"}))
+        ctx.create(wl.pod("mig-one", ns, limits={res: "1"}, tolerations=p["tolerations"]))
         pod = wl.wait_placed(client, "mig-one", ns, p["timeout"])
         result.check("a MIG slice is schedulable", wl.is_bound(pod), "%s=1: %s" % (res, "bound" if wl.is_bound(pod) else wl.unschedulable_message(pod)))
-        ctx.create(wl.pod("mig-too-many", ns, limits={res: str(most + 1)}))
+        ctx.create(wl.pod("mig-too-many", ns, limits={res: str(most + 1)}, tolerations=p["tolerations"]))
         refused, msg = wl.refused_placement(client, "mig-too-many", ns, p["timeout"], p["observe_seconds"])
         result.negative_case("%s=%d, more slices than any node has" % (res, most + 1), refused, msg)
         result.decide_from_checks("MIG slices %s are schedulable resources and over-requests are refused" % res)

@@ -25,6 +25,7 @@ description:
 extends_documentation_fragment:
   - ai_conformance.kubernetes.auth
   - ai_conformance.kubernetes.auth.PROBE
+  - ai_conformance.kubernetes.gpu_pods
 options:
   declared:
     description: What the platform offers, from the inventory.
@@ -151,6 +152,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.res
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import dra
 
 EXTRA = {
+    **wl.GPU_POD_ARGSPEC,
     "declared": {"type": "str", "default": "none", "choices": ["none", "vgpu", "passthrough"]},
     "justification": {
         "type": "str",
@@ -167,6 +169,7 @@ VGPU_LABEL = "nvidia.com/vgpu.present"
 
 class VirtualizationProbe(Probe):
     requirement = "virtualized_accelerator"
+    param_error = staticmethod(wl.gpu_pod_param_error)
 
     def run(self, client, ctx, result):
         p = self.params
@@ -197,7 +200,7 @@ class VirtualizationProbe(Probe):
             if not vgpu or not any(vgpu.values()):
                 result.decide(Verdict.FAIL, "vGPU is declared but no node is labelled %s=true with allocatable %s" % (VGPU_LABEL, p["resource_name"]))
                 return
-            ctx.create(wl.pod("vgpu-one", ns, limits={p["resource_name"]: "1"}, node_selector={VGPU_LABEL: "true"}))
+            ctx.create(wl.pod("vgpu-one", ns, limits={p["resource_name"]: "1"}, node_selector={VGPU_LABEL: "true"}, tolerations=p["tolerations"]))
             pod = wl.wait_placed(client, "vgpu-one", ns, p["timeout"])
             result.check(
                 "a vGPU is schedulable like a physical GPU",
@@ -205,7 +208,9 @@ class VirtualizationProbe(Probe):
                 "bound to %s" % pod["spec"].get("nodeName") if wl.is_bound(pod) else wl.unschedulable_message(pod),
             )
             too_many = max(vgpu.values()) + 1
-            ctx.create(wl.pod("vgpu-too-many", ns, limits={p["resource_name"]: str(too_many)}, node_selector={VGPU_LABEL: "true"}))
+            ctx.create(
+                wl.pod("vgpu-too-many", ns, limits={p["resource_name"]: str(too_many)}, node_selector={VGPU_LABEL: "true"}, tolerations=p["tolerations"])
+            )
             refused, msg = wl.refused_placement(client, "vgpu-too-many", ns, p["timeout"], p["observe_seconds"])
             result.negative_case("%s=%d, more vGPUs than any node advertises" % (p["resource_name"], too_many), refused, msg)
             result.decide_from_checks("vGPUs are exposed as %s on %d node(s), schedulable and accounted like physical GPUs" % (p["resource_name"], len(vgpu)))
@@ -220,7 +225,7 @@ class VirtualizationProbe(Probe):
             )
             return
         ctx.create(dra.claim("vfio", ns, p["passthrough_class"]))
-        ctx.create(wl.pod("vfio", ns, claims=[{"name": "accel", "resourceClaimName": "vfio"}]))
+        ctx.create(wl.pod("vfio", ns, claims=[{"name": "accel", "resourceClaimName": "vfio"}], tolerations=p["tolerations"]))
         pod = wl.wait_placed(client, "vfio", ns, p["timeout"])
         claim = client.get(dra.API, "ResourceClaim", "vfio", ns)
         for name, ok, detail in (
@@ -235,7 +240,9 @@ class VirtualizationProbe(Probe):
         if sel is None:
             result.negative_case("second claim for the passthrough device", None, "the allocated device has no unique attribute")
         else:
-            refused, outcome = dra.claim_pod_refused(client, ctx, "vfio-2", ns, p["passthrough_class"], sel, p["timeout"], p["observe_seconds"])
+            refused, outcome = dra.claim_pod_refused(
+                client, ctx, "vfio-2", ns, p["passthrough_class"], sel, p["timeout"], p["observe_seconds"], tolerations=p["tolerations"]
+            )
             result.negative_case("second claim for the passthrough device (%s)" % sel, refused, outcome)
         result.decide_from_checks("passthrough devices are exposed through DRA class %s and allocated exclusively" % p["passthrough_class"])
 

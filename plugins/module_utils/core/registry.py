@@ -163,7 +163,8 @@ RECORDS = (
         "accelerators",
         "dra_probe",
         "serial",
-        "device_class=dra_device_class driver=dra_driver observe_seconds timeout=dra_support_timeout runtime_checks gpu_image=probe_image",
+        "device_class=dra_device_class driver=dra_driver observe_seconds timeout=dra_support_timeout runtime_checks gpu_image=probe_image "
+        "tolerations=gpu_tolerations?",
     ),
     Record(
         "secure_accelerator_access",
@@ -171,7 +172,7 @@ RECORDS = (
         "accelerator_isolation_probe",
         "serial",
         "resource_name device_class=dra_device_class driver=dra_driver max_pods=isolation_max_pods observe_seconds "
-        "timeout=secure_accelerator_access_timeout runtime_checks probe_image",
+        "timeout=secure_accelerator_access_timeout runtime_checks probe_image tolerations=gpu_tolerations?",
     ),
     Record(
         "driver_runtime_management",
@@ -179,7 +180,7 @@ RECORDS = (
         "driver_runtime_probe",
         "serial",
         "resource_name device_class=dra_device_class driver=dra_driver min_driver_version observe_seconds "
-        "timeout=driver_runtime_management_timeout runtime_checks probe_image",
+        "timeout=driver_runtime_management_timeout runtime_checks probe_image tolerations=gpu_tolerations?",
         probed_since="v1.33",
     ),
     Record(
@@ -188,7 +189,7 @@ RECORDS = (
         "gpu_sharing_probe",
         "serial",
         "strategy=sharing_strategy resource_name device_class=dra_device_class driver=dra_driver observe_seconds "
-        "timeout=gpu_sharing_timeout runtime_checks probe_image",
+        "timeout=gpu_sharing_timeout runtime_checks probe_image tolerations=gpu_tolerations?",
         probed_since="v1.33",
     ),
     Record(
@@ -196,7 +197,8 @@ RECORDS = (
         "accelerators",
         "virtualization_probe",
         "serial",
-        "declared=virtualization justification=virtualization_justification resource_name observe_seconds timeout=virtualized_accelerator_timeout",
+        "declared=virtualization justification=virtualization_justification resource_name observe_seconds timeout=virtualized_accelerator_timeout "
+        "tolerations=gpu_tolerations?",
         probed_since="v1.33",
     ),
     Record(

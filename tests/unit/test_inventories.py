@@ -118,8 +118,9 @@ def test_the_snapshot_covers_every_role_variable_and_every_inventory():
 
 
 def test_run_defaults_are_the_playbooks_defaults():
-    """Every ``conformance_<x> | default(<literal>)`` of the playbook gives the value RUN_DEFAULTS has."""
-    text = "\n".join(p.read_text() for p in (REPO / "conformance.yml", REPO / "playbooks" / "conformance.yml"))
+    """Every ``conformance_<x> | default(<literal>)`` of the playbook (and the task files it imports) gives the value RUN_DEFAULTS has."""
+    files = [REPO / "conformance.yml", REPO / "playbooks" / "conformance.yml", *sorted((REPO / "playbooks" / "tasks").glob("*.yml"))]
+    text = "\n".join(p.read_text() for p in files)
     seen = set()
     for name, value in re.findall(r"\b(conformance_\w+) \| default\(([^()]*?)(?:, true)?\)", text):
         if name in RUN_DEFAULTS and not value.startswith(("omit", "playbook_dir", "none")):

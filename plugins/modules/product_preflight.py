@@ -34,8 +34,17 @@ description:
     that the validator rejects (before v1.37 both, from v1.37 pod_autoscaling); before v1.37 the C(file://...#Test)
     evidence form of the v1.37 header is looked up as a file; the validator accepts changed descriptions, MUSTs
     without evidence and N/A reasons saying 'unsupported', which the guidance forbids."
-  - "URL reachability and CNCF membership need the network: they are reported as C(unchecked) unless
-    O(check_urls) is set or O(cncf_members) is given."
+  - "What the validator would do with the metadata is decided offline where it can be: an http(s) value whose host
+    never answers (a reserved name such as C(example.invalid), C(.test), C(.example), C(localhost), or a private,
+    loopback or link-local address) or that is not a URL with a host is rejected; so is a vendorName that is a
+    placeholder (it contains C(example)). The reachability of any other URL and the CNCF membership of any other
+    vendorName need the network: they are reported as C(unchecked) unless O(check_urls) is set or O(cncf_members) is
+    given. A documentation name (C(example.com), C(.net), C(.org)), a URL field that is not an http(s) URL and a
+    contactEmailAddress that never receives mail are flagged against the written guidance; the validator does not
+    reject them itself."
+  - "The result keeps the metadata apart from the rest (RV(sections)): C(evidence) (the spec: statuses, notes,
+    evidence, test artifacts; and the file's path) and C(metadata), each with its own verdict line;
+    RV(would_reject) is true when either would be rejected."
   - Reads files only; check mode is supported and changes nothing either way.
 options:
   path:
@@ -76,7 +85,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 would_reject:
-  description: Whether the validator would reject the file (a finding with validator C(rejects)).
+  description: Whether the validator would reject the file (a finding with validator C(rejects)), in its metadata or the rest; RV(sections) says which.
   returned: always
   type: bool
   sample: false
@@ -126,6 +135,22 @@ unchecked:
   type: list
   elements: dict
   sample: [{rule: url-reachable, where: metadata.websiteUrl, validator: unchecked}]
+sections:
+  description:
+    - The verdict of each part of the file apart, C(evidence) (everything but the metadata) and C(metadata).
+    - Each has C(would_reject), C(rejections), C(rejected), C(conflicts) (not rejected by the validator, against the
+      written guidance), C(unchecked) (needs the network), one line per finding, and C(verdict), all of it in one line.
+  returned: always
+  type: dict
+  sample:
+    evidence: {would_reject: false, rejections: 0, rejected: [], conflicts: [], unchecked: [], verdict: nothing the validator would reject}
+    metadata:
+      would_reject: true
+      rejections: 1
+      rejected: ["websiteUrl https://example.invalid/ai never answers: example.invalid is a reserved name (.invalid, RFC 6761) that never resolves"]
+      conflicts: []
+      unchecked: [vendorName (CNCF membership)]
+      verdict: "rejected: websiteUrl https://example.invalid/ai never answers: ... | unchecked (needs the network): vendorName (CNCF membership)"
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -184,11 +209,13 @@ def main():
     except catalog.UnknownVersion as exc:
         module.fail_json(msg=str(exc))
     counts = (out["rejections"], len(out["validator_warnings"]), len(out["conflicts"]), len(out["unchecked"]))
-    msg = "the CNCF validator would %s %s (%s; %s rules)" % (
+    msg = "the CNCF validator would %s %s (%s; %s rules). evidence: %s. metadata: %s" % (
         "reject" if out["would_reject"] else "accept",
         p["path"],
         "%d rejection(s), %d validator warning(s), %d conflict(s) between validator and guidance, %d check(s) need the network" % counts,
         out["ruleset"]["name"],
+        out["sections"]["evidence"]["verdict"],
+        out["sections"]["metadata"]["verdict"],
     )
     if out["would_reject"] and p["fail_on_reject"]:
         module.fail_json(msg=msg, changed=False, **out)

@@ -35,6 +35,13 @@ SOURCE_122 = "cncf/k8s-ai-conformance scripts/validate.go @ 122012f2 (newer than
 #   directory (file://, #..., a leading / and the product's own vX.Y/<dir>/ stripped),
 #   cluster_autoscaling may be N/A with a warning.
 SOURCE_V137 = "cncf/k8s-ai-conformance scripts/validate.go, revision for v1.37+ (stored index 2026-12)"
+# - the written guidance the validator does not enforce: the metadata table of instructions.md.
+SOURCE_INSTRUCTIONS = "cncf/k8s-ai-conformance instructions.md (the metadata table)"
+# What can be decided about an address offline: names that never resolve in the public DNS, or
+# resolve to the validator's own machine (RFC 2606 section 2, RFC 6761 section 6), the names kept for
+# documentation (RFC 2606 section 3), and addresses that are not globally reachable (the IANA
+# special-purpose address registries, as Python's ipaddress knows them).
+SOURCE_NAMES = "RFC 2606, RFC 6761 (reserved names), IANA special-purpose address registries"
 
 # Files the v1.37+ rules parse as test artifacts, by file name; any other cited file is plain evidence.
 ARTIFACT_NAMES = ("junit.xml", "results.json", "e2e.log")
@@ -58,8 +65,33 @@ COMMON_RULES = [
     ("placeholder", "a metadata value is still [...]", SOURCE_B2C),
     ("k8s-conformance-url", "k8sConformanceUrl is missing or not https://github.com/cncf/k8s-conformance/tree/(main|master)/vX.Y/<product>", SOURCE_B2C),
     ("product-logo", "productLogoUrl is an http(s) URL that does not end in .svg, .eps or .ai", SOURCE_122),
-    ("url-reachable", "an http(s) URL answers 400 or more (429 counts as reachable); needs the network", SOURCE_122),
-    ("cncf-member", "vendorName is not exactly a CNCF member of the landscape; needs the member list", SOURCE_B2C),
+    (
+        "url-reserved-host",
+        "an http(s) value (metadata or evidence) whose host never answers the validator's request: a reserved name (.invalid, "
+        ".test, .example, localhost, .localhost) or an address that is not globally reachable (private, loopback, link-local); "
+        "decided offline (%s)" % SOURCE_NAMES,
+        SOURCE_122,
+    ),
+    (
+        "url-malformed",
+        "a value the validator requests (a metadata value that starts with http, an evidence entry that starts with http:// or https://) "
+        "is not an http(s) URL with a host: the request fails",
+        SOURCE_122,
+    ),
+    (
+        "url-reachable",
+        "an http(s) URL answers 400 or more (429 counts as reachable); needs the network. A host kept for documentation "
+        "(example.com, .net, .org) is flagged as a placeholder against the guidance",
+        SOURCE_122,
+    ),
+    (
+        "cncf-member",
+        "vendorName is not exactly a CNCF member of the landscape; needs the member list, except a placeholder name "
+        "(one that contains 'example'), rejected offline",
+        SOURCE_B2C,
+    ),
+    ("url-not-http", "accepted: a websiteUrl, repoUrl, documentationUrl or productLogoUrl that does not start with http is never requested", SOURCE_122),
+    ("contact-email", "accepted: contactEmailAddress is not checked; flagged when it is not an address or its domain never receives mail", SOURCE_INSTRUCTIONS),
     ("spec", "a category of the checklist is missing", SOURCE_B2C),
     ("requirement", "a requirement of the checklist is missing (extra ids are ignored)", SOURCE_B2C),
     ("status", "a status outside the four allowed; a SHOULD with empty status and evidence is skipped", SOURCE_B2C),

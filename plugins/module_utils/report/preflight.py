@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog, registry
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import cncf_validator as cv
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.preflight_evidence import check_evidence
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.preflight_evidence import NEEDS_ANSWER, check_evidence, metadata_address
 
 # validate.go: metadataFields (repoUrl optional), the version regex, the k8s-conformance URL form.
 REQUIRED_METADATA = (
@@ -45,7 +45,6 @@ UNSUPPORTED = re.compile(r"(?i)\b(not supported|unsupported|we don'?t support|do
 
 REJECTS, WARNS, ACCEPTS, UNCHECKED = cv.REJECTS, cv.WARNS, cv.ACCEPTS, cv.UNCHECKED
 finding = cv.finding
-_is_url = cv.is_url
 LOGO_EXTENSIONS = (".svg", ".eps", ".ai")
 
 
@@ -131,23 +130,30 @@ def check_metadata(md: Any, version: str, members: list[str] | None) -> list[dic
                     advice="link the logo as .svg (the landscape takes SVG only)",
                 )
             )
-        if _is_url(val) or field == "k8sConformanceUrl":
-            out.append(finding("url-reachable", "metadata.%s" % field, "%s must answer below 400 (HEAD, then GET, 30 s)" % val, UNCHECKED))
-    vendor = str(md.get("vendorName") or md.get("vendor_name") or "").strip()
-    if vendor:
-        if members is None:
-            out.append(finding("cncf-member", "metadata.vendorName", "vendorName %r must exactly match a CNCF member of the landscape" % vendor, UNCHECKED))
-        elif vendor not in members:
-            out.append(
-                finding(
-                    "cncf-member",
-                    "metadata.vendorName",
-                    "vendorName %r is not a CNCF member of the landscape" % vendor,
-                    REJECTS,
-                    advice="use the organisation name exactly as https://landscape.cncf.io/members lists it",
-                )
-            )
-    return out
+        out += metadata_address(field, val)
+    return out + _vendor(md, members)
+
+
+def _vendor(md: dict[str, Any], members: list[str] | None) -> list[dict[str, str]]:
+    """vendorName against the CNCF members: decided when the member list is given; without it only
+    a placeholder name is decided (empty and [...] are rejected by the metadata rules already)."""
+    raw = md["vendorName"] if "vendorName" in md else md.get("vendor_name")
+    vendor = raw.strip() if isinstance(raw, str) else ""
+    where, advice = "metadata.vendorName", "use the organisation name exactly as https://landscape.cncf.io/members lists it"
+    if not vendor:
+        return []
+    if members is not None:
+        return (
+            [] if vendor in members else [finding("cncf-member", where, "vendorName %r is not a CNCF member of the landscape" % vendor, REJECTS, advice=advice)]
+        )
+    if vendor.startswith("[") and vendor.endswith("]"):
+        return []
+    if "example" in vendor.lower():
+        msg = "vendorName %r is a placeholder (it contains 'example'), not a CNCF member's name; the member list itself was not read" % vendor
+        return [finding("cncf-member", where, msg, REJECTS, advice=advice)]
+    msg = "vendorName %r must exactly match a CNCF member of the landscape: unchecked, the member list needs the network"
+    msg += " (checked offline: not empty, not a [...] placeholder, no 'example' in it)"
+    return [finding("cncf-member", where, msg % vendor, UNCHECKED)]
 
 
 def check_requirement(req: catalog.Requirement, item: dict[str, Any], product_dir: str, ctx: dict[str, Any] | None = None) -> list[dict[str, str]]:
@@ -316,4 +322,51 @@ def summarise(findings: list[dict[str, str]], version: str) -> dict[str, Any]:
         # guidance disagree (it rejects what they allow, or accepts what they forbid).
         "conflicts": [f for f in findings if f["guidance"]],
         "unchecked": [f for f in findings if f["validator"] == UNCHECKED],
+        # The same verdict, metadata apart from the rest (the spec: statuses, notes, evidence, test
+        # artifacts; and the file's path): what the probes decide is kept apart from what was typed in.
+        "sections": {part: _section([f for f in findings if _part(f) == part], limit) for part, limit in (("evidence", 5), ("metadata", 0))},
+    }
+
+
+def _part(f: dict[str, str]) -> str:
+    return "metadata" if f["where"] == "metadata" or f["where"].startswith("metadata.") else "evidence"
+
+
+def _label(f: dict[str, str], open_only: bool = False) -> str:
+    """A finding's message without the validator's rule (the finding has it), prefixed with the field
+    or requirement it is about when it does not name it; ``open_only``: what a check that needs the
+    network leaves open."""
+    where = f["where"]
+    subject = where.split(".", 1)[1] if where.startswith("metadata.") else where.rsplit(".", 1)[1] if where.startswith("spec.") else where
+    if open_only and f["rule"] == "url-reachable":
+        return "%s %s (reachability)" % (subject, f["message"].split(" ", 1)[0])
+    if open_only and f["rule"] == "cncf-member":
+        return "%s (CNCF membership)" % subject
+    msg = f["message"].replace(NEEDS_ANSWER, "")
+    return msg if subject in msg else "%s: %s" % (subject, msg)
+
+
+def _join(items: list[str], limit: int) -> str:
+    more = len(items) - limit if limit else 0
+    return "; ".join(items[:limit] if more > 0 else items) + (" and %d more" % more if more > 0 else "")
+
+
+def _section(findings: list[dict[str, str]], limit: int) -> dict[str, Any]:
+    """One part's verdict: what the validator rejects, what it lets through against the written
+    guidance, and what needs the network; ``verdict`` says all three in one line."""
+    rejected = [_label(f) for f in findings if f["validator"] == REJECTS]
+    conflicts = [_label(f) for f in findings if f["guidance"] and f["validator"] != REJECTS]
+    unchecked = [_label(f, open_only=True) for f in findings if f["validator"] == UNCHECKED]
+    line = ["rejected: " + _join(rejected, limit) if rejected else "nothing the validator would reject"]
+    if conflicts:
+        line.append("not rejected by the validator, against the written guidance: " + _join(conflicts, limit))
+    if unchecked:
+        line.append("unchecked (needs the network): " + _join(unchecked, limit))
+    return {
+        "would_reject": bool(rejected),
+        "rejections": len(rejected),
+        "rejected": rejected,
+        "conflicts": conflicts,
+        "unchecked": unchecked,
+        "verdict": " | ".join(line),
     }

@@ -13,22 +13,125 @@ or ``e2e.log`` is parsed: it must be readable in its format and hold no failing 
 test (its ``#Fragment``, else the auto-tested name) must be in it and pass, and must not be skipped
 behind an Implemented item.  An Implemented auto-tested item that cites no test artifact is a
 warning.  The name check is made in every artifact cited, each on its own.
+
+Addresses, for the evidence and the metadata (preflight.py) alike: what can be decided offline about
+an http(s) value the validator requests (its host never answers: a reserved name of RFC 2606/6761 or
+an address that is not globally reachable), about a metadata value that should be a URL, and about
+the contact address the written guidance asks for; everything else about a URL needs the network.
 """
 
 from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import cncf_validator as cv
 
 _MAX_NAMES = 5
+URL_FIELDS = ("websiteUrl", "repoUrl", "documentationUrl", "productLogoUrl")
+NEVER_RESOLVES = {"invalid": "RFC 6761", "test": "RFC 6761", "example": "RFC 2606"}
+DOCUMENTATION_DOMAINS = ("example.com", "example.net", "example.org")
+URL_UNCHECKED = "%s must answer below 400 (HEAD, then GET, 30 s): unchecked, it needs the network"
+NEEDS_ANSWER = "; the validator requests every http(s) value and needs an answer below 400"
 
 
-def _url(link: str, where: str) -> dict[str, str]:
-    return cv.finding("url-reachable", where, "%s must answer below 400 (HEAD, then GET, 30 s)" % link, cv.UNCHECKED)
+def host_of(url: str) -> str:
+    """The host of an http(s) URL ('' when there is none), lower case, without a trailing dot."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return ""
+    return host.rstrip(".") if parts.scheme in ("http", "https") else ""
+
+
+def reserved_host(host: str) -> str:
+    """Why ``host`` never answers a request from the validator's CI machine, or ''."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if ip is not None:
+        if ip.is_global:
+            return ""
+        kinds = (("loopback", ip.is_loopback), ("link-local", ip.is_link_local), ("unspecified", ip.is_unspecified), ("private", ip.is_private))
+        kind = next((k for k, yes in kinds if yes), "not globally routable")
+        return "%s is a %s address, not reachable from the validator's CI machine" % (host, kind)
+    if host == "localhost" or host.endswith(".localhost"):
+        return "%s is the requesting machine itself (RFC 6761), where nothing serves the product" % host
+    tld = host.rsplit(".", 1)[-1]
+    if tld in NEVER_RESOLVES:
+        return "%s is a reserved name (.%s, %s) that never resolves" % (host, tld, NEVER_RESOLVES[tld])
+    return ""
+
+
+def documentation_host(host: str) -> bool:
+    return any(host == d or host.endswith("." + d) for d in DOCUMENTATION_DOMAINS)
+
+
+def url_finding(url: str, where: str, field: str = "") -> dict[str, str]:
+    """The finding for an http(s) value the validator requests: rejected when its host can never
+    answer, else unchecked (it needs the network); a documentation name is flagged as a placeholder."""
+    host, subject = host_of(url), ("%s %s" % (field, url)).strip()
+    if not host:
+        msg = "%s is not an http(s) URL with a host: the validator requests it, and the request fails" % subject
+        return cv.finding("url-malformed", where, msg, cv.REJECTS, advice="write it as https://<host>/<path>")
+    why = reserved_host(host)
+    if why:
+        return cv.finding(
+            "url-reserved-host",
+            where,
+            "%s never answers: %s%s" % (subject, why, NEEDS_ANSWER),
+            cv.REJECTS,
+            advice="use the product's public URL",
+        )
+    if documentation_host(host):
+        return cv.finding(
+            "url-reachable",
+            where,
+            (URL_UNCHECKED % url) + " (%s is a name kept for documentation, RFC 2606: a placeholder, not the product's address)" % host,
+            cv.UNCHECKED,
+            guidance="the metadata and evidence name the product's own addresses (instructions); IANA's page on %s may answer, so the request alone may pass"
+            % host,
+            advice="replace it with the product's own URL",
+        )
+    return cv.finding("url-reachable", where, URL_UNCHECKED % url, cv.UNCHECKED)
+
+
+def email_problem(address: str) -> str:
+    """What is wrong with a contact address, decided offline, or ''."""
+    local, at, domain = address.strip().rpartition("@")
+    domain = domain.lower().rstrip(".")
+    if not (local and at and domain) or " " in address.strip():
+        return "%s is not an email address" % address
+    why = reserved_host(domain)
+    if why:
+        return "%s never receives mail: %s" % (address, why)
+    if documentation_host(domain):
+        return "%s is on %s, a name kept for documentation (RFC 2606), not the maintainers' domain" % (address, domain)
+    return ""
+
+
+def metadata_address(field: str, val: str) -> list[dict[str, str]]:
+    """What is decided offline about a metadata value the validator requests (validate.go requests
+    every one that starts with http) or that should be an address (the URL fields, contactEmailAddress)."""
+    where = "metadata.%s" % field
+    if val.startswith("http"):
+        return [url_finding(val, where, field)]
+    if field in URL_FIELDS:
+        guidance = "instructions: %s is a URL of the product; the validator requests only values that start with http, so nothing checks this one" % field
+        msg = "%s %s is not an http(s) URL" % (field, val)
+        return [cv.finding("url-not-http", where, msg, cv.ACCEPTS, guidance=guidance, advice="write it as https://<host>/<path>")]
+    problem = email_problem(val) if field == "contactEmailAddress" else ""
+    if not problem:
+        return []
+    guidance = "instructions: an email address which can be used to contact maintainers; the validator does not check it"
+    advice = "give an address of the maintainers that receives mail"
+    return [cv.finding("contact-email", where, "contactEmailAddress " + problem, cv.ACCEPTS, guidance=guidance, advice=advice)]
 
 
 def check_evidence(rid: str, status: str, evidence: list[str], where: str, product_dir: str, ctx: dict[str, Any]) -> list[dict[str, str]]:
@@ -41,7 +144,7 @@ def check_evidence_legacy(evidence: list[str], where: str, product_dir: str) -> 
     out: list[dict[str, str]] = []
     for link in evidence:
         if cv.is_url(link):
-            out.append(_url(link, where))
+            out.append(url_finding(link, where))
             continue
         exists = os.path.exists(os.path.join(product_dir, link))
         if link.startswith("file://"):
@@ -82,7 +185,7 @@ def check_evidence_v137(rid: str, status: str, evidence: list[str], where: str, 
     artifacts = 0
     for link in evidence:
         if cv.is_url(link):
-            out.append(_url(link, where))
+            out.append(url_finding(link, where))
             continue
         rel, frag = cv.split_evidence(link, ctx.get("path_version"), ctx.get("product_name") or os.path.basename(product_dir))
         why = cv.outside(rel, product_dir)

@@ -14,18 +14,19 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core imp
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import cncf_validator as cv
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import preflight as pf
 
+# Real-looking metadata of a product: nothing in it can be decided offline but its form.
 METADATA = {
     "kubernetesVersion": "v1.37",
-    "platformName": "Example AI Platform",
+    "platformName": "NVIDIA AI Enterprise on Kubernetes",
     "platformVersion": "2.4",
-    "vendorName": "Example Corp",
-    "websiteUrl": "https://example.com/ai",
+    "vendorName": "NVIDIA",
+    "websiteUrl": "https://www.nvidia.com/en-us/data-center/products/ai-enterprise/",
     "repoUrl": "",
-    "documentationUrl": "https://example.com/docs",
-    "productLogoUrl": "https://example.com/logo.svg",
+    "documentationUrl": "https://docs.nvidia.com/ai-enterprise/",
+    "productLogoUrl": "https://www.nvidia.com/content/dam/en-zz/Solutions/about-nvidia/logo-and-brand/nvidia-logo.svg",
     "description": "Managed Kubernetes for AI",
-    "contactEmailAddress": "conformance@example.com",
-    "k8sConformanceUrl": "https://github.com/cncf/k8s-conformance/tree/master/v1.37/example",
+    "contactEmailAddress": "k8s-conformance@nvidia.com",
+    "k8sConformanceUrl": "https://github.com/cncf/k8s-conformance/tree/master/v1.37/nvidia-ai-enterprise",
 }
 
 
@@ -109,8 +110,8 @@ def test_the_version_table_picks_the_rules_and_names_their_source(bundle, legacy
 
 
 def test_membership_is_checked_when_members_are_given(bundle):
-    assert run(good_product(), bundle, members=["Example Corp"])["would_reject"] is False
-    assert rejected(run(good_product(), bundle, members=["Example Inc."])) == [("cncf-member", "metadata.vendorName")]
+    assert run(good_product(), bundle, members=["Red Hat", "NVIDIA"])["would_reject"] is False
+    assert rejected(run(good_product(), bundle, members=["NVIDIA Corporation"])) == [("cncf-member", "metadata.vendorName")]
 
 
 def test_version_comes_from_the_path(tmp_path):
@@ -131,7 +132,7 @@ def test_path_and_declared_version_must_agree(bundle):
         ("kubernetesVersion", 1.37, "metadata-type"),
         ("k8sConformanceUrl", "https://github.com/cncf/k8s-conformance/pull/1234", "k8s-conformance-url"),
         ("k8sConformanceUrl", None, "k8s-conformance-url"),
-        ("productLogoUrl", "https://example.com/logo.png", "product-logo"),
+        ("productLogoUrl", "https://www.nvidia.com/logo.png", "product-logo"),
     ],
 )
 def test_metadata_rules(bundle, field, value, rule):
@@ -179,10 +180,10 @@ def test_a_partially_implemented_must_says_how_to_prove_or_accept_it(bundle):
 
 def test_product_logo_rule_message(bundle):
     p = good_product()
-    p["metadata"]["productLogoUrl"] = "https://example.com/Logo.PNG"
+    p["metadata"]["productLogoUrl"] = "https://www.nvidia.com/Logo.PNG"
     f = next(f for f in run(p, bundle)["findings"] if f["rule"] == "product-logo")
-    assert f["message"] == "productLogoUrl must link to an SVG, EPS, or AI file: https://example.com/Logo.PNG"
-    p["metadata"]["productLogoUrl"] = "https://example.com/Logo.SVG"
+    assert f["message"] == "productLogoUrl must link to an SVG, EPS, or AI file: https://www.nvidia.com/Logo.PNG"
+    p["metadata"]["productLogoUrl"] = "https://www.nvidia.com/Logo.SVG"
     assert run(p, bundle)["would_reject"] is False
 
 
@@ -237,7 +238,7 @@ def test_guidance_the_validator_does_not_enforce(bundle):
 
 def test_base_conformance_of_another_kubernetes_version_is_flagged_not_rejected(bundle):
     p = good_product()
-    p["metadata"]["k8sConformanceUrl"] = "https://github.com/cncf/k8s-conformance/tree/main/v1.35/example"
+    p["metadata"]["k8sConformanceUrl"] = "https://github.com/cncf/k8s-conformance/tree/main/v1.35/nvidia-ai-enterprise"
     out = run(p, bundle)
     assert out["would_reject"] is False
     assert [f["rule"] for f in out["conflicts"]] == ["k8s-conformance-version"]
@@ -245,7 +246,7 @@ def test_base_conformance_of_another_kubernetes_version_is_flagged_not_rejected(
 
 def test_url_checker_decides_reachability(bundle):
     p = copy.deepcopy(good_product())
-    p["spec"]["networking"][0]["evidence"] = ["https://example.com/broken"]
+    p["spec"]["networking"][0]["evidence"] = ["https://docs.nvidia.com/broken"]
     out = run(p, bundle, url_check=lambda url: "HTTP 404" if url.endswith("broken") else None)
     assert rejected(out) == [("url-reachable", "spec.networking.ai_inference")]
     assert [f["rule"] for f in out["unchecked"]] == ["cncf-member"]

@@ -328,7 +328,7 @@ class SharingProbe(Probe):
         )
         self.runtime_time_sliced(client, result, ns, node, names, count, replicas)
         ctx.create(wl.pod("ts-extra", ns, limits={p["resource_name"]: "1"}, node_selector={wl.HOSTNAME: node}, tolerations=tol))
-        refused, msg = wl.refused_placement(client, "ts-extra", ns, p["timeout"], p["observe_seconds"])
+        refused, msg = wl.refused_placement(client, "ts-extra", ns, p["timeout"], p["observe_seconds"], cause="Insufficient %s" % p["resource_name"])
         result.negative_case("one pod beyond the %d advertised replicas" % (count * replicas), refused, msg)
         result.decide_from_checks("%d pods shared %d physical GPUs on %s by time-slicing; one more was refused" % (bound, count, node))
 
@@ -366,7 +366,7 @@ class SharingProbe(Probe):
         pod = wl.wait_placed(client, "mig-one", ns, p["timeout"])
         result.check("a MIG slice is schedulable", wl.is_bound(pod), "%s=1: %s" % (res, "bound" if wl.is_bound(pod) else wl.unschedulable_message(pod)))
         ctx.create(wl.pod("mig-too-many", ns, limits={res: str(most + 1)}, tolerations=p["tolerations"]))
-        refused, msg = wl.refused_placement(client, "mig-too-many", ns, p["timeout"], p["observe_seconds"])
+        refused, msg = wl.refused_placement(client, "mig-too-many", ns, p["timeout"], p["observe_seconds"], cause="Insufficient %s" % res)
         result.negative_case("%s=%d, more slices than any node has" % (res, most + 1), refused, msg)
         result.decide_from_checks("MIG slices %s are schedulable resources and over-requests are refused" % res)
 

@@ -211,7 +211,7 @@ class VirtualizationProbe(Probe):
             ctx.create(
                 wl.pod("vgpu-too-many", ns, limits={p["resource_name"]: str(too_many)}, node_selector={VGPU_LABEL: "true"}, tolerations=p["tolerations"])
             )
-            refused, msg = wl.refused_placement(client, "vgpu-too-many", ns, p["timeout"], p["observe_seconds"])
+            refused, msg = wl.refused_placement(client, "vgpu-too-many", ns, p["timeout"], p["observe_seconds"], cause="Insufficient %s" % p["resource_name"])
             result.negative_case("%s=%d, more vGPUs than any node advertises" % (p["resource_name"], too_many), refused, msg)
             result.decide_from_checks("vGPUs are exposed as %s on %d node(s), schedulable and accounted like physical GPUs" % (p["resource_name"], len(vgpu)))
             return

@@ -322,7 +322,7 @@ def gpu_pod(name: str, namespace: str, via: str, nodes: list[dict[str, Any]], pa
     gpu_nodes = [n["metadata"]["name"] for n in nodes if mx.gpu_nodes([n], [], params["resource_name"], params["driver"])]
     looker = None if selector else rt.pick_node(nodes, gpu_nodes)
     if looker is not None:
-        selector, tolerations = {wl.HOSTNAME: looker["metadata"]["name"]}, (tolerations or []) + rt.GPU_TOLERATIONS
+        selector, tolerations = {wl.HOSTNAME: looker["metadata"]["name"]}, wl.gpu_tolerations(tolerations)
     limits = {params["resource_name"]: "1"}
     return [wl.pod(name, namespace, image=params["gpu_image"], command=rt.HOLD_COMMAND, limits=limits, node_selector=selector, tolerations=tolerations)]
 

@@ -29,24 +29,29 @@ ensure_collection_path()
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import get_client  # noqa: E402
 
-# Tiers, run in this order.  core: the harness, the runtime lane (its faults too), the main job's
-# bundle and the least-privilege run of the whole play; probes: every other healthy-cluster test;
-# faults: every other fault test.  Under a deadline (AIC_TEST_DEADLINE, epoch seconds: `make test`
-# sets it from its time budget) a tier whose measured duration (TIER_S, docs/reference-cluster.md)
-# no longer fits is skipped whole, each test with that reason; without one every tier runs.
-CORE_FILES = ("test_refcluster.py", "test_runtime_lane.py", "test_bundle.py", "test_least_privilege.py", "test_cleanup_run.py", "test_awx_runner.py")
-TIERS = ("core", "probes", "faults")
+# Tiers, run in this order.  runtime: the harness and the runtime lane (its faults too): containers
+# run and every runtime check is decided; it always runs.  core: the main job's bundle, the
+# least-privilege run of the whole play, cleanup and the AWX-style run; probes: every other
+# healthy-cluster test; faults: every other fault test.  Under a deadline (AIC_TEST_DEADLINE, epoch
+# seconds: `make test` sets it from its time budget) a tier whose measured duration (TIER_S,
+# docs/reference-cluster.md) no longer fits is skipped whole, each test with that reason; without
+# one every tier runs.  On a new machine the cold build leaves time for the runtime tier only.
+RUNTIME_FILES = ("test_refcluster.py", "test_runtime_lane.py")
+CORE_FILES = ("test_bundle.py", "test_least_privilege.py", "test_cleanup_run.py", "test_awx_runner.py")
+TIERS = ("runtime", "core", "probes", "faults")
 # Reliability tests that take minutes each run with the fault tests: two runs at once on one cluster.
 FAULT_FILES = ("test_concurrency.py",)
-# Measured 2026-12-05: core about 1,260 s, the other two about 2,600 s.  2026-12-06 (estimates from
-# runs on a loaded machine): probes + fleet (about 3 min) and Trainer (about 2 min); faults + two
+# Measured 2026-12-05: runtime + core about 1,260 s, the other two about 2,600 s.  2026-12-06 (estimates
+# from runs on a loaded machine): probes + fleet (about 3 min) and Trainer (about 2 min); faults + two
 # concurrent runs (about 8 min), the cluster bad-input cases (about 5 min), 3 interrupt trials and
 # the run after them (about 12 min).
-TIER_S = {"core": 1300, "probes": 1800, "faults": 2800}
+TIER_S = {"runtime": 0, "core": 1000, "probes": 1800, "faults": 2800}
 _tier_verdict: dict[str, str | None] = {}
 
 
 def tier_of(item) -> str:
+    if item.path.name in RUNTIME_FILES:
+        return "runtime"
     if item.path.name in CORE_FILES:
         return "core"
     return "faults" if item.get_closest_marker("fault") or item.path.name in FAULT_FILES else "probes"
@@ -59,7 +64,7 @@ def pytest_collection_modifyitems(config, items):
 def pytest_runtest_setup(item):
     deadline = os.environ.get("AIC_TEST_DEADLINE")
     tier = tier_of(item)
-    if not deadline or tier == "core":
+    if not deadline or tier == "runtime":
         return
     if tier not in _tier_verdict:
         left = int(deadline) - time.time()

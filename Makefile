@@ -75,7 +75,15 @@ cosign: ## build cosign (for the signature interop test; cached by version)
 	@tests/tools/build_cosign.sh $(COSIGN_VERSION) >/dev/null || \
 	  echo "note: cosign did not build (tests/tools/build_cosign.sh $(COSIGN_VERSION)): the cosign interop test will skip" >&2
 
-unit: install chromium cosign ## unit tests (no cluster)
+# gotestsum built from its Go module (gotest.tools/gotestsum) into ~/.cache/ai-conformance/tools/, for the
+# upstream suite's JUnit conversion and its tests (tests/unit/plugins/module_utils/test_upstream_gotestsum.py).
+GOTESTSUM_VERSION ?=
+.PHONY: gotestsum
+gotestsum: ## build gotestsum (the upstream suite's test2json -> JUnit; cached by version)
+	@tests/tools/build_gotestsum.sh $(GOTESTSUM_VERSION) >/dev/null || \
+	  echo "note: gotestsum did not build (tests/tools/build_gotestsum.sh $(GOTESTSUM_VERSION)): its tests will skip" >&2
+
+unit: install chromium cosign gotestsum ## unit tests (no cluster)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
 cluster-build: install ## build the reference cluster's components (cached in ~/.cache/ai-conformance)

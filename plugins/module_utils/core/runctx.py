@@ -179,7 +179,13 @@ def sweep(client: Client, run_id: str | None = None, kinds: tuple = SWEEP_KINDS,
     for api_version, kind in kinds:
         if not client.served(api_version, kind):
             continue
-        for item in client.list(api_version, kind, label_selector=selector(labels))["items"]:
+        try:
+            items = client.list(api_version, kind, label_selector=selector(labels))["items"]
+        except ClusterError as exc:
+            if exc.status != 404:
+                raise
+            continue  # its CRD went away after discovery: nothing of that kind is left
+        for item in items:
             md = item["metadata"]
             if md.get("deletionTimestamp"):
                 continue

@@ -43,8 +43,10 @@ def conformance(kubeconfig, out, run_id):
 
 
 def interval(row):
+    """When the probe held the exclusive Lease: from its start plus the time it waited for the Lease
+    (observations.lease.waited_s) to its end (the Lease is released in its cleanup, inside duration_s)."""
     t0 = time.mktime(time.strptime(row["started"], "%Y-%m-%dT%H:%M:%SZ"))
-    return t0, t0 + row["duration_s"]
+    return t0 + row["observations"]["lease"].get("waited_s", 0), t0 + row["duration_s"]
 
 
 def left_by(k8s, run_id):

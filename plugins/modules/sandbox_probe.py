@@ -317,9 +317,7 @@ class SandboxProbe(Probe):
             except ClusterError as exc:
                 result.negative_case("sandboxed pod pinned to %s, outside the class's nodes" % outside[0], True, "refused at admission: %s" % exc.message)
             else:
-                refused, msg = wl.refused_placement(
-                    client, "off-class-node", ns, p["timeout"], p["observe_seconds"], cause="didn't match Pod's node affinity/selector"
-                )
+                refused, msg = wl.refused_placement(client, "off-class-node", ns, p["timeout"], p["observe_seconds"], cause=wl.SELECTOR_REFUSAL)
                 result.negative_case("sandboxed pod pinned to %s, outside the class's nodes" % outside[0], refused, msg)
 
     @staticmethod

@@ -116,7 +116,7 @@ class RunContext:
         return "delete requested"
 
     def cleanup(self, wait: bool = True) -> list[dict[str, Any]]:
-        """Delete everything this run created, newest first, namespaces last.  Errors are
+        """Delete everything this run created, newest first, namespaces then Leases last.  Errors are
         recorded, never raised: cleanup must not hide the probe's own verdict.  The time it takes
         is the ``cleanup`` phase of the probe's timing."""
         if self.keep:
@@ -125,7 +125,13 @@ class RunContext:
             return self._delete_all(wait)
 
     def _delete_all(self, wait: bool) -> list[dict[str, Any]]:
-        ordered = [r for r in reversed(self.created) if r["kind"] != "Namespace"] + [r for r in reversed(self.created) if r["kind"] == "Namespace"]
+        # Newest first, then the namespaces (their deletion waits for the pods inside), and the
+        # exclusive Leases last: the capacity a Lease guards is free only once the probe's pods are
+        # gone, so another run must not get it while they still terminate.
+        def rank(ref: dict[str, Any]) -> int:
+            return 2 if ref["kind"] == exclusive.KIND and ref.get("apiVersion") == exclusive.API else 1 if ref["kind"] == "Namespace" else 0
+
+        ordered = sorted(reversed(self.created), key=rank)
         report = []
         for ref in ordered:
             try:

@@ -234,3 +234,18 @@ def test_gang_probe_wired_to_the_lease_skips_while_another_run_holds_it(run_modu
     assert r.verdict == "skip" and "held by run run-other" in r.reason
     assert "free_gpus" not in r["observations"]  # stopped before counting the capacity
     assert c.list("v1", "Namespace", label_selector="%s=t1" % RUN_ID_LABEL)["items"] == []  # created nothing
+
+
+def test_cleanup_releases_the_lease_only_after_the_probes_pods_and_namespace_are_gone(cluster):
+    # The Lease is taken after the probe's namespace and before its pods; released first, another
+    # run would get the GPU capacity while these pods still hold it (seen on the reference cluster:
+    # two runs' gang probes overlapped by the namespace's deletion time).
+    ctx = RunContext(cluster, "run-a", "gang_scheduling")
+    ns = ctx.ensure_namespace()
+    res = probe_result("run-a")
+    held = lease.hold_for_probe(cluster, ctx, res, lease.GPU_CAPACITY, wait_s=10, clock=lambda: cluster.now, sleep=cluster.advance)
+    held.stop_renewing()
+    ctx.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "member-0", "namespace": ns}, "spec": {"containers": [{"name": "c", "image": "x"}]}})
+    report = ctx.cleanup()
+    assert [r["kind"] for r in report] == ["Pod", "Namespace", "Lease"]
+    assert stored(cluster) is None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.runctx import RunContext, new_run_id
+
 pytestmark = pytest.mark.integration
 
 GPU_NODE, SANDBOX_NODE = "refcluster-rt-1", "refcluster-rt-2"
@@ -137,6 +139,54 @@ def test_a_sandbox_handler_that_is_plain_runc_fails(ansible_module, breaker, run
     assert kernels["sandboxed"] == kernels["node"], kernels
 
 
+def _pod(name: str, ns: str, node: str, command: str, image: str, labels: dict | None = None) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": labels or {}},
+        "spec": {
+            "restartPolicy": "Never",
+            "nodeName": node,
+            "tolerations": [{"operator": "Exists"}],
+            "containers": [{"name": "c", "image": image, "imagePullPolicy": "IfNotPresent", "command": ["sh", "-c", command]}],
+        },
+    }
+
+
+def test_a_service_routes_between_the_real_nodes_pods(k8s, runtime_nodes, probe_image):
+    """kube-proxy (nftables, one for both nodes: tests/refcluster/node_proxy.py) routes a ClusterIP:
+    from a pod on the sandbox node to a backend on the GPU node (routed between the node bridges) and
+    from a pod beside the backend (the same bridge).  The backend answers with its own name, so an
+    answer proves the Service reached that pod; without kube-proxy's rules the ClusterIP answers nothing."""
+    import json
+
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads
+    from tests.refcluster.config import STATE
+
+    info = json.loads((STATE / "run" / "runtime-nodes.ready").read_text())
+    assert info.get("services_not_routed") is None, info
+    with RunContext(k8s, new_run_id(), "refcluster-svc") as ctx:
+        ns = ctx.ensure_namespace()
+        serve = 'mkdir -p /tmp/www && echo "backend $(hostname)" > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www'
+        ctx.create(_pod("backend", ns, GPU_NODE, serve, probe_image, {"app": "svc-backend"}))
+        svc = ctx.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "backend", "namespace": ns},
+                "spec": {"selector": {"app": "svc-backend"}, "ports": [{"port": 80, "targetPort": 8080}]},
+            }
+        )
+        k8s.wait_for("v1", "Pod", "backend", lambda p: bool(p) and any(c.get("ready") for c in p["status"].get("containerStatuses") or []), ns, 90, "run")
+        ip = svc["spec"]["clusterIP"]
+        fetch = "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -T 3 -O- http://%s/ && exit 0; sleep 1; done; exit 1" % ip
+        for client, node in (("from-sandbox-node", SANDBOX_NODE), ("from-gpu-node", GPU_NODE)):
+            ctx.create(_pod(client, ns, node, fetch, probe_image))
+        for client in ("from-sandbox-node", "from-gpu-node"):
+            phase, log = workloads.run_to_completion(k8s, client, ns, 90)
+            assert (phase, log.strip()) == ("Succeeded", "backend backend"), (client, phase, log)
+
+
 def test_cluster_down_leaves_nothing_of_the_nodes_behind(k8s, runtime_nodes):
     """Down after the real nodes ran containers: no process, mount, netns, veth, bridge, cgroup or
     host directory of theirs is left; then the cluster comes back for the tests after this one."""
@@ -146,10 +196,11 @@ def test_cluster_down_leaves_nothing_of_the_nodes_behind(k8s, runtime_nodes):
     from pathlib import Path
 
     from tests.refcluster import cluster as harness
-    from tests.refcluster import node_host
+    from tests.refcluster import node_host, node_proxy
     from tests.refcluster.config import CACHE, STATE
 
     created = json.loads(node_host.HOST_DIRS_FILE.read_text()) if node_host.HOST_DIRS_FILE.is_file() else []
+    forward_before = node_proxy.SAVED_FORWARD.read_text().strip() if node_proxy.SAVED_FORWARD.is_file() else None
     harness.down(quiet=True)
     try:
         ours = []
@@ -171,5 +222,11 @@ def test_cluster_down_leaves_nothing_of_the_nodes_behind(k8s, runtime_nodes):
         if shutil.which("iptables-save"):
             rules = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False).stdout
             assert "CNI-" not in rules and "KUBE-" not in rules, rules
+        if shutil.which("nft"):
+            tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=False).stdout
+            assert "kube-proxy" not in tables, tables
+        if forward_before is not None:  # kube-proxy ran: the host's forwarding setting is back
+            assert node_proxy.FORWARD.read_text().strip() == forward_before
+        assert not node_proxy.SAVED_FORWARD.exists()
     finally:
         assert harness.up()["healthy"]

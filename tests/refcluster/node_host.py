@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.refcluster import node_proxy
 from tests.refcluster.config import STATE
 from tests.refcluster.fakes import gpus as gpumod
 
@@ -136,6 +137,7 @@ def cleanup_host() -> list[str]:
         if (NET_ROOT / bridge).exists():
             subprocess.run(["ip", "link", "delete", bridge], check=False)
             done.append("bridge %s" % bridge)
+    done += node_proxy.cleanup()
     if is_mountpoint(NS_DIR):
         subprocess.run(["umount", str(NS_DIR)], check=False)
     if HOST_DIRS_FILE.is_file():

@@ -110,12 +110,17 @@ def _ensure_late(d: Path, server: str) -> None:
 def ensure_node_certs(d: Path, server: str, node: str, ip: str) -> Path:
     """A real worker node's client certificate (system:node:<name> in system:nodes, what the Node
     authorizer expects), its kubelet serving certificate, and its kubeconfig.  Returns the kubeconfig."""
-    stem = "node-%s" % node
-    if not (d / ("%s.crt" % stem)).is_file():
-        _cert(d, stem, "/O=system:nodes/CN=system:node:%s" % node, "extendedKeyUsage=clientAuth\n")
     serving = "kubelet-%s" % node
     if not (d / ("%s.crt" % serving)).is_file():
         _cert(d, serving, "/CN=%s" % node, "subjectAltName=DNS:%s,IP:%s,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n" % (node, ip))
+    return ensure_client(d, server, "node-%s" % node, "/O=system:nodes/CN=system:node:%s" % node)
+
+
+def ensure_client(d: Path, server: str, stem: str, subject: str) -> Path:
+    """A client certificate for ``subject`` and its kubeconfig <stem>.kubeconfig, created when missing
+    (e.g. kube-proxy's ``/CN=system:kube-proxy``, bound to system:node-proxier by default RBAC)."""
+    if not (d / ("%s.crt" % stem)).is_file():
+        _cert(d, stem, subject, "extendedKeyUsage=clientAuth\n")
     kc = d / ("%s.kubeconfig" % stem)
     text = kubeconfig(d, stem, server)
     if not kc.is_file() or kc.read_text() != text:

@@ -7,7 +7,8 @@ state dir, so two kubelets share one host without sharing a device-plugin socket
 CNI cache.  Per node: containerd (runc, CNI bridge, CDI), the images imported from tarballs built
 here (no registry), kubelet (cgroupfs, its own cgroup root), and the FAKE GPU agents of
 ``fake-gpu-node``: the DRA kubelet plugin and the device plugin, which hand containers harmless
-character devices /dev/nvidiaN and a fake nvidia-smi through CDI.
+character devices /dev/nvidiaN and a fake nvidia-smi through CDI.  Both nodes share the host's
+network namespace, so one kube-proxy (nftables mode, node_proxy.py) routes Services for both.
 
 Where the host cannot run containers (not root, no cgroups, no mknod, a binary missing) the
 supervisor prints one line saying what is missing, reports ready with ``skipped`` and the cluster
@@ -30,12 +31,14 @@ import string
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.refcluster import node_host as nh
+from tests.refcluster import node_proxy
 from tests.refcluster import pki as pkimod
 from tests.refcluster.config import PKI, REPO, STATE, ensure_collection_path, host_ip, load_components, ports
 from tests.refcluster.fakes import gpus as gpumod
@@ -61,6 +64,7 @@ def _bins() -> dict[str, Path]:
         "runc": b["runc"] / "runc",
         "cni_bin": b["cni-plugins"],
         "kubelet": b["kubelet"] / "kubelet",
+        "kube_proxy": b["kubelet"] / "kube-proxy",
         "dra": b["fake-gpu-node"] / "fake-gpu-kubelet-plugin",
         "dp": b["fake-gpu-node"] / "fake-gpu-device-plugin",
         "smi": b["fake-gpu-node"] / "nvidia-smi",
@@ -261,6 +265,22 @@ class Supervisor:
             self.start_agents(node)
         self.wait(node, "kubelet", lambda: self.node_ready(node), 90)
 
+    def start_proxy(self) -> str | None:
+        """kube-proxy for both nodes (node_proxy.py); returns why it was not started, or None."""
+        why = node_proxy.problem(self.bins["kube_proxy"])
+        if why:
+            print("kube-proxy not started: %s; Services are not routed from the real nodes' pods" % why, flush=True)
+            return why
+        node = self.nodes[0]
+        pkimod.ensure_client(PKI, "https://127.0.0.1:%d" % ports()["apiserver"], "kube-proxy", "/CN=system:kube-proxy")
+        port = ports()
+        values = {"pki": PKI, "node": node.name, "host_ip": host_ip(), "healthz_port": port["node_proxy_healthz"], "metrics_port": port["node_proxy_metrics"]}
+        conf = node_proxy.render(TEMPLATES / "kube-proxy.yaml", STATE / "nodes" / "kube-proxy.yaml", values)
+        node_proxy.enable_forwarding()
+        self.spawn(node, "kube-proxy", [str(self.bins["kube_proxy"]), "--config=%s" % conf, "--v=1"])
+        self.wait(node, "kube-proxy", lambda: _http_ok("http://127.0.0.1:%d/healthz" % values["healthz_port"]), 60)
+        return None
+
     def apply_control(self, want: dict[str, str]) -> None:
         old, self.control = self.control, dict(DEFAULT_CONTROL, **want)
         for node in self.nodes:
@@ -276,7 +296,7 @@ class Supervisor:
 
     def teardown(self) -> None:
         for node in self.nodes:
-            for what in ("device-plugin", "dra-plugin", "kubelet"):
+            for what in ("kube-proxy", "device-plugin", "dra-plugin", "kubelet"):
                 self.kill(node, what, 3)
         for node in self.nodes:
             try:
@@ -289,6 +309,14 @@ class Supervisor:
         print("runtime nodes down: %s" % (", ".join(nh.cleanup_host()) or "nothing left behind"), flush=True)
 
 
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ready-file", required=True)
@@ -298,7 +326,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))
     signal.signal(signal.SIGINT, lambda s, f: stopping.append(s))
     bins = _bins()
-    problem = nh.host_problem({k: p for k, p in bins.items() if k not in ("shim_dir", "cni_bin", "gvisor_dir", "runsc")})
+    problem = nh.host_problem({k: p for k, p in bins.items() if k not in ("shim_dir", "cni_bin", "gvisor_dir", "runsc", "kube_proxy")})
     if problem:
         print("runtime nodes not started: %s; the cluster runs kwok nodes only and runtime checks stay undecided" % problem, flush=True)
         ready.write_text(json.dumps({"nodes": [], "skipped": problem}))
@@ -316,7 +344,8 @@ def main() -> int:
         with concurrent.futures.ThreadPoolExecutor(len(sup.nodes)) as pool:
             for fut in [pool.submit(sup.start_node, node, tarballs) for node in sup.nodes]:
                 fut.result()
-        ready.write_text(json.dumps({"nodes": list(NODES), "skipped": None, "start_s": round(time.monotonic() - t0, 1)}))
+        services = sup.start_proxy()
+        ready.write_text(json.dumps({"nodes": list(NODES), "skipped": None, "services_not_routed": services, "start_s": round(time.monotonic() - t0, 1)}))
         print("runtime nodes ready in %.1f s: %s" % (time.monotonic() - t0, ", ".join(NODES)), flush=True)
         seen = 0.0
         while not stopping:

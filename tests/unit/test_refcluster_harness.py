@@ -200,5 +200,6 @@ def test_runtime_nodes_only_ever_delete_their_own_cgroups_and_bridges(monkeypatc
     monkeypatch.setattr(node_host, "NS_DIR", tmp_path / "ns")
     monkeypatch.setattr(node_host, "HOST_DIRS_FILE", tmp_path / "host-dirs.json")
     monkeypatch.setattr(node_host, "NET_ROOT", tmp_path / "net")  # never the live cluster's bridges
+    monkeypatch.setattr(node_host.node_proxy, "cleanup", lambda: [])  # nor its kube-proxy tables (test_refcluster_proxy)
     assert node_host.cleanup_host() == []
     assert (tmp_path / "memory" / "someone-else").is_dir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,11 +133,57 @@ def ensure_collection_path() -> Path:
     return base
 
 
-def local_vars() -> dict:
-    """inventories/local's group variables: the reference cluster's probe settings, written down once."""
-    import yaml
+# The roles whose defaults the main job's variables come from (the domain roles and upstream_suite).
+LOCAL_VAR_ROLES = ("accelerators", "scheduling", "observability", "networking", "operators", "security", "upstream_suite")
 
-    return yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all.yml").read_text())
+
+def local_vars() -> dict:
+    """The reference cluster's probe settings as the main job on inventories/local sees them: the
+    inventory's group variables over the roles' defaults (inventories/local sets only what differs;
+    some defaults derive from others, e.g. the probe images from conformance_probe_image), rendered
+    by Ansible itself (once per process; each call gets its own copy)."""
+    import copy
+
+    return copy.deepcopy(_rendered_local_vars())
+
+
+@functools.lru_cache(maxsize=1)
+def _rendered_local_vars() -> dict:
+    """A play on inventories/local names the roles with ``when: false`` (their defaults in scope at
+    their real precedence, no task of theirs runs) and writes the values to a file."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    names = set()
+    for role in LOCAL_VAR_ROLES:
+        names |= set(yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text()) or {})
+    names |= set(yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "all.yml").read_text()) or {})
+    with tempfile.TemporaryDirectory(prefix="aic-local-vars-") as tmp:
+        out = Path(tmp) / "vars.json"
+        play = [
+            {
+                "name": "Render inventories/local's effective variables",
+                "hosts": "all",
+                "gather_facts": False,
+                "roles": [{"role": "ai_conformance.kubernetes." + r, "when": False} for r in LOCAL_VAR_ROLES],
+                "tasks": [
+                    {
+                        "name": "Write them",
+                        "ansible.builtin.copy": {"content": "{{ dict(_names | zip(query('ansible.builtin.vars', *_names))) | to_json }}", "dest": str(out)},
+                        "vars": {"_names": sorted(names)},
+                    }
+                ],
+            }
+        ]
+        (Path(tmp) / "render.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+        env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(ensure_collection_path()), ANSIBLE_NOCOLOR="1")
+        cmd = [str(Path(sys.executable).with_name("ansible-playbook")), str(Path(tmp) / "render.yml"), "-i", str(REPO / "inventories" / "local")]
+        res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=120, check=False)
+        if res.returncode != 0:
+            raise RuntimeError("rendering inventories/local's variables failed:\n" + res.stdout[-3000:] + res.stderr[-3000:])
+        return json.loads(out.read_text())
 
 
 def gateway_check_args() -> dict:

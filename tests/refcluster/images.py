@@ -55,7 +55,7 @@ IMAGES: dict[str, ImageSpec] = {
     ),
     # The probes' shell image.  Its one binary is the static busybox of Debian's busybox-static
     # package: a distribution binary package, acceptable here (it is test tooling, never shipped).
-    # A fixed tag: inventories/local names it (accelerators_probe_image, security_probe_image); the
+    # A fixed tag: inventories/local names it (conformance_probe_image, every probe pod's image); the
     # stamp still rebuilds and re-imports it when its content changes.
     "probe": ImageSpec(
         repo="localhost/ai-conformance/probe",

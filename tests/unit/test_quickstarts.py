@@ -65,7 +65,8 @@ ERROR_COMMANDS = {
 TAINT = re.compile(r"\*\*GPU taint\*\*: `([^`=\s]+)=([^`:\s]*):(\w+)`")
 SELECTOR = re.compile(r"\*\*GPU pool selector\*\* \(`scheduling_autoscaler_node_selector`\): `([^`=\s]+)=([^`\s]+)`")
 KARPENTER_POOL = re.compile(r"\*\*GPU pool\*\* \(`scheduling_autoscaler_node_pool`\): `([^`\s]+)`")
-TOLERATION_VARIABLES = ("scheduling_autoscaler_tolerations", "observability_gpu_tolerations")
+# The inventories name the GPU taint once; the roles' GPU tolerations default to it (test_gpu_tolerations_default_to_the_runs).
+TOLERATION_VARIABLES = ("conformance_gpu_tolerations",)
 
 # A lowercase snake_case word that is not part of a path, a domain or a dotted name.
 WORD = re.compile(r"(?<![\w./$-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w/.-])")
@@ -177,6 +178,13 @@ def test_the_documented_gpu_taint_is_the_one_the_inventory_tolerates(platform):
 def test_the_documented_gpu_taint_is_the_one_the_probes_tolerate_on_their_own(platform):
     key, value, effect = documented_taint(platform)
     assert any(tolerates(t, key, value, effect) for t in builtin_gpu_tolerations()), (platform, key, effect)
+
+
+def test_gpu_tolerations_default_to_the_runs():
+    """The GPU tolerations of the autoscaling and the metrics probes default to the one list the inventories set."""
+    for role, name in (("scheduling", "scheduling_autoscaler_tolerations"), ("observability", "observability_gpu_tolerations")):
+        defaults = yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text())
+        assert defaults[name] == "{{ conformance_gpu_tolerations | default([]) }}", name
 
 
 def test_the_eks_page_names_the_karpenter_pool_the_inventory_sets():

@@ -191,8 +191,11 @@ def test_the_eks_page_names_the_karpenter_pool_the_inventory_sets():
     found = KARPENTER_POOL.findall(page("eks"))
     assert len(found) == 1, found
     values = inventory("eks")
-    assert values.get("scheduling_autoscaler") == "karpenter"
     assert values.get("scheduling_autoscaler_node_pool") == found[0]
+    # A NodePool declares Karpenter: the role's default says so unless the inventory says otherwise.
+    assert values.get("scheduling_autoscaler", "karpenter") == "karpenter"
+    defaults = yaml.safe_load((REPO / "roles" / "scheduling" / "defaults" / "main.yml").read_text())
+    assert defaults["scheduling_autoscaler"] == "{{ 'karpenter' if scheduling_autoscaler_node_pool else 'auto' }}"
 
 
 @pytest.mark.parametrize(

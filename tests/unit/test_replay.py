@@ -78,7 +78,14 @@ def test_every_evidence_file_ends_with_its_exact_command(tmp_path):
     [
         # The only probe of its domain's lane: the run is exactly that requirement.
         ("robust_controller", "v1.37", "1 requirement(s) to probe for checklist v1.37 (1 background)", ["robust_controller"]),
-        ("ai_inference", "v1.37", "1 requirement(s) to probe for checklist v1.37 (1 background)", ["ai_inference"]),
+        # networking's background lane: the gateway and the two model-server probes.
+        (
+            "ai_inference",
+            "v1.37",
+            "3 requirement(s) to probe for checklist v1.37 (3 background)",
+            ["ai_inference", "disaggregated_inference", "advanced_inference_ingress"],
+        ),
+        ("ai_inference", "v1.35", "1 requirement(s) to probe for checklist v1.35 (1 background)", ["ai_inference"]),
         # The accelerators role probes its lane together (docs/replay.md): the plan names all of them.
         (
             "gpu_sharing",

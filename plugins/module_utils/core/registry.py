@@ -135,6 +135,28 @@ RECORDS = (
         "timeout=ai_inference_timeout",
     ),
     Record(
+        "disaggregated_inference",
+        "networking",
+        "disaggregated_inference_probe",
+        "background",
+        "declared=disagg! justification=disagg_justification serving_namespace=disagg_namespace? model=disagg_model? "
+        "prefill_selector=disagg_prefill_selector decode_selector=disagg_decode_selector gateway=disagg_gateway "
+        "gateway_url=disagg_gateway_url listener_port=disagg_listener_port hostname=disagg_hostname path=disagg_path "
+        "requests=disagg_requests prompt_words=disagg_prompt_words success_metric=disagg_success_metric "
+        "prefill_metrics_port=disagg_prefill_metrics_port decode_metrics_port=disagg_decode_metrics_port timeout=disaggregated_inference_timeout",
+    ),
+    Record(
+        "advanced_inference_ingress",
+        "networking",
+        "inference_pool_probe",
+        "background",
+        "declared=pool justification=pool_justification pool=pool_name? gateway=pool_gateway? gateway_url=pool_gateway_url "
+        "listener_port=pool_listener_port hostname=pool_hostname model=pool_model? path=pool_path requests=pool_requests "
+        "choice_requests=pool_choice_requests min_idle_share=pool_min_idle_share load_requests=pool_load_requests "
+        "load_max_tokens=pool_load_max_tokens success_metric=pool_success_metric queue_metric=pool_queue_metric "
+        "kv_cache_metric=pool_kv_cache_metric timeout=advanced_inference_ingress_timeout",
+    ),
+    Record(
         "ai_service_metrics",
         "observability",
         "service_metrics_probe",
@@ -226,28 +248,6 @@ RECORDS = (
         "serial",
         "declared=hpn justification=hpn_justification driver=nic_driver nic_class rdma_attribute=nic_rdma_attribute gpu_class gpu_driver "
         "align_attribute observe_seconds timeout=high_performance_networking_timeout",
-    ),
-    Record(
-        "disaggregated_inference",
-        "networking",
-        "disaggregated_inference_probe",
-        "serial",
-        "declared=disagg! justification=disagg_justification serving_namespace=disagg_namespace? model=disagg_model? "
-        "prefill_selector=disagg_prefill_selector decode_selector=disagg_decode_selector gateway=disagg_gateway "
-        "gateway_url=disagg_gateway_url listener_port=disagg_listener_port hostname=disagg_hostname path=disagg_path "
-        "requests=disagg_requests prompt_words=disagg_prompt_words success_metric=disagg_success_metric "
-        "prefill_metrics_port=disagg_prefill_metrics_port decode_metrics_port=disagg_decode_metrics_port timeout=disaggregated_inference_timeout",
-    ),
-    Record(
-        "advanced_inference_ingress",
-        "networking",
-        "inference_pool_probe",
-        "serial",
-        "declared=pool justification=pool_justification pool=pool_name? gateway=pool_gateway? gateway_url=pool_gateway_url "
-        "listener_port=pool_listener_port hostname=pool_hostname model=pool_model? path=pool_path requests=pool_requests "
-        "choice_requests=pool_choice_requests min_idle_share=pool_min_idle_share load_requests=pool_load_requests "
-        "load_max_tokens=pool_load_max_tokens success_metric=pool_success_metric queue_metric=pool_queue_metric "
-        "kv_cache_metric=pool_kv_cache_metric timeout=advanced_inference_ingress_timeout",
     ),
     Record(
         "gang_scheduling",

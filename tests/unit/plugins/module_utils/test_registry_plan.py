@@ -45,11 +45,40 @@ def test_the_table_covers_the_inputs_that_matter():
 @pytest.mark.parametrize("row", TABLE, ids=lambda row: json.dumps(row["input"], sort_keys=True))
 def test_the_plan_equals_the_jinja(row):
     out = ours(row["input"])
-    assert short(out["plan"]) == row["jinja"]["plan"]
-    assert out["concurrency"] == row["jinja"]["concurrency"]
-    # The Jinja listed a domain once per probe; which domains, in which order, is what its loops used.
-    assert out["lane_domains"] == {lane: unique(domains) for lane, domains in row["jinja"]["lane_domains"].items()}
-    assert out["errors"] == row["jinja"]["errors"]
+    jinja = row["jinja"]
+    if any(r[0] in MOVED for r in short(out["plan"]) + jinja["plan"]):
+        # Since the table was recorded two probes moved lanes (MOVED) and so places in the run
+        # order: the rest of the plan is the Jinja's, in its order; the moved ones are pinned by the
+        # by-hand tests below.
+        assert [r for r in short(out["plan"]) if r[0] not in MOVED] == [r for r in jinja["plan"] if r[0] not in MOVED]
+        if row["input"]["requirements"] is None:  # a whole-domain run probes the same requirements
+            assert sorted(r[0] for r in short(out["plan"])) == sorted(r[0] for r in jinja["plan"])
+            lane = (lambda r: MOVED[r[0]]) if row["input"]["concurrency"] == "lanes" else (lambda r: "serial")
+            assert {r[0]: r[2] for r in short(out["plan"]) if r[0] in MOVED} == {r[0]: lane(r) for r in jinja["plan"] if r[0] in MOVED}
+    else:
+        assert short(out["plan"]) == jinja["plan"]
+        # The Jinja listed a domain once per probe; which domains, in which order, is what its loops used.
+        assert out["lane_domains"] == {lane: unique(domains) for lane, domains in jinja["lane_domains"].items()}
+    assert out["concurrency"] == jinja["concurrency"]
+    assert out["errors"] == jinja["errors"]
+
+
+# Lane moves since the table was recorded (issue 27: the model-server probes share nothing with the
+# accelerator probes, so they run beside them as background jobs).
+MOVED = {"disaggregated_inference": "background", "advanced_inference_ingress": "background"}
+
+
+def test_by_hand_the_model_server_probes_run_in_the_background_lane_with_ai_inference():
+    out = registry.plan("v1.37", requirements=["ai_inference"])
+    assert [(r["requirement"], r["lane"]) for r in out["plan"]] == [
+        ("ai_inference", "background"), ("disaggregated_inference", "background"), ("advanced_inference_ingress", "background"),
+    ]  # fmt: skip
+    assert out["lane_domains"] == {"background": ["networking"], "serial": [], "last": []}
+    # high_performance_networking needs a GPU with its NIC: it stays in the serial lane, alone of its domain.
+    out = registry.plan("v1.37", requirements=["high_performance_networking"])
+    assert [(r["requirement"], r["lane"]) for r in out["plan"]] == [("high_performance_networking", "serial")]
+    # v1.35 has neither model-server probe: only ai_inference runs in networking's background lane.
+    assert [r["requirement"] for r in registry.plan("v1.35", requirements=["ai_inference"])["plan"]] == ["ai_inference"]
 
 
 # -- worked out by hand from the Jinja ------------------------------------------------------------

@@ -125,25 +125,43 @@ class RunContext:
             return self._delete_all(wait)
 
     def _delete_all(self, wait: bool) -> list[dict[str, Any]]:
-        # Newest first, then the namespaces (their deletion waits for the pods inside), and the
-        # exclusive Leases last: the capacity a Lease guards is free only once the probe's pods are
-        # gone, so another run must not get it while they still terminate.
+        # Newest first; then the namespaces, and the exclusive Leases last: the capacity a Lease
+        # guards is free only once the probe's pods and claims are gone, so another run must not get
+        # it while they still terminate.
         def rank(ref: dict[str, Any]) -> int:
             return 2 if ref["kind"] == exclusive.KIND and ref.get("apiVersion") == exclusive.API else 1 if ref["kind"] == "Namespace" else 0
 
         ordered = sorted(reversed(self.created), key=rank)
-        report = []
+        report: list[dict[str, Any]] = []
+        inside: list[int] = []  # rows of objects deleted inside our namespaces, awaited together
         for ref in ordered:
+            if rank(ref) and inside:
+                self._await_gone(report, inside)
+                inside = []
             try:
-                # Objects inside a namespace we are about to delete go with it; wait only on those
-                # outside, so cleanup of a 10-object probe is one namespace deletion.
-                inside_ours = any(n["kind"] == "Namespace" and n["name"] == ref.get("namespace") for n in self.created)
-                outcome = self.delete(ref, wait=wait and not inside_ours)
+                in_ours = any(n["kind"] == "Namespace" and n["name"] == ref.get("namespace") for n in self.created)
+                # A namespace is not waited for: the namespace controller starts on it only after its
+                # deletion grace period (5 s), and every object the probe made in it was deleted and
+                # waited for just before (a workload with foreground propagation: its pods too).  It
+                # terminates in the background; cleanup_run awaits the run's namespaces at its end.
+                outcome = self.delete(ref, wait=wait and not in_ours and ref["kind"] != "Namespace")
+                if wait and in_ours and outcome == "delete requested":
+                    inside.append(len(report))
             except ClusterError as exc:
                 outcome = "error: %s" % exc
             report.append(dict(ref, outcome=outcome))
+        self._await_gone(report, inside)
         self.created = []
         return report
+
+    def _await_gone(self, report: list[dict[str, Any]], rows: list[int]) -> None:
+        for i in rows:
+            ref = report[i]
+            try:
+                self.client.wait_gone(ref["apiVersion"], ref["kind"], ref["name"], ref.get("namespace"), self.cleanup_timeout_s)
+                ref["outcome"] = "deleted"
+            except ClusterError as exc:
+                ref["outcome"] = "error: %s" % exc
 
     def __enter__(self) -> RunContext:
         return self
@@ -172,6 +190,17 @@ SWEEP_KINDS = (
     ("ray.io/v1", "RayCluster"),
     ("v1", "Namespace"),
 )
+
+
+def await_namespaces(client: Client, run_id: str, timeout_s: float = 120) -> list[str]:
+    """Wait until the run's namespaces are gone: probe cleanup deletes each probe's namespace and
+    leaves it terminating in the background (RunContext._delete_all).  Returns those still there
+    when ``timeout_s`` has passed (0: look once)."""
+    labels = {RUN_ID_LABEL: validate_run_id(run_id), MANAGED_BY_LABEL: MANAGED_BY}
+    names = [i["metadata"]["name"] for i in client.list("v1", "Namespace", label_selector=selector(labels))["items"]]
+    deadline = time.monotonic() + timeout_s
+    with span("cleanup", "the %d namespace(s) of run %s to be deleted" % (len(names), run_id)):
+        return [n for n in names if not client.wait_until("v1", "Namespace", n, lambda o: o is None, None, max(0.0, deadline - time.monotonic()))[0]]
 
 
 def sweep(client: Client, run_id: str | None = None, kinds: tuple = SWEEP_KINDS, dry_run: bool = False) -> list[dict[str, Any]]:

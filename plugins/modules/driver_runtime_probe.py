@@ -206,12 +206,15 @@ class DriverProbe(Probe):
         # a newer driver are set just above (a platform advertising more than it runs admits them).
         looked, real = self.runtime(client, ctx, result, ns, by_node, nodes)
         dra_nodes = [n for n, e in sorted(by_node.items()) if e["dra"]]
+        # The refused cases' observation windows overlap: each part returns what is left to decide
+        # (workloads.watch_refusal), decided below in the order the cases were made.
+        pending = []
         if dra_nodes and client.get(dra.API, "DeviceClass", p["device_class"]) is not None:
             if real and looked in dra_nodes:
-                self.dra_enforced(client, ctx, result, ns, real, looked, "what nvidia-smi reported in a container on %s" % looked)
+                pending += self.dra_enforced(client, ctx, result, ns, real, looked, "what nvidia-smi reported in a container on %s" % looked)
             else:
                 top = max((v for n in dra_nodes for v in by_node[n]["dra"]), key=drv.vtuple)
-                self.dra_enforced(client, ctx, result, ns, top, None, "the highest driverVersion advertised; no container could look")
+                pending += self.dra_enforced(client, ctx, result, ns, top, None, "the highest driverVersion advertised; no container could look")
         by_name = {n["metadata"]["name"]: n for n in nodes}
         label_nodes = [n for n, e in sorted(by_node.items()) if e["label"]]
         if label_nodes:
@@ -221,7 +224,9 @@ class DriverProbe(Probe):
             else:
                 floor, pin, basis = max([v for v in parts.values() if v] or [None], key=lambda v: v or ()), None, "the highest version the labels advertise"
             on = pin or label_nodes[0]
-            self.label_enforced(client, ctx, result, ns, by_name[on]["metadata"]["labels"][drv.DRIVER_LABEL], pin, floor, basis)
+            pending += self.label_enforced(client, ctx, result, ns, by_name[on]["metadata"]["labels"][drv.DRIVER_LABEL], pin, floor, basis)
+        for decide in pending:
+            decide()
         result.decide_from_checks(
             "driver %s on %d accelerator node(s), reported consistently%s; a workload demanding a driver just above %s was refused"
             % (", ".join(all_versions), len(by_node), " through DRA" if dra_nodes else "", "the one a container saw" if real else "the advertised one")
@@ -254,7 +259,7 @@ class DriverProbe(Probe):
 
     def dra_enforced(self, client, ctx, result, ns, version, pin, basis):
         """A claim requiring ``version`` is allocated; one requiring just above it is refused (on
-        ``pin``, the node a container looked at, when set)."""
+        ``pin``, the node a container looked at, when set).  Returns the refused cases' deciders."""
         p = self.params
         attr = "device.attributes['%s'].driverVersion" % p["driver"]
         where = ({wl.HOSTNAME: pin} if pin else None, p["tolerations"])
@@ -267,17 +272,26 @@ class DriverProbe(Probe):
             "%s%s: %s" % (ok_cel, " on %s" % pin if pin else "", "bound" if wl.is_bound(first) else wl.unschedulable_message(first)),
         )
         above = "!%s.isLessThan(semver('%s'))" % (attr, drv.just_above(version))
-        refused, outcome = dra.claim_pod_refused(client, ctx, "drv-above", ns, p["device_class"], above, p["timeout"], p["observe_seconds"], *where)
-        result.negative_case("DRA claim demanding a driver above %s%s (%s): %s" % (version, " on %s" % pin if pin else "", basis, above), refused, outcome)
+        watch_above = dra.claim_obj_pod_watch(client, ctx, dra.claim("drv-above", ns, p["device_class"], above), p["timeout"], p["observe_seconds"], *where)
         newer = "%s.isGreaterThan(semver('9999.0.0'))" % attr
-        refused, outcome = dra.claim_pod_refused(
-            client, ctx, "drv-newer", ns, p["device_class"], newer, p["timeout"], p["observe_seconds"], tolerations=p["tolerations"]
+        watch_newer = dra.claim_obj_pod_watch(
+            client, ctx, dra.claim("drv-newer", ns, p["device_class"], newer), p["timeout"], p["observe_seconds"], tolerations=p["tolerations"]
         )
-        result.step(EVERY_CLUSTER + "DRA claim demanding a driver newer than 9999.0.0", outcome, refused)
+
+        def decide_above():
+            refused, outcome = dra.claim_pod_verdict(client, watch_above)
+            result.negative_case("DRA claim demanding a driver above %s%s (%s): %s" % (version, " on %s" % pin if pin else "", basis, above), refused, outcome)
+
+        def decide_newer():
+            refused, outcome = dra.claim_pod_verdict(client, watch_newer)
+            result.step(EVERY_CLUSTER + "DRA claim demanding a driver newer than 9999.0.0", outcome, refused)
+
+        return [decide_above, decide_newer]
 
     def label_enforced(self, client, ctx, result, ns, raw, pin, floor, basis):
         """A pod selecting the node's driver label is scheduled; one whose node affinity demands a
-        driver just above ``floor`` (by the GFD major/minor/revision labels) is refused."""
+        driver just above ``floor`` (by the GFD major/minor/revision labels) is refused.  Returns
+        the refused cases' deciders."""
         p = self.params
         sel = dict({drv.DRIVER_LABEL: raw}, **({wl.HOSTNAME: pin} if pin else {}))
         tol = wl.gpu_tolerations(p["tolerations"])
@@ -288,6 +302,7 @@ class DriverProbe(Probe):
             wl.is_bound(first),
             "nodeSelector %s: %s" % (sel, "bound" if wl.is_bound(first) else wl.unschedulable_message(first)),
         )
+        out = []
         if floor is None:
             result.step(
                 "pod demanding a driver above the advertised one by node labels", "not attempted: no node carries %s" % ", ".join(drv.DRIVER_LABEL_PARTS)
@@ -296,12 +311,23 @@ class DriverProbe(Probe):
             above = wl.pod("lbl-above", ns, limits={p["resource_name"]: "1"}, tolerations=tol)
             above["spec"]["affinity"] = drv.affinity_above(floor, pin)
             ctx.create(above)
-            refused, msg = wl.refused_placement(client, "lbl-above", ns, p["timeout"], p["observe_seconds"], cause=wl.SELECTOR_REFUSAL)
+            watch_above = wl.watch_refusal(client, "lbl-above", ns, p["timeout"], p["observe_seconds"])
             version = ".".join(str(x) for x in floor)
-            result.negative_case("pod demanding a driver above %s%s by its node labels (%s)" % (version, " on %s" % pin if pin else "", basis), refused, msg)
+
+            def decide_above():
+                refused, msg = wl.refusal_verdict(client, watch_above, cause=wl.SELECTOR_REFUSAL)
+                where = " on %s" % pin if pin else ""
+                result.negative_case("pod demanding a driver above %s%s by its node labels (%s)" % (version, where, basis), refused, msg)
+
+            out.append(decide_above)
         ctx.create(wl.pod("lbl-newer", ns, limits={p["resource_name"]: "1"}, node_selector={drv.DRIVER_LABEL_MAJOR: "9999"}, tolerations=tol))
-        refused, msg = wl.refused_placement(client, "lbl-newer", ns, p["timeout"], p["observe_seconds"], cause=wl.SELECTOR_REFUSAL)
-        result.step(EVERY_CLUSTER + "pod selecting driver major version 9999", msg, refused)
+        watch_newer = wl.watch_refusal(client, "lbl-newer", ns, p["timeout"], p["observe_seconds"])
+
+        def decide_newer():
+            refused, msg = wl.refusal_verdict(client, watch_newer, cause=wl.SELECTOR_REFUSAL)
+            result.step(EVERY_CLUSTER + "pod selecting driver major version 9999", msg, refused)
+
+        return out + [decide_newer]
 
     def runtime(self, client, ctx, result, ns, by_node, nodes):
         """nvidia-smi in a container on a node that runs containers reports the driver version

@@ -214,8 +214,26 @@ def refused_placement(client: Any, name: str, namespace: str, timeout_s: float, 
     nvidia.com/gpu", "cannot allocate all claims").  A pod refused for another reason only (an
     untolerated taint, say) proves nothing about the mechanism under test: refused is then None,
     not decided.  Returns (refused, the scheduler's message)."""
+    return refusal_verdict(client, watch_refusal(client, name, namespace, timeout_s, window_s), cause)
+
+
+def watch_refusal(client: Any, name: str, namespace: str, timeout_s: float, window_s: float) -> dict[str, Any]:
+    """The first half of ``refused_placement``: wait for the scheduler's decision on pod ``name``
+    and start its observation window.  Several negative cases of a probe are watched at once by
+    starting them all, then asking ``refusal_verdict`` for each: the windows overlap instead of
+    following one another.  A binding is never undone, so a pod found unbound at the end of its
+    window was unbound for all of it, whenever its watch began."""
     first = client.wait_for("v1", "Pod", name, is_decided, namespace, timeout_s, "be decided by the scheduler")
-    held, last = client.holds("v1", "Pod", name, is_bound, namespace, window_s)
+    return {"name": name, "namespace": namespace, "first": first, "until": time.monotonic() + window_s}
+
+
+def refusal_verdict(client: Any, pending: dict[str, Any], cause: str = "") -> tuple[bool | None, str]:
+    """The second half of ``refused_placement``: the rest of the pod's window, then the verdict."""
+    name, namespace, first = pending["name"], pending["namespace"], pending["first"]
+    held, last = client.holds("v1", "Pod", name, is_bound, namespace, max(0.0, pending["until"] - time.monotonic()))
+    uid = lambda o: ((o or {}).get("metadata") or {}).get("uid")  # noqa: E731
+    if last is not None and first is not None and uid(last) != uid(first):
+        return None, "pod %s/%s was replaced during its window: not observed throughout" % (namespace, name)
     final = last or first
     if is_bound(final):
         return False, "bound to node %s" % final["spec"]["nodeName"]

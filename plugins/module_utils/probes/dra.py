@@ -272,12 +272,31 @@ def claim_obj_pod_refused(
 ) -> tuple[bool | None, str]:
     """Create ``claim_obj`` (any requests and constraints) and a pod of the same name using it; the
     claim must stay unallocated and the pod unbound for ``window_s``."""
+    return claim_pod_verdict(client, claim_obj_pod_watch(client, ctx, claim_obj, timeout_s, window_s, node_selector, tolerations))
+
+
+def claim_obj_pod_watch(
+    client: Any,
+    ctx: Any,
+    claim_obj: dict[str, Any],
+    timeout_s: float,
+    window_s: float,
+    node_selector: dict[str, str] | None = None,
+    tolerations: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The first half of ``claim_obj_pod_refused`` (workloads.watch_refusal): create the claim and
+    its pod, wait for the scheduler's decision, start the window."""
     name, namespace = claim_and_pod(ctx, claim_obj, node_selector, tolerations)
+    return dict(wl.watch_refusal(client, name, namespace, timeout_s, window_s), window_s=window_s)
+
+
+def claim_pod_verdict(client: Any, pending: dict[str, Any]) -> tuple[bool | None, str]:
+    """The second half: the rest of the window, then (refused, outcome)."""
     # Evidence only when the DRA allocator is what refused (the scheduler's DynamicResources
     # reason), not a taint or a selector on the way.
-    refused, msg = wl.refused_placement(client, name, namespace, timeout_s, window_s, cause=ALLOCATOR_REFUSAL)
-    unallocated = not is_allocated(client.get(API, "ResourceClaim", name, namespace))
-    outcome = "claim unallocated=%s, pod unbound for %ss; scheduler: %s" % (unallocated, window_s, msg)
+    refused, msg = wl.refusal_verdict(client, pending, cause=ALLOCATOR_REFUSAL)
+    unallocated = not is_allocated(client.get(API, "ResourceClaim", pending["name"], pending["namespace"]))
+    outcome = "claim unallocated=%s, pod unbound for %ss; scheduler: %s" % (unallocated, pending["window_s"], msg)
     return (None if refused is None else refused and unallocated), outcome
 
 

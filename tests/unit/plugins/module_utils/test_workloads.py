@@ -35,7 +35,35 @@ def test_refused_when_unschedulable_and_never_bound():
     c = Watcher(UNSCHED, True, UNSCHED)
     refused, msg = wl.refused_placement(c, "extra", "ns", 30, 8)
     assert refused and msg == "Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
-    assert c.asked == [("wait_for", "extra", 30), ("holds", "extra", 8)]
+    assert c.asked[0] == ("wait_for", "extra", 30) and c.asked[1][:2] == ("holds", "extra") and 7.9 < c.asked[1][2] <= 8
+
+
+def test_overlapping_windows_each_get_only_what_is_left_of_their_own(monkeypatch):
+    # Two negative cases watched at once: the second is decided after the first's window, so
+    # only the rest of its own window is still to watch (a binding is never undone).
+    clock = [100.0]
+    monkeypatch.setattr(wl.time, "monotonic", lambda: clock[0])
+    c = Watcher(UNSCHED, True, UNSCHED)
+    a = wl.watch_refusal(c, "a", "ns", 30, 8)
+    clock[0] += 2  # making and watching the second case took 2 s
+    b = wl.watch_refusal(c, "b", "ns", 30, 8)
+    real_holds = c.holds
+
+    def holds(api, kind, name, forbidden, ns, seconds):
+        clock[0] += seconds
+        return real_holds(api, kind, name, forbidden, ns, seconds)
+
+    c.holds = holds
+    assert wl.refusal_verdict(c, a)[0] is True and wl.refusal_verdict(c, b)[0] is True
+    assert [x for x in c.asked if x[0] == "holds"] == [("holds", "a", 6.0), ("holds", "b", 2.0)]
+    assert clock[0] == 110.0  # 10 s for both, not 16
+
+
+def test_a_pod_replaced_during_its_window_is_not_evidence():
+    replaced = {**UNSCHED, "metadata": {"name": "extra", "uid": "new"}}
+    first = {**UNSCHED, "metadata": {"name": "extra", "uid": "old"}}
+    refused, msg = wl.refused_placement(Watcher(first, True, replaced), "extra", "ns", 30, 8)
+    assert refused is None and "replaced during its window" in msg
 
 
 def test_not_refused_when_bound_later_in_the_window():

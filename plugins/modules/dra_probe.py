@@ -269,18 +269,22 @@ class DraProbe(Probe):
             "allocated %s/%s, pod bound to %s" % (first.get("pool"), first.get("device"), pod["spec"]["nodeName"]),
         )
 
-        # 2. Negative: a selector that matches no device is never satisfied.
+        # 2. Negative: a selector that matches no device is never satisfied.  3. Negative: the exact
+        # device held by "holder" is not handed to a second claim.  Both are made, then watched at
+        # once (their windows overlap: workloads.watch_refusal).
         cel = "device.attributes['%s'].productName == 'aic-no-such-device-%s'" % (driver, ctx.run_id)
-        refused, outcome = dra.claim_pod_refused(client, ctx, "nomatch", ns, dclass, cel, timeout, window, tolerations=p["tolerations"])
+        nomatch = dra.claim_obj_pod_watch(client, ctx, dra.claim("nomatch", ns, dclass, cel), timeout, window, tolerations=p["tolerations"])
+        unique = dra.unique_selector(device, devices, driver) if device else None
+        contender = None
+        if unique is not None:
+            contender = dra.claim_obj_pod_watch(client, ctx, dra.claim("contender", ns, dclass, unique), timeout, window, tolerations=p["tolerations"])
+        refused, outcome = dra.claim_pod_verdict(client, nomatch)
         result.negative_case("claim whose CEL selector matches no device (%s)" % cel, refused, outcome)
         result.step("kubectl -n %s create resourceclaim nomatch (selector matches nothing) + pod" % ns, outcome)
-
-        # 3. Negative: the exact device held by "holder" is not handed to a second claim.
-        unique = dra.unique_selector(device, devices, driver) if device else None
-        if unique is None:
+        if contender is None:
             result.negative_case("second claim for the held device", None, "no attribute identifies the allocated device uniquely")
         else:
-            refused, outcome = dra.claim_pod_refused(client, ctx, "contender", ns, dclass, unique, timeout, window, tolerations=p["tolerations"])
+            refused, outcome = dra.claim_pod_verdict(client, contender)
             result.negative_case("second claim selecting the held device (%s), while holder runs" % unique, refused, outcome)
 
             # 4. Release: the holder goes, its claim is released, the contender gets the device.

@@ -19,9 +19,11 @@ description:
     C(app.kubernetes.io/managed-by=ai-conformance), or only those of one O(run_id).
   - Only labelled objects of the kinds the probes create are touched; nothing else is listed or deleted.
   - In check mode it lists what it would delete.
-  - With O(run_id), it then waits up to O(wait_timeout) seconds for the run's namespaces to be gone:
-    each probe deletes its own namespace and leaves it terminating in the background (the namespace
+  - With O(run_id), it then waits up to O(wait_timeout) seconds for the run's namespaces to be gone.
+    Each probe deletes its own namespace and leaves it terminating in the background (the namespace
     controller starts only after a grace period), so the end of a run is where that is awaited.
+  - A pod that Kueue holds with its finalizer (a pod group of a killed gang probe) is first marked
+    non-retriable, Kueue's documented way to end its group, as the probe would have done.
 extends_documentation_fragment:
   - ai_conformance.kubernetes.auth
 options:

@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import lease as exclusive
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import Client, ClusterError, selector
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.timing import span
 
@@ -187,6 +188,8 @@ SWEEP_KINDS = (
     ("scheduling.run.ai/v2alpha2", "PodGroup"),
     ("kueue.x-k8s.io/v1beta2", "LocalQueue"),
     ("kueue.x-k8s.io/v1beta2", "ClusterQueue"),
+    # After the ClusterQueue: Kueue keeps a flavor a queue uses (finalizer resource-in-use).
+    ("kueue.x-k8s.io/v1beta2", "ResourceFlavor"),
     ("ray.io/v1", "RayCluster"),
     ("v1", "Namespace"),
 )
@@ -222,6 +225,10 @@ def sweep(client: Client, run_id: str | None = None, kinds: tuple = SWEEP_KINDS,
             continue  # its CRD went away after discovery: nothing of that kind is left
         for item in items:
             md = item["metadata"]
+            if kind == "Pod" and wl.KUEUE_POD_FINALIZER in (md.get("finalizers") or []) and not dry_run:
+                # A killed gang probe's pods: Kueue holds them until their group ends, which the
+                # probe itself would have done before deleting them (probes/gang.py).
+                wl.end_kueue_group(client, md["name"], md.get("namespace"))
             if md.get("deletionTimestamp"):
                 continue
             if dry_run or client.delete(api_version, kind, md["name"], md.get("namespace")):

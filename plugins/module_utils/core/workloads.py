@@ -206,6 +206,17 @@ def wait_placed(client: Any, name: str, namespace: str, timeout_s: float, grace_
     return client.wait_until("v1", "Pod", name, is_bound, namespace, grace_s)[1] or first
 
 
+# Kueue keeps its finalizer on the pods of a pod group until the group is finished; a pod marked
+# non-retriable ends the group when it stops (Kueue's documented way to end one).
+KUEUE_POD_FINALIZER = "kueue.x-k8s.io/managed"
+KUEUE_NOT_RETRIABLE = {"metadata": {"annotations": {"kueue.x-k8s.io/retriable-in-group": "false"}}}
+
+
+def end_kueue_group(client: Any, name: str, namespace: str) -> None:
+    """Let Kueue release pod ``name`` of a pod group (its finalizer goes once the group ends)."""
+    client.patch("v1", "Pod", name, KUEUE_NOT_RETRIABLE, namespace)
+
+
 def refused_placement(client: Any, name: str, namespace: str, timeout_s: float, window_s: float, cause: str = "") -> tuple[bool | None, str]:
     """The negative case every scheduling probe needs: the pod ``name`` must be reported
     Unschedulable by the scheduler and then stay unbound for the whole observation window.

@@ -228,11 +228,9 @@ class Kueue(Backend):
         return names
 
     def release(self, client: Any, ns: str, names: list[str]) -> None:
-        # Kueue keeps its finalizer on the pods of a group until the group is finished; a pod
-        # marked non-retriable ends the group when it stops (Kueue's documented way to end one).
         for n in names:
             if client.get("v1", "Pod", n, ns) is not None:
-                client.patch("v1", "Pod", n, {"metadata": {"annotations": {"kueue.x-k8s.io/retriable-in-group": "false"}}}, ns)
+                wl.end_kueue_group(client, n, ns)
 
     def workload(self, client: Any, ns: str, group: str, uids: list[str] | None = None) -> dict[str, Any] | None:
         items = client.list(self.api, "Workload", ns)["items"]

@@ -228,7 +228,12 @@ def sweep(client: Client, run_id: str | None = None, kinds: tuple = SWEEP_KINDS,
             if kind == "Pod" and wl.KUEUE_POD_FINALIZER in (md.get("finalizers") or []) and not dry_run:
                 # A killed gang probe's pods: Kueue holds them until their group ends, which the
                 # probe itself would have done before deleting them (probes/gang.py).
-                wl.end_kueue_group(client, md["name"], md.get("namespace"))
+                try:
+                    wl.end_kueue_group(client, md["name"], md.get("namespace"))
+                except ClusterError as exc:
+                    if exc.status != 404:
+                        raise
+                    continue  # gone since the list
             if md.get("deletionTimestamp"):
                 continue
             if dry_run or client.delete(api_version, kind, md["name"], md.get("namespace")):

@@ -68,3 +68,15 @@ def test_dry_run_patches_nothing():
     store = Store({"Pod": [pod("gang-wait-0", [wl.KUEUE_POD_FINALIZER])]})
     assert [s["name"] for s in sweep(store, RUN, dry_run=True)] == ["gang-wait-0"]
     assert store.calls == []
+
+
+def test_a_pod_gone_between_the_list_and_the_patch_is_skipped():
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.api_errors import ClusterError
+
+    store = Store({"Pod": [pod("gang-wait-1", [wl.KUEUE_POD_FINALIZER], terminating=True)]})
+
+    def gone(*a, **kw):
+        raise ClusterError("not found (404) while trying to patch Pod aic-gang/gang-wait-1", status=404)
+
+    store.patch = gone
+    assert sweep(store, RUN) == []

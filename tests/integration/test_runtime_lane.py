@@ -179,7 +179,8 @@ def test_a_service_routes_between_the_real_nodes_pods(k8s, runtime_nodes, probe_
         )
         k8s.wait_for("v1", "Pod", "backend", lambda p: bool(p) and any(c.get("ready") for c in p["status"].get("containerStatuses") or []), ns, 90, "run")
         ip = svc["spec"]["clusterIP"]
-        fetch = "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -T 3 -O- http://%s/ && exit 0; sleep 1; done; exit 1" % ip
+        # nc, not wget: Debian's static busybox wget crashes looking up the "http" service (NSS).
+        fetch = "for i in 1 2 3 4 5 6 7 8 9 10; do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 %s 80 | tail -1 | grep . && exit 0; sleep 1; done; exit 1" % ip
         for client, node in (("from-sandbox-node", SANDBOX_NODE), ("from-gpu-node", GPU_NODE)):
             ctx.create(_pod(client, ns, node, fetch, probe_image))
         for client in ("from-sandbox-node", "from-gpu-node"):

@@ -41,7 +41,7 @@ class ImageSpec:
     labels: dict[str, str] = field(default_factory=dict)
 
 
-PROBE_APPLETS = "sh ls wc cat uname echo grep head tail sed env test [ sleep dmesg id stat mkdir true false printf tr cut sort hostname httpd wget".split()
+PROBE_APPLETS = "sh ls wc cat uname echo grep head tail sed env test [ sleep dmesg id stat mkdir true false printf tr cut sort hostname httpd nc".split()
 
 IMAGES: dict[str, ImageSpec] = {
     # The sandbox image under its public name (the probes' pods and containerd's sandbox use it):

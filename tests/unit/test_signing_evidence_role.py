@@ -110,7 +110,8 @@ def test_the_readme_says_whether_the_bundle_is_signed_and_an_unsigned_run_remove
     remove = tasks["Remove an earlier run's signature (this bundle is unsigned)"]
     assert remove["ai_conformance.kubernetes.sign_bundle"]["state"] == "absent"
     assert remove["when"] == "evidence_signing_key | default('', true) | length == 0"
-    assert tasks["Find the bundle files"]["ansible.builtin.find"]["excludes"] == ["SHA256SUMS", "SHA256SUMS.sig", "SHA256SUMS.pub", "INCOMPLETE.json"]
+    # SHA256SUMS comes from bundle_checksums (what it lists: tests/unit/plugins/module_utils/test_bundle_sums.py).
+    assert tasks["Write SHA256SUMS"]["ai_conformance.kubernetes.bundle_checksums"] == {"path": "{{ _evidence_dir }}"}
 
 
 def test_an_unreadable_key_stops_the_role_before_any_file_is_written(tmp_path):

@@ -92,6 +92,30 @@ def bundle_files(root: str) -> list[str]:
     return sorted(found)
 
 
+def sums_text(root: str) -> str:
+    """SHA256SUMS for the bundle in ``root``, as ``sha256sum`` writes it: one ``<hex>  <path>`` line
+    per bundle file.  INCOMPLETE.json and partial/ (the marks of an unfinished run)
+    and the signature files are not bundle files."""
+    lines = []
+    # Case-insensitive order, as the evidence role's Jinja ``sort`` wrote it before (PRODUCT.yaml
+    # among the p's): the same bundle gives the same SHA256SUMS.
+    for rel in sorted(bundle_files(root), key=lambda r: (r.lower(), r)):
+        if rel == INCOMPLETE or rel.startswith(PARTIAL + "/"):
+            continue
+        lines.append("%s  %s\n" % (sha256_file(os.path.join(root, rel)), rel))
+    return "".join(lines)
+
+
+def write_sums(root: str, check_mode: bool = False) -> dict[str, Any]:
+    """Write ``root``/SHA256SUMS; returns changed and the number of files listed."""
+    text = sums_text(root)
+    path = os.path.join(root, SUMS)
+    changed = not os.path.isfile(path) or _read(path) != text.encode()
+    if changed and not check_mode:
+        _write(path, text.encode())
+    return {"changed": changed, "files": text.count("\n"), "path": path}
+
+
 def _read(path: str) -> bytes:
     with open(path, "rb") as fh:
         return fh.read()

@@ -1,0 +1,110 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ai_conformance.kubernetes contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: write_files
+short_description: Write many files under one directory in one step
+version_added: 0.1.0
+author:
+  - ai_conformance.kubernetes contributors (@ai-conformance)
+description:
+  - Writes each of O(files) under O(root), creating the directories it needs, and leaves a file whose content is
+    already the same untouched.
+  - The evidence role writes its per-requirement pages and junit.xml files with it (rendered by the
+    C(ansible.builtin.template) lookup), one module call instead of a task per file.
+  - A path that is absolute or climbs out of O(root) with C(..) is refused and nothing is written.
+options:
+  root:
+    description: The directory the files go under.
+    type: path
+    required: true
+  files:
+    description: The files, each C(path) (relative to O(root)) and C(content) (text).
+    type: list
+    elements: dict
+    required: true
+  mode:
+    description: The mode of the files written.
+    type: str
+    default: "0644"
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Write two pages
+  ai_conformance.kubernetes.write_files:
+    root: /tmp/bundle
+    files:
+      - {path: evidence/a.md, content: "# a\n"}
+      - {path: junit/a/junit.xml, content: "<testsuites/>\n"}
+"""
+
+RETURN = r"""
+written:
+  description: The paths (relative to O(root)) written, or that would be in check mode.
+  returned: always
+  type: list
+  elements: str
+  sample: [evidence/dra_support.md]
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "root": {"type": "path", "required": True},
+            "files": {"type": "list", "elements": "dict", "required": True},
+            "mode": {"type": "str", "default": "0644"},
+        },
+        supports_check_mode=True,
+    )
+    root, mode = module.params["root"], int(module.params["mode"], 8)
+    wanted = []
+    for f in module.params["files"]:
+        rel = str(f.get("path") or "")
+        if not rel or rel.startswith("/") or ".." in rel.split("/") or "content" not in f:
+            module.fail_json(msg="each file needs a relative path inside %s and a content (got path %r)" % (root, rel), written=[])
+        wanted.append((rel, str(f["content"]).encode("utf-8")))
+    written = []
+    try:
+        for rel, data in wanted:
+            path = os.path.join(root, rel)
+            if os.path.isfile(path):
+                with open(path, "rb") as fh:
+                    if fh.read() == data:
+                        continue
+            written.append(rel)
+            if module.check_mode:
+                continue
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".write_files-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+    except OSError as exc:
+        module.fail_json(msg="cannot write %s under %s: %s" % (rel, root, exc.strerror or exc), written=written)
+    module.exit_json(changed=bool(written), written=written)
+
+
+if __name__ == "__main__":
+    main()

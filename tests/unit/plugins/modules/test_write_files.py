@@ -1,0 +1,35 @@
+"""write_files (the evidence role's per-requirement pages and junit.xml in one call): writes what
+differs, creates directories, leaves identical files alone, honours check mode, refuses a path outside
+its root before writing anything."""
+
+from __future__ import annotations
+
+from ansible_collections.ai_conformance.kubernetes.plugins.modules import write_files
+
+
+def test_writes_what_differs_and_leaves_the_rest(run_module, tmp_path):
+    (tmp_path / "evidence").mkdir()
+    (tmp_path / "evidence" / "same.md").write_text("# same\n")
+    files = [
+        {"path": "evidence/same.md", "content": "# same\n"},
+        {"path": "evidence/new.md", "content": "# new\n"},
+        {"path": "junit/gang_scheduling/junit.xml", "content": "<testsuites/>\n"},
+    ]
+    res = run_module(write_files.main, {"root": str(tmp_path), "files": files})
+    assert not res.failed and res.result["written"] == ["evidence/new.md", "junit/gang_scheduling/junit.xml"]
+    assert (tmp_path / "junit" / "gang_scheduling" / "junit.xml").read_text() == "<testsuites/>\n"
+    assert oct((tmp_path / "evidence" / "new.md").stat().st_mode & 0o777) == "0o644"
+    again = run_module(write_files.main, {"root": str(tmp_path), "files": files})
+    assert again.result["changed"] is False and again.result["written"] == []
+
+
+def test_check_mode_writes_nothing(run_module, tmp_path):
+    res = run_module(write_files.main, {"root": str(tmp_path), "files": [{"path": "a/b.md", "content": "x"}], "_ansible_check_mode": True})
+    assert res.result["written"] == ["a/b.md"] and not (tmp_path / "a").exists()
+
+
+def test_a_path_outside_the_root_is_refused_before_anything_is_written(run_module, tmp_path):
+    files = [{"path": "ok.md", "content": "x"}, {"path": "../escape.md", "content": "x"}]
+    res = run_module(write_files.main, {"root": str(tmp_path / "root"), "files": files})
+    assert res.failed and "relative path inside" in res.result["msg"]
+    assert not (tmp_path / "root").exists() and not (tmp_path / "escape.md").exists()

@@ -24,7 +24,7 @@ TEMPLATE = REPO / "roles" / "evidence" / "templates" / "requirement.md.j2"
 
 
 def evidence_file(rid, version="v1.37", **variables):
-    """evidence/<rid>.md as the role's "Render one evidence page per requirement" task renders it."""
+    """evidence/<rid>.md as the evidence role renders it (requirement.md.j2 for the row)."""
     out = build_rows([res(rid, "pass")], version)
     row = next(r for r in out["rows"] + out["extras"] if r["id"] == rid)
     base = {"_evidence_out": out, "evidence_version": version, "evidence_base_conformance": {}, "row": row, **variables}

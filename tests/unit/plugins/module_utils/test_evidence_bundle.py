@@ -23,7 +23,6 @@ ROLE = REPO / "roles" / "evidence"
 # Recorded on the real H200 (docs/samples/real-gpu/README.md): 3 passes, the rest undecided there.
 SAMPLE = REPO / "docs" / "samples" / "real-gpu" / "evidence" / "v1.37" / "real-gpu-h200"
 RECORDED_UPSTREAM = REPO / "tests" / "fixtures" / "upstream" / "refcluster-af907ca8.json"
-PER_ROW = ("Render one evidence page per requirement", "Render one junit.xml per requirement")
 
 
 def templar(variables):
@@ -42,8 +41,8 @@ def trusted(text):
 
 
 def render_bundle(root, results, version="v1.37", product="recorded", metadata=None, upstream=None):
-    """Every template task of roles/evidence/tasks/main.yml, rendered with its loop and vars as
-    ansible.builtin.template does (trim_blocks), into <root>/<version>/<product>/."""
+    """The files of roles/evidence/tasks/main.yml's write_files task, rendered from its own vars (the
+    template lookup over the role's templates, as the play renders them), into <root>/<version>/<product>/."""
     out = build_rows(results, version, upstream=upstream)
     d = root / version / product
     base = {
@@ -56,26 +55,16 @@ def render_bundle(root, results, version="v1.37", product="recorded", metadata=N
         "evidence_cluster_version": "v1.37.2",
         "evidence_base_conformance": {},
         "evidence_accept_partial": False,
+        "ansible_search_path": [str(ROLE)],  # where the template lookup finds templates/
     }
     tasks = yaml.safe_load((ROLE / "tasks" / "main.yml").read_text())
-    for task in tasks:
-        spec = task.get("ansible.builtin.template")
-        if not spec:
-            continue
-        if task["name"] in PER_ROW:
-            loop_var = task["loop_control"]["loop_var"]
-            items = templar(base).template(trusted(task["loop"]))
-        else:
-            loop_var, items = "item", task["loop"]
-        for it in items:
-            variables = dict(base, **{loop_var: it})
-            for k, v in (task.get("vars") or {}).items():
-                variables[k] = templar(variables).template(trusted(v))
-            t = templar(variables)
-            dest = Path(t.template(trusted(spec["dest"])))
-            text = (ROLE / "templates" / t.template(trusted(spec["src"]))).read_text()
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(t.template(trusted(text), escape_backslashes=False, overrides={"trim_blocks": True, "lstrip_blocks": False}))
+    task = next(t for t in tasks if "ai_conformance.kubernetes.write_files" in t)
+    variables = dict(base, **{k: trusted(v) if isinstance(v, str) else v for k, v in task["vars"].items()})
+    files = json.loads(str(templar(variables).template(trusted(task["ai_conformance.kubernetes.write_files"]["files"].replace("| from_json", "")))))
+    for f in files:
+        dest = d / f["path"]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(f["content"])
     return d, out
 
 
@@ -205,3 +194,13 @@ def test_before_v137_the_own_junit_is_cited_as_a_plain_path(tmp_path):
     product = yaml.safe_load((d / "PRODUCT.yaml").read_text())
     sec = next(i for i in product["spec"]["security"] if i["id"] == "secure_accelerator_access")
     assert sec["evidence"] == ["evidence/secure_accelerator_access.md", "junit/secure_accelerator_access/junit.xml"]
+
+
+def test_the_role_renders_every_bundle_file_and_a_page_and_junit_per_requirement(tmp_path):
+    d, out = render_bundle(tmp_path, [res("dra_support", "pass"), res("gang_scheduling", "fail")])
+    got = sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
+    for name in ("PRODUCT.yaml", "README.md", "evidence/index.md", "junit.xml", "results.json", "upstream/comparison.md"):
+        assert name in got, got
+    for row in out["rows"] + out["extras"]:
+        assert "evidence/%s.md" % row["id"] in got and row["junit_file"] in got, row["id"]
+    assert (d / "evidence" / "gang_scheduling.md").read_text().startswith("# gang_scheduling\n")

@@ -238,12 +238,15 @@ def watch_refusal(client: Any, name: str, namespace: str, timeout_s: float, wind
     return {"name": name, "namespace": namespace, "first": first, "until": time.monotonic() + window_s}
 
 
+def _uid(obj: dict[str, Any]) -> str | None:
+    return (obj.get("metadata") or {}).get("uid")
+
+
 def refusal_verdict(client: Any, pending: dict[str, Any], cause: str = "") -> tuple[bool | None, str]:
     """The second half of ``refused_placement``: the rest of the pod's window, then the verdict."""
     name, namespace, first = pending["name"], pending["namespace"], pending["first"]
     held, last = client.holds("v1", "Pod", name, is_bound, namespace, max(0.0, pending["until"] - time.monotonic()))
-    uid = lambda o: ((o or {}).get("metadata") or {}).get("uid")  # noqa: E731
-    if last is not None and first is not None and uid(last) != uid(first):
+    if last is not None and first is not None and _uid(last) != _uid(first):
         return None, "pod %s/%s was replaced during its window: not observed throughout" % (namespace, name)
     final = last or first
     if is_bound(final):

@@ -107,5 +107,5 @@ def test_the_end_of_a_run_awaits_its_terminating_namespaces_and_names_those_left
 
     client = Namespaces()
     assert await_namespaces(client, RUN, timeout_s=30) == ["aic-stuck-x"]
-    assert [n for n, _ in client.asked] == ["aic-dra-support-x", "aic-stuck-x"]
-    assert all(0 <= s <= 30 for _, s in client.asked)  # one deadline for all, never more than asked
+    assert [name for name, waited in client.asked] == ["aic-dra-support-x", "aic-stuck-x"]
+    assert all(0 <= waited <= 30 for name, waited in client.asked)  # one deadline for all, never more than asked

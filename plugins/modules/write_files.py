@@ -63,9 +63,10 @@ written:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import outfile
 
 
 def main():
@@ -77,30 +78,22 @@ def main():
         },
         supports_check_mode=True,
     )
-    root, mode = module.params["root"], int(module.params["mode"], 8)
+    root = module.params["root"]
     wanted = []
     for f in module.params["files"]:
         rel = str(f.get("path") or "")
         if not rel or rel.startswith("/") or ".." in rel.split("/") or "content" not in f:
             module.fail_json(msg="each file needs a relative path inside %s and a content (got path %r)" % (root, rel), written=[])
-        wanted.append((rel, str(f["content"]).encode("utf-8")))
+        wanted.append((rel, str(f["content"])))
     written = []
+    rel = ""
     try:
-        for rel, data in wanted:
+        for rel, text in wanted:
             path = os.path.join(root, rel)
-            if os.path.isfile(path):
-                with open(path, "rb") as fh:
-                    if fh.read() == data:
-                        continue
-            written.append(rel)
-            if module.check_mode:
-                continue
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".write_files-")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
+            if not module.check_mode:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+            if outfile.write_if_changed(module, path, text, prefix=".write_files-"):
+                written.append(rel)
     except OSError as exc:
         module.fail_json(msg="cannot write %s under %s: %s" % (rel, root, exc.strerror or exc), written=written)
     module.exit_json(changed=bool(written), written=written)

@@ -88,6 +88,12 @@ options:
       longer; unset, the autoscaler's own defaults give it. The result records the window and where it
       came from (C(observations.negative_window)).
     type: int
+  alongside_marker:
+    description: >-
+      A file that says the run's accelerator probes are done (C(conformance.yml) starts this probe
+      beside them). A Karpenter pool with no node is probed at once; otherwise the probe waits for
+      the file first (up to 1800 s), so that it fills no GPU they may need. Unset: no wait.
+    type: path
 requirements:
   - kubernetes >= 24.2.0
 """
@@ -205,6 +211,7 @@ EXTRA = {
     "scale_up_timeout": {"type": "int", "default": 600},
     "scale_down_timeout": {"type": "int", "default": 900},
     "observe_seconds": {"type": "int"},
+    "alongside_marker": {"type": "path"},
 }
 
 
@@ -268,7 +275,7 @@ class AutoscalerProbe(Probe):
         if found is None:
             return
         provider, sel, tol = found
-        if not asc.exclusive(client, ctx, result, p):
+        if not asc.exclusive(client, ctx, result, p) or not asc.alongside(client, result, provider, sel, p["alongside_marker"], asc.lease.WAIT_S):
             return
         obs = result.observations
         obs.update({"provider": provider, "node_selector": sel, "tolerations": tol})

@@ -29,8 +29,9 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core imp
 # The collection's domain roles, in the order conformance.yml lists them (_conformance_all_domains).
 DOMAINS = ("accelerators", "scheduling", "observability", "networking", "operators", "security")
 # background: shares nothing with other probes, starts first as an async job; serial: one at a
-# time beside the background jobs; last: after the background jobs are collected (the autoscaler's
-# scale-down must find its nodes empty).
+# time beside the background jobs; last: after the background jobs are collected (gang scheduling
+# fills every free GPU).  Cluster autoscaling is a background job that waits for the serial lane
+# when its pool has nodes (probes/autoscale.alongside).
 LANES = ("background", "serial", "last")
 CONCURRENCIES = ("lanes", "serial")
 PHASES = ("deploy", "probe", "upstream", "cleanup", "evidence")
@@ -180,6 +181,18 @@ RECORDS = (
         "declared=sandbox justification=sandbox_justification runtime_class? extra_handlers runtime_checks probe_image observe_seconds "
         "timeout=workload_sandboxing_timeout",
     ),
+    # A background job beside the accelerator probes, waiting for them only when its pool has nodes
+    # to fill (probes/autoscale.alongside); it starts last of the background jobs, a few seconds in.
+    Record(
+        "cluster_autoscaling",
+        "scheduling",
+        "autoscaler_probe",
+        "background",
+        "provider=autoscaler node_pool=autoscaler_node_pool? node_selector=autoscaler_node_selector? tolerations=autoscaler_tolerations? "
+        "resource_name scale_up_timeout=autoscaler_scale_up_timeout scale_down_timeout=autoscaler_scale_down_timeout "
+        "observe_seconds=autoscaler_observe_seconds? timeout=cluster_autoscaling_timeout",
+        conditional=True,
+    ),
     Record(
         "dra_support",
         "accelerators",
@@ -255,16 +268,6 @@ RECORDS = (
         "gang_probe",
         "last",
         "scheduler=gang_scheduler group_size=gang_group_size queue=gang_queue? resource_name observe_seconds timeout=gang_scheduling_timeout",
-    ),
-    Record(
-        "cluster_autoscaling",
-        "scheduling",
-        "autoscaler_probe",
-        "last",
-        "provider=autoscaler node_pool=autoscaler_node_pool? node_selector=autoscaler_node_selector? tolerations=autoscaler_tolerations? "
-        "resource_name scale_up_timeout=autoscaler_scale_up_timeout scale_down_timeout=autoscaler_scale_down_timeout "
-        "observe_seconds=autoscaler_observe_seconds? timeout=cluster_autoscaling_timeout",
-        conditional=True,
     ),
 )
 BY_ID = {r.id: r for r in RECORDS}

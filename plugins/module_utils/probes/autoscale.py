@@ -8,12 +8,14 @@ from __future__ import absolute_import, annotations, division, print_function
 __metaclass__ = type
 
 import math
+import os
 import re
 import time
 from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import lease
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError, selector
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import isolation as iso
 
 KARPENTER_API = "karpenter.sh/v1"
@@ -29,6 +31,32 @@ def exclusive(client: Any, ctx: Any, result: Any, params: dict[str, Any]) -> boo
     naming the holder)."""
     wait = params.get("exclusive_wait")
     return lease.hold_for_probe(client, ctx, result, lease.GPU_CAPACITY, lease.WAIT_S if wait is None else wait) is not None
+
+
+def alongside(client: Any, result: Any, provider: str, sel: dict[str, str], marker: str | None, wait_s: float) -> bool:
+    """May the probe go on now, beside the run's accelerator probes (conformance.yml starts it in the
+    background lane with ``marker``, a file the play writes once those probes are done)?
+
+    Only a Karpenter pool with no node yet is probed at once: the probe then fills no GPU another
+    probe could be using (every node it fills is launched for it), and Karpenter's nominations tell
+    a node launched for another probe's pod from one launched for this probe's.  A pool that has
+    nodes has free GPUs the others may need, and the Cluster Autoscaler nominates nothing: the probe
+    waits for the marker first.  False: it did not come in ``wait_s`` and the result is decided."""
+    if not marker:
+        return True
+    nodes = sorted(n["metadata"]["name"] for n in client.list("v1", "Node", label_selector=selector(sel))["items"])
+    obs: dict[str, Any] = {"marker": marker, "pool_nodes_at_start": nodes, "provider": provider}
+    result.observations["alongside"] = obs
+    t0 = time.monotonic()
+    if provider != "karpenter" or nodes:
+        while not os.path.exists(marker):
+            if time.monotonic() - t0 >= wait_s:
+                why = "its pool has nodes (%s)" % ", ".join(nodes) if nodes else "the %s nominates no pod" % provider
+                result.decide(Verdict.ERROR, "not probed: %s, so it waits for the run's accelerator probes, which did not finish in %d s" % (why, wait_s))
+                return False
+            time.sleep(1.0)
+    obs["waited_s"] = round(time.monotonic() - t0, 1)
+    return True
 
 
 def karpenter_pools(client: Any) -> list[dict[str, Any]]:

@@ -187,3 +187,49 @@ def test_pool_with_room_for_more_than_max_pods_is_a_skip(run_module, monkeypatch
     c.apply(dict(fc.kwok_nodes()[0], metadata={"name": "warm", "labels": {"karpenter.sh/nodepool": "refcluster-gpu"}}, spec={}))
     r = probe(run_module, monkeypatch, c, max_pods=4)
     assert r.verdict == "skip" and r.reason.startswith("the pool already has room for 8 pods")
+
+
+# -- beside the accelerator probes (conformance.yml's background lane, probes/autoscale.alongside) --
+def warm_pool():
+    c = cluster()
+    c.apply(dict(fc.kwok_nodes()[0], metadata={"name": "warm", "labels": {"karpenter.sh/nodepool": "refcluster-gpu"}}, spec={}))
+    return c
+
+
+def test_an_empty_pool_is_probed_at_once_beside_the_accelerator_probes(run_module, monkeypatch, tmp_path):
+    marker = tmp_path / "accelerator-probes-done"  # never written: the probe must not need it
+    r = probe(run_module, monkeypatch, cluster(), alongside_marker=str(marker))
+    assert r.verdict == "pass" and r.ok(UP) and r.ok(DOWN)
+    assert r["observations"]["alongside"] == {"marker": str(marker), "pool_nodes_at_start": [], "provider": "karpenter", "waited_s": 0.0}
+
+
+def test_a_pool_with_nodes_waits_for_the_accelerator_probes_before_it_fills_them(run_module, monkeypatch, tmp_path):
+    marker, seen = tmp_path / "accelerator-probes-done", {}
+    c = warm_pool()
+
+    def done():  # the play's "Say that the accelerator probes are done", 45 s in
+        seen["pods"] = [p["metadata"]["name"] for p in c.list("v1", "Pod")["items"]]
+        marker.touch()
+
+    c.after(45.0, done)
+    r = probe(run_module, monkeypatch, c, max_pods=4, alongside_marker=str(marker))
+    assert r["observations"]["alongside"]["pool_nodes_at_start"] == ["warm"] and 20 < r["observations"]["alongside"]["waited_s"] <= 45
+    assert seen["pods"] == []  # nothing created before the marker came
+    assert r.verdict == "skip" and r.reason.startswith("the pool already has room for 8 pods")
+
+
+def test_a_pool_with_nodes_and_no_marker_is_an_error_and_fills_nothing(run_module, monkeypatch, tmp_path):
+    c = warm_pool()
+    r = probe(run_module, monkeypatch, c, alongside_marker=str(tmp_path / "never"))
+    assert r.verdict == "error"
+    assert r.reason == ("not probed: its pool has nodes (warm), so it waits for the run's accelerator probes, which did not finish in 1800 s")
+    assert [p["metadata"]["name"] for p in c.list("v1", "Pod")["items"]] == []
+
+
+def test_the_cluster_autoscaler_always_waits_for_the_marker(run_module, monkeypatch, tmp_path):
+    marker = tmp_path / "accelerator-probes-done"
+    c = ca_cluster()
+    c.after(12.0, marker.touch)
+    r = probe(run_module, monkeypatch, c, alongside_marker=str(marker), **CA_ARGS)
+    assert r["observations"]["alongside"]["waited_s"] == 12.0 and r["observations"]["alongside"]["pool_nodes_at_start"] == []
+    assert r.verdict == "pass", r.reason

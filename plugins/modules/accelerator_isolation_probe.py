@@ -201,10 +201,13 @@ class IsolationProbe(Probe):
         # What containers see first, while every accelerator is free (a node may have one), then
         # the exclusivity fills.
         self.runtime(client, ctx, result, ns, nodes, free, dra_ready)
+        # The fills go to a node whose taints the probe's GPU pods tolerate: a node that joins tainted
+        # for others meanwhile (an autoscaled pool's) would refuse them for the taint.
+        allowed = {n["metadata"]["name"] for n in nodes if wl.tolerates(n, wl.gpu_tolerations(p["tolerations"]))}
         if free:
-            self.device_plugin_exclusive(client, ctx, result, ns, free)
+            self.device_plugin_exclusive(client, ctx, result, ns, {k: v for k, v in free.items() if k in allowed})
         if dra_ready:
-            self.dra_exclusive(client, ctx, result, ns)
+            self.dra_exclusive(client, ctx, result, ns, allowed)
         self.host_devices_refused(client, ctx, result, ns)
         paths = [x for x, on in (("device plugin", bool(free)), ("DRA", dra_ready)) if on]
         seen = " containers saw only what was allocated to them," if all(c["ok"] for c in result.checks if c["kind"] == "runtime") else ""
@@ -214,9 +217,9 @@ class IsolationProbe(Probe):
 
     def device_plugin_exclusive(self, client, ctx, result, ns, free):
         p = self.params
-        node, n = max(sorted(free.items()), key=lambda kv: kv[1])
+        node, n = max(sorted(free.items()) or [("", 0)], key=lambda kv: kv[1])
         if n <= 0:
-            result.check("device plugin accelerators are exclusive", None, "no free %s on any node" % p["resource_name"])
+            result.check("device plugin accelerators are exclusive", None, "no free %s on any node its pods tolerate" % p["resource_name"])
             return
         if n > p["max_pods"]:
             result.check("device plugin accelerators are exclusive", None, "node %s has %d free, more than max_pods %d" % (node, n, p["max_pods"]))
@@ -238,15 +241,15 @@ class IsolationProbe(Probe):
         result.observations["device_plugin"] = {"node": node, "free_before": n, "extra_pod": msg}
         result.step("create %d pods with %s: 1 on %s, then one more" % (n, p["resource_name"], node), "%d bound; extra: %s" % (n, msg))
 
-    def dra_exclusive(self, client, ctx, result, ns):
+    def dra_exclusive(self, client, ctx, result, ns, allowed):
         p = self.params
         slices = client.list(dra.API, "ResourceSlice")["items"]
         if not dra.published_devices(slices, p["driver"]):
             result.check("DRA devices are exclusive", False, "DeviceClass %s is installed but driver %s publishes no device" % (p["device_class"], p["driver"]))
             return
-        idle = iso.idle_dra_nodes(slices, client.list(dra.API, "ResourceClaim")["items"], p["driver"])
+        idle = {k: v for k, v in iso.idle_dra_nodes(slices, client.list(dra.API, "ResourceClaim")["items"], p["driver"]).items() if k in allowed}
         if not idle:
-            result.check("DRA devices are exclusive", None, "every node has some device of %s allocated: no idle node to fill" % p["driver"])
+            result.check("DRA devices are exclusive", None, "every node its pods tolerate has some device of %s allocated: no idle node to fill" % p["driver"])
             return
         node, count = sorted(idle.items())[0]
         sel = {wl.HOSTNAME: node}

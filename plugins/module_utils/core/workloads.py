@@ -110,6 +110,25 @@ def gpu_tolerations(extra: list[dict[str, Any]] | None = None) -> list[dict[str,
     return wanted + [dict(t) for t in GPU_TOLERATIONS if t not in wanted]
 
 
+def tolerates(node: dict[str, Any], tolerations: list[dict[str, Any]] | None) -> bool:
+    """Would a pod with ``tolerations`` be let onto ``node`` by its NoSchedule and NoExecute taints
+    (Kubernetes' matching: an empty key with Exists tolerates every taint, an empty effect every
+    effect, Equal compares the value)?"""
+    tols = _set_fields(tolerations)
+
+    def match(t: dict[str, Any], taint: dict[str, Any]) -> bool:
+        if t.get("effect") and t["effect"] != taint.get("effect"):
+            return False
+        if not t.get("key"):
+            return (t.get("operator") or "Equal") == "Exists"
+        if t["key"] != taint.get("key"):
+            return False
+        return (t.get("operator") or "Equal") == "Exists" or (t.get("value") or "") == (taint.get("value") or "")
+
+    taints = [x for x in (node.get("spec") or {}).get("taints") or [] if x.get("effect") in ("NoSchedule", "NoExecute")]
+    return all(any(match(t, taint) for t in tols) for taint in taints)
+
+
 def toleration_error(tolerations: list[dict[str, Any]] | None, option: str = "tolerations") -> str | None:
     """One line saying what Kubernetes would reject in ``tolerations`` (its API validation of a
     pod's tolerations), or None.  The argument spec already checked the fields and their types."""

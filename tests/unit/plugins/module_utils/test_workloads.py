@@ -184,3 +184,18 @@ def test_accelerator_pods_tolerate_the_gpu_taint_and_others_do_not():
     own = {"key": "sandbox.gke.io/runtime", "operator": "Equal", "value": "gvisor", "effect": "NoSchedule"}
     both = wl.pod("d", "ns", limits={"nvidia.com/gpu": "1"}, tolerations=[own])
     assert both["spec"]["tolerations"] == [own] + wl.GPU_TOLERATIONS
+
+
+def test_tolerates_matches_taints_as_kubernetes_does():
+    node = {"spec": {"taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}, {"key": "soft", "effect": "PreferNoSchedule"}]}}
+    assert wl.tolerates({"spec": {}}, None)
+    assert not wl.tolerates(node, None)  # PreferNoSchedule never keeps a pod off; NoSchedule does
+    assert wl.tolerates(node, wl.GPU_TOLERATIONS)  # Exists, same effect
+    assert wl.tolerates(node, [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present"}])  # any effect
+    assert not wl.tolerates(node, [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "absent"}])
+    assert not wl.tolerates(node, [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute"}])
+    assert wl.tolerates(node, [{"operator": "Exists"}])  # an empty key with Exists tolerates everything
+    assert not wl.tolerates(node, [{"operator": "Equal", "value": "present"}])
+    two = {"spec": {"taints": node["spec"]["taints"][:1] + [{"key": "ai-conformance.io/autoscaled", "value": "true", "effect": "NoSchedule"}]}}
+    assert not wl.tolerates(two, wl.GPU_TOLERATIONS)  # every hard taint must be tolerated
+    assert wl.tolerates(two, wl.gpu_tolerations([{"key": "ai-conformance.io/autoscaled", "operator": "Exists", "effect": None}]))

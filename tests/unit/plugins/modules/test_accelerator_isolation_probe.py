@@ -100,7 +100,9 @@ def test_namespace_without_pod_security_admits_host_dev_and_fails(run_module, mo
     assert r.reason.startswith("2 checks failed: %s: a privileged pod mounting host /dev was admitted" % HOST)
 
 
-@pytest.mark.parametrize(("max_pods", "detail"), [(4, "node refcluster-gpu-1 has 8 free, more than max_pods 4"), (16, "no free nvidia.com/gpu on any node")])
+@pytest.mark.parametrize(
+    ("max_pods", "detail"), [(4, "node refcluster-gpu-1 has 8 free, more than max_pods 4"), (16, "no free nvidia.com/gpu on any node its pods tolerate")]
+)
 def test_device_plugin_case_undecided_when_it_cannot_be_set_up(run_module, monkeypatch, max_pods, detail):
     c = fc.reference_cluster(runtime_node=True)
     if "no free" in detail:  # every device-plugin GPU already held by someone else's pods
@@ -133,3 +135,31 @@ def test_dra_case_undecided_when_every_node_has_an_allocated_device(run_module, 
     r = probe(run_module, monkeypatch, c)
     assert r.verdict == "pass", (r.reason, r["checks"])
     assert r.check(DRA)["ok"] is None and "no idle node to fill" in r.check(DRA)["detail"]
+
+
+def test_a_node_tainted_for_others_is_not_filled(run_module, monkeypatch):
+    # A GPU node of an autoscaled pool joins while the probe runs (the run's cluster_autoscaling
+    # probe launched it): tainted for the autoscaler's pods, sorted before the others, its 8 GPUs and
+    # 8 DRA devices all free.  Filling it would be refused for the taint, not for the accelerators.
+    import copy
+
+    from tests.unit.fake_k8s.autoscaling import kwok_node
+
+    c = fc.reference_cluster(runtime_node=True)
+    taint = {"key": "ai-conformance.io/autoscaled", "value": "true", "effect": "NoSchedule"}
+    resources = {"nvidia.com/gpu": "8", "pods": "110", "cpu": "32", "memory": "256Gi"}
+    c.create_obj(kwok_node("kwok-autoscaled-1", {"kubernetes.io/hostname": "kwok-autoscaled-1"}, [taint], resources, {}))
+    gpu_slice = copy.deepcopy(fc.REFCLUSTER["gpu_slices"][0])
+    gpu_slice["metadata"]["name"] = "kwok-autoscaled-1-gpu.nvidia.com"
+    gpu_slice["metadata"]["ownerReferences"][0]["name"] = "kwok-autoscaled-1"
+    gpu_slice["spec"]["nodeName"] = "kwok-autoscaled-1"
+    gpu_slice["spec"]["pool"]["name"] = "kwok-autoscaled-1"
+    c.apply(gpu_slice)
+    c.settle()
+    r = probe(run_module, monkeypatch, c)
+    assert (r.verdict, r.failed(), r.undecided()) == ("pass", [], [])
+    assert r["observations"]["device_plugin"]["node"] == "refcluster-gpu-1"
+    assert r["observations"]["dra"]["node"] != "kwok-autoscaled-1"
+    # Told to tolerate that taint, the probe may fill the node (and the fake scheduler lets it).
+    r = probe(run_module, monkeypatch, c, tolerations=[{"key": "ai-conformance.io/autoscaled", "operator": "Exists"}])
+    assert r.verdict == "pass" and r["observations"]["dra"]["node"] == "kwok-autoscaled-1", r.reason

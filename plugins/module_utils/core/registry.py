@@ -190,7 +190,7 @@ RECORDS = (
         "background",
         "provider=autoscaler node_pool=autoscaler_node_pool? node_selector=autoscaler_node_selector? tolerations=autoscaler_tolerations? "
         "resource_name scale_up_timeout=autoscaler_scale_up_timeout scale_down_timeout=autoscaler_scale_down_timeout "
-        "observe_seconds=autoscaler_observe_seconds? timeout=cluster_autoscaling_timeout",
+        "observe_seconds=autoscaler_observe_seconds? timeout=cluster_autoscaling_timeout alongside_marker?",
         conditional=True,
     ),
     Record(

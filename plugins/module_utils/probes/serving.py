@@ -73,3 +73,34 @@ def unserved_model_moves(
     statuses = send()
     time.sleep(1.0)
     return statuses, {k: v for k, v in deltas(before, read()).items() if v}
+
+
+def server_arg(pod: dict[str, Any], flag: str) -> str | None:
+    """The value of ``--<flag>`` (``--flag=value`` or ``--flag value``) in the command and args of a
+    model-server pod's serving container: the one named ``vllm``, else the first that mentions the
+    flag.  None when no container states it."""
+    containers = ((pod.get("spec") or {}).get("containers")) or []
+    ordered = [c for c in containers if c.get("name") == "vllm"] + [c for c in containers if c.get("name") != "vllm"]
+    for c in ordered:
+        words = [str(w) for w in (c.get("command") or []) + (c.get("args") or [])]
+        for i, w in enumerate(words):
+            if w.startswith("--%s=" % flag):
+                return w.split("=", 1)[1]
+            if w == "--%s" % flag and i + 1 < len(words):
+                return words[i + 1]
+    return None
+
+
+def served_model(pod: dict[str, Any]) -> str | None:
+    """The model name a vLLM pod answers to: ``--served-model-name``, else ``--model``, else the
+    model argument of ``vllm serve <model>``."""
+    name = server_arg(pod, "served-model-name") or server_arg(pod, "model")
+    if name:
+        return name.split(",")[0].split()[0]
+    for c in ((pod.get("spec") or {}).get("containers")) or []:
+        words = [str(w) for w in (c.get("command") or []) + (c.get("args") or [])]
+        if "serve" in words:
+            rest = words[words.index("serve") + 1 :]
+            if rest and not rest[0].startswith("-"):
+                return rest[0]
+    return None

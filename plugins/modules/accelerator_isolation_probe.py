@@ -204,10 +204,13 @@ class IsolationProbe(Probe):
         # The fills go to a node whose taints the probe's GPU pods tolerate: a node that joins tainted
         # for others meanwhile (an autoscaled pool's) would refuse them for the taint.
         allowed = {n["metadata"]["name"] for n in nodes if wl.tolerates(n, wl.gpu_tolerations(p["tolerations"]))}
-        if free:
-            self.device_plugin_exclusive(client, ctx, result, ns, {k: v for k, v in free.items() if k in allowed})
+        # The device-plugin case's window runs on while the DRA case fills another node: it is
+        # decided after the DRA case, or before it where both must use the same node.
+        dp = self.device_plugin_exclusive(client, ctx, result, ns, {k: v for k, v in free.items() if k in allowed}) if free else None
         if dra_ready:
-            self.dra_exclusive(client, ctx, result, ns, allowed)
+            self.dra_exclusive(client, ctx, result, ns, allowed, dp)
+        if dp:
+            dp[1]()
         self.host_devices_refused(client, ctx, result, ns)
         paths = [x for x, on in (("device plugin", bool(free)), ("DRA", dra_ready)) if on]
         seen = " containers saw only what was allocated to them," if all(c["ok"] for c in result.checks if c["kind"] == "runtime") else ""
@@ -235,13 +238,23 @@ class IsolationProbe(Probe):
             "%d/%d pods with %s=1 bound to %s" % (sum(wl.is_bound(b) for b in bound), n, p["resource_name"], node),
         )
         ctx.create(wl.pod("dp-extra", ns, limits={p["resource_name"]: "1"}, node_selector=sel, tolerations=p["tolerations"]))
-        refused, msg = wl.refused_placement(client, "dp-extra", ns, p["timeout"], p["observe_seconds"], cause="Insufficient %s" % p["resource_name"])
-        result.negative_case("one %s more than node %s has free, while %d pods hold them" % (p["resource_name"], node, n), refused, msg)
-        result.check("device plugin accelerators are exclusive", refused, msg)
-        result.observations["device_plugin"] = {"node": node, "free_before": n, "extra_pod": msg}
-        result.step("create %d pods with %s: 1 on %s, then one more" % (n, p["resource_name"], node), "%d bound; extra: %s" % (n, msg))
+        pending = wl.watch_refusal(client, "dp-extra", ns, p["timeout"], p["observe_seconds"])
+        done = []
 
-    def dra_exclusive(self, client, ctx, result, ns, allowed):
+        def finish():
+            """The rest of dp-extra's window, then the case's verdict (once)."""
+            if done:
+                return
+            done.append(True)
+            refused, msg = wl.refusal_verdict(client, pending, cause="Insufficient %s" % p["resource_name"])
+            result.negative_case("one %s more than node %s has free, while %d pods hold them" % (p["resource_name"], node, n), refused, msg)
+            result.check("device plugin accelerators are exclusive", refused, msg)
+            result.observations["device_plugin"] = {"node": node, "free_before": n, "extra_pod": msg}
+            result.step("create %d pods with %s: 1 on %s, then one more" % (n, p["resource_name"], node), "%d bound; extra: %s" % (n, msg))
+
+        return node, finish
+
+    def dra_exclusive(self, client, ctx, result, ns, allowed, dp=None):
         p = self.params
         slices = client.list(dra.API, "ResourceSlice")["items"]
         if not dra.published_devices(slices, p["driver"]):
@@ -251,7 +264,10 @@ class IsolationProbe(Probe):
         if not idle:
             result.check("DRA devices are exclusive", None, "every node its pods tolerate has some device of %s allocated: no idle node to fill" % p["driver"])
             return
-        node, count = sorted(idle.items())[0]
+        # Another node than the device-plugin fill's where there is one, so that both windows overlap.
+        node, count = sorted(idle.items(), key=lambda kv: (dp is not None and kv[0] == dp[0], kv[0]))[0]
+        if dp and node == dp[0]:
+            dp[1]()
         sel = {wl.HOSTNAME: node}
         ctx.create(dra.claim("all", ns, p["device_class"], all_devices=True))
         ctx.create(wl.pod("dra-all", ns, claims=[{"name": "accel", "resourceClaimName": "all"}], node_selector=sel, tolerations=p["tolerations"]))

@@ -81,7 +81,8 @@ def test_dra_allocator_handing_a_held_device_out_again_fails(run_module, monkeyp
     c.faults.add("dra-double-allocate")
     r = probe(run_module, monkeypatch, c)
     assert r.verdict == "fail" and r.failed() == [DRA] and "claim unallocated=False" in r.reason
-    assert r.negative("a second claim for a device on refcluster-gpu-1")["refused"] is False
+    # The device-plugin fill took refcluster-gpu-1: the DRA case fills another node.
+    assert r.negative("a second claim for a device on refcluster-gpu-2")["refused"] is False
 
 
 def test_class_installed_but_nothing_published_fails(run_module, monkeypatch):
@@ -160,6 +161,37 @@ def test_a_node_tainted_for_others_is_not_filled(run_module, monkeypatch):
     assert (r.verdict, r.failed(), r.undecided()) == ("pass", [], [])
     assert r["observations"]["device_plugin"]["node"] == "refcluster-gpu-1"
     assert r["observations"]["dra"]["node"] != "kwok-autoscaled-1"
-    # Told to tolerate that taint, the probe may fill the node (and the fake scheduler lets it).
+    # Told to tolerate that taint, the probe may fill the node (and the fake scheduler lets it): the
+    # device-plugin case does (most free GPUs, first by name), the DRA case fills another.
     r = probe(run_module, monkeypatch, c, tolerations=[{"key": "ai-conformance.io/autoscaled", "operator": "Exists"}])
-    assert r.verdict == "pass" and r["observations"]["dra"]["node"] == "kwok-autoscaled-1", r.reason
+    assert r.verdict == "pass" and r["observations"]["device_plugin"]["node"] == "kwok-autoscaled-1", r.reason
+    assert r["observations"]["dra"]["node"] == "refcluster-gpu-1"
+
+
+def test_the_two_exclusivity_windows_overlap_on_two_nodes_and_follow_each_other_on_one(run_module, monkeypatch):
+    # Two nodes with free GPUs: the DRA case fills the other node while the device-plugin case's
+    # window runs, and is decided first; the windows overlap, so the probe waits one window, not two.
+    c = fc.reference_cluster()
+    t0 = c.now
+    r = probe(run_module, monkeypatch, c, observe_seconds=30)
+    assert [n["case"].split(" while")[0].rstrip(",") for n in r["negative"]] == [
+        "a second claim for a device on refcluster-gpu-2",
+        "one nvidia.com/gpu more than node refcluster-gpu-1 has free",
+    ]
+    assert all(n["refused"] for n in r["negative"]) and r.verdict == "pass"
+    assert 30 <= c.now - t0 < 60  # on the fake cluster's clock
+    # One node only (refcluster-gpu-2's GPUs and devices held by someone else): the device-plugin
+    # case is decided before the DRA fill takes the same node.
+    c = fc.reference_cluster()
+    c.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "busy", "namespace": "default"},
+             "spec": {"nodeName": "refcluster-gpu-2", "containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": "8"}}}]}})  # fmt: skip
+    for s in c.all("resource.k8s.io/v1", "ResourceSlice"):
+        if s["spec"].get("nodeName") == "refcluster-gpu-2":
+            c.remove("resource.k8s.io/v1", "ResourceSlice", s["metadata"]["name"])
+    t0 = c.now
+    r = probe(run_module, monkeypatch, c, observe_seconds=30)
+    assert [n["case"].split(" while")[0].rstrip(",") for n in r["negative"]] == [
+        "one nvidia.com/gpu more than node refcluster-gpu-1 has free",
+        "a second claim for a device on refcluster-gpu-1",
+    ]
+    assert all(n["refused"] for n in r["negative"]) and r.verdict == "pass" and c.now - t0 >= 60

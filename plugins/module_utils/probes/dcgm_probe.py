@@ -130,8 +130,16 @@ class DcgmProbe(Probe):
         node = pod["spec"]["nodeName"]
         allocated, how, kind = dcgm.allocated(client, via, holder, ns, node, nodes, p)
         # Both pods are bound before the first look, so any scrape that shows the GPU pod also
-        # reflects the CPU pod.
-        seen, waited = mx.poll(lambda: dcgm.naming(src.query(field), holder, ns), p["timeout"])
+        # reflects the CPU pod: every look checks both.
+        wrong: list[dict[str, Any]] = []
+        t0 = time.monotonic()
+
+        def look() -> list[dict[str, Any]]:
+            series = src.query(field)
+            wrong.extend(dcgm.naming(series, control, ns))
+            return dcgm.naming(series, holder, ns)
+
+        seen, waited = mx.poll(look, p["timeout"])
         uuids = sorted({s["metric"].get("UUID") for s in seen})
         on = sorted({s["metric"].get(label or "", "") for s in seen})
         containers = sorted({mx.label_of(s["metric"], mx.CONTAINER_LABELS) for s in seen})
@@ -156,8 +164,11 @@ class DcgmProbe(Probe):
         else:
             result.check(ATTR_UUID, uuids == allocated, "series name %s; the pod was allocated %s (%s)" % (uuids, allocated, how), kind=kind)
         result.step("create pod %s with 1 GPU through %s (bound to %s)" % (holder, via, node), "series for it: %s" % (uuids or "none"), bool(seen))
-        # The CPU pod is watched as long as the GPU pod took to show up (at least one refresh).
-        wrong = mx.poll(lambda: dcgm.naming(src.query(field), control, ns), max(waited, 5.0))[0]
+        # The CPU pod is watched, from the same first look, as long as the GPU pod took to show up
+        # (at least one refresh).
+        rest = max(waited, 5.0) - (time.monotonic() - t0)
+        if not wrong and rest > 0:
+            wrong = mx.poll(lambda: dcgm.naming(src.query(field), control, ns), rest)[0]
         result.negative_case(
             "a CPU-only pod (%s) must not be attributed any GPU" % control,
             not wrong,

@@ -34,6 +34,9 @@ description:
     to the metrics (round robin, random, a plain Service) spreads them over every endpoint."
   - "Negative case: requests for a model the pool does not serve must be refused (HTTP 4xx) and
     finish on no endpoint."
+  - "O(pool), O(gateway), O(listener_port) and O(model) left empty (O(listener_port=0)) are found in the cluster, each recorded
+    with where it came from in C(observations.discovered); one that cannot be found without doubt is an C(error) verdict saying
+    which option to set."
   - "O(declared=none): C(not_applicable) with O(justification) as the reason."
   - The probe creates one HTTPRoute, labelled with the run id, and deletes it, also on failure.
 extends_documentation_fragment:
@@ -52,25 +55,36 @@ options:
       the platform exposes inference servers through plain Services and Gateway routes only; it offers no
       endpoint picker that routes by model-server metrics
   pool:
-    description: The InferencePool, as C(namespace/name). Without it (or O(model), or O(gateway)) the verdict is C(error), saying what is missing.
+    description:
+      - The InferencePool, as C(namespace/name).
+      - Empty uses the only InferencePool in the cluster (any namespace); with none or several the verdict is C(error), naming what was found.
     type: str
   gateway:
-    description: The inference Gateway, as C(namespace/name); the probe's HTTPRoute attaches to it.
+    description:
+      - The inference Gateway, as C(namespace/name); the probe's HTTPRoute attaches to it.
+      - Empty uses the Gateway the pool's C(status.parents) names, when they name exactly one; else the only Gateway in the pool's
+        namespace; otherwise the verdict is C(error), naming the candidates.
     type: str
   gateway_url:
     description: C(http://host:port) of the gateway. Empty reads the first address of O(gateway)'s status.
     type: str
     default: ""
   listener_port:
-    description: Port of O(gateway)'s HTTP listener.
+    description:
+      - Port of O(gateway)'s HTTP listener.
+      - V(0) uses the port of O(gateway)'s only listener with protocol C(HTTP); with several, the one on port 80; otherwise the verdict is
+        C(error), listing them.
     type: int
-    default: 80
+    default: 0
   hostname:
     description: Host of the probe's route and requests. Empty uses the listener's hostname, or C(<run id>.inference.conformance.test) when it has none.
     type: str
     default: ""
   model:
-    description: The model name the pool serves (the OpenAI C(model) field).
+    description:
+      - The model name the pool serves (the OpenAI C(model) field).
+      - Empty uses the model the pool's ready pods serve (C(--served-model-name), else C(--model), else C(vllm serve <model>));
+        when there is no such pod, or they do not all name the same model, the verdict is C(error), saying what was seen.
     type: str
   path:
     description: API path of the requests; V(/v1/chat/completions) sends C(messages) instead of C(prompt).
@@ -139,7 +153,8 @@ options:
 requirements:
   - kubernetes >= 24.2.0
 notes:
-  - "RBAC: get InferencePools, Gateways and GatewayClasses; create, get and delete HTTPRoutes in the pool's namespace;
+  - "RBAC: get InferencePools, Gateways and GatewayClasses (list InferencePools in every namespace and Gateways in the pool's
+    when O(pool) or O(gateway) is left empty); create, get and delete HTTPRoutes in the pool's namespace;
     list pods; get and create pods/proxy (metrics are read and load is sent through the pod proxy)."
   - The counters must be quiet apart from the probe's requests (a pool serving other traffic fails the only-the-pool check).
 """
@@ -150,6 +165,10 @@ EXAMPLES = r"""
     pool: inference/vllm-llama3-8b-instruct
     gateway: inference/inference-gateway
     model: meta-llama/Llama-3.1-8B-Instruct
+  register: pool_probe
+
+- name: Probe the only InferencePool of the cluster, its Gateway, listener and model found from the cluster
+  ai_conformance.kubernetes.inference_pool_probe: {}
   register: pool_probe
 
 - name: A platform without model-aware ingress
@@ -189,10 +208,15 @@ result:
       returned: always
       sample: the endpoint picker's choice follows the load the endpoints advertise
     observations:
-      description: Structured facts the verdict was computed from (pool, endpoints, route status, counter deltas per endpoint, advertised load).
+      description:
+        - Structured facts the verdict was computed from (pool, endpoints, route status, counter deltas per endpoint, advertised load).
+        - C(discovered) holds each option that was found in the cluster, as C({value, from}).
       type: dict
       returned: always
-      sample: {endpoints: [vllm-tiny-0:8000, vllm-tiny-1:8000], choice: {shares: {vllm-tiny-1:8000: 20}}}
+      sample:
+        discovered: {pool: {value: inference/vllm-tiny, from: the only InferencePool in the cluster}}
+        endpoints: [vllm-tiny-0:8000, vllm-tiny-1:8000]
+        choice: {shares: {vllm-tiny-1:8000: 20}}
     checks:
       description: Each sub-check with ok true, false, or null when undecidable.
       type: list
@@ -246,7 +270,7 @@ EXTRA = {
     "pool": {"type": "str"},
     "gateway": {"type": "str"},
     "gateway_url": {"type": "str", "default": ""},
-    "listener_port": {"type": "int", "default": 80},
+    "listener_port": {"type": "int", "default": 0},
     "hostname": {"type": "str", "default": ""},
     "model": {"type": "str"},
     "path": {"type": "str", "default": "/v1/completions"},

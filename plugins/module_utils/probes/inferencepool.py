@@ -22,6 +22,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes i
 
 POOL_API = "inference.networking.k8s.io/v1"
 POOL_GROUP = "inference.networking.k8s.io"
+GATEWAY_GROUP = "gateway.networking.k8s.io"
 RUN_HEADER = "x-aic-run-id"
 
 
@@ -99,6 +100,48 @@ def listener_hostname(gateway: dict[str, Any] | None, port: int) -> str:
         if int(lst.get("port") or 0) == port:
             return str(lst.get("hostname") or "")
     return ""
+
+
+def ref(obj: dict[str, Any]) -> str:
+    """``namespace/name`` of an object."""
+    md = obj.get("metadata") or {}
+    return "%s/%s" % (md.get("namespace"), md.get("name"))
+
+
+def parent_gateways(pool: dict[str, Any]) -> list[str]:
+    """namespace/name of the distinct Gateways in the pool's ``status.parents`` (a parentRef of kind
+    Gateway in gateway.networking.k8s.io, the defaults; its namespace defaults to the pool's)."""
+    ns = (pool.get("metadata") or {}).get("namespace")
+    out = set()
+    for entry in (pool.get("status") or {}).get("parents") or []:
+        r = entry.get("parentRef") or {}
+        group = GATEWAY_GROUP if r.get("group") is None else r["group"]
+        if r.get("name") and (r.get("kind") or "Gateway") == "Gateway" and group == GATEWAY_GROUP:
+            out.add("%s/%s" % (r.get("namespace") or ns, r["name"]))
+    return sorted(out)
+
+
+def http_listener_port(gateway: dict[str, Any]) -> tuple[int, str]:
+    """The port of the Gateway's HTTP listener: the only listener whose protocol is HTTP, else the
+    HTTP one on port 80: (port, where it came from), or (0, why none can be chosen)."""
+    listeners = (gateway.get("spec") or {}).get("listeners") or []
+    http = [lst for lst in listeners if lst.get("protocol") == "HTTP"]
+    if len(http) == 1:
+        return int(http[0].get("port") or 0), "the only HTTP listener (%s) of Gateway %s" % (http[0].get("name"), ref(gateway))
+    if any(int(lst.get("port") or 0) == 80 for lst in http):
+        return 80, "the HTTP listener on port 80 of Gateway %s, one of %d HTTP listeners" % (ref(gateway), len(http))
+    if http:
+        named = ", ".join("%s:%s" % (lst.get("name"), lst.get("port")) for lst in http)
+        return 0, "Gateway %s has %d HTTP listeners and none on port 80 (%s)" % (ref(gateway), len(http), named)
+    named = ", ".join("%s:%s %s" % (lst.get("name"), lst.get("port"), lst.get("protocol")) for lst in listeners) or "none"
+    return 0, "Gateway %s has no HTTP listener (listeners: %s)" % (ref(gateway), named)
+
+
+def agreed_model(models: dict[str, str | None]) -> str | None:
+    """The one model every pod (``{pod name: model}``) serves, or None when they are none, one
+    states none, or they disagree."""
+    seen = set(models.values())
+    return seen.pop() if len(seen) == 1 and None not in seen else None
 
 
 def deltas(before: dict[str, float | None], after: dict[str, float | None]) -> dict[str, float]:

@@ -6,6 +6,10 @@ by its Gateway, the probe's own HTTPRoute to it, requests through the gateway co
 endpoints only, and the unserved-model negative case.  Its traffic (requests, counters, the
 choice-follows-load step) is in module_utils/inferencepool_load.py; the objects and arithmetic in
 module_utils/inferencepool.py.
+
+Options left empty (``listener_port`` 0) are found in the cluster before ServingProbe's prologue
+(``discover``): the only InferencePool, the Gateway its status names, that Gateway's HTTP listener,
+the model its pods serve.
 """
 
 from __future__ import absolute_import, annotations, division, print_function
@@ -31,6 +35,101 @@ class InferencePoolProbe(PoolTraffic):
 
     param_error = staticmethod(ip.param_error)
     missing_options = staticmethod(ip.missing_options)
+
+    def run(self, client: Client, ctx: RunContext, result: ProbeResult) -> None:
+        """The options left empty are discovered first, so ServingProbe's prologue finds none missing."""
+        if self.params["declared"] != "none" and not self.discover(client, result):
+            return
+        super().run(client, ctx, result)
+
+    def discover(self, client: Client, result: ProbeResult) -> bool:
+        """Fill pool, gateway, listener_port (0) and model where not given, each with where it came
+        from in ``observations["discovered"]``; False (the result decided) when one cannot be."""
+        self.params = dict(self.params)  # the module's params keep what was given
+        found: dict[str, dict[str, Any]] = {}
+        try:
+            outcome = self.find_options(client, found)
+        finally:
+            if found:
+                result.observations["discovered"] = found
+        if outcome is None:
+            return True
+        result.decide(*outcome)
+        return False
+
+    def find_options(self, client: Client, found: dict[str, dict[str, Any]]) -> tuple[Verdict, str] | None:
+        p = self.params
+        pool = None
+        if not p["pool"]:
+            if not client.served(ip.POOL_API, "InferencePool"):
+                return Verdict.ERROR, "pool is not set and the InferencePool API (%s) is not served: set pool (or declare none)" % ip.POOL_API
+            pools = sorted(client.list(ip.POOL_API, "InferencePool")["items"], key=ip.ref)
+            if not pools:
+                return Verdict.ERROR, "pool is not set and no InferencePool (%s) exists in the cluster: set pool (or declare none)" % ip.POOL_API
+            if len(pools) > 1:
+                return Verdict.ERROR, "pool is not set and the cluster has %d InferencePools (%s): set pool" % (len(pools), ", ".join(map(ip.ref, pools)))
+            pool = pools[0]
+            p["pool"] = ip.ref(pool)
+            found["pool"] = {"value": p["pool"], "from": "the only InferencePool in the cluster"}
+        pns = p["pool"].split("/")[0]
+        if pool is None and not (p["gateway"] and p["model"]):
+            pool, missing = self.read_pool(client, p["pool"])
+            if pool is None:
+                return Verdict.FAIL, missing
+        if not p["gateway"]:
+            named = ip.parent_gateways(pool or {})
+            local = [] if len(named) == 1 else self.gateways_in(client, pns)
+            if len(named) == 1:
+                p["gateway"], where = named[0], "the status.parents of InferencePool %s" % p["pool"]
+            elif len(local) == 1:
+                p["gateway"], where = local[0], "the only Gateway in namespace %s" % pns
+            else:
+                return Verdict.ERROR, "gateway is not set, the status of InferencePool %s names %s and namespace %s has %s: set gateway" % (
+                    p["pool"],
+                    _gateways(named),
+                    pns,
+                    _gateways(local),
+                )
+            found["gateway"] = {"value": p["gateway"], "from": where}
+        if not p["listener_port"]:
+            gns, gname = p["gateway"].split("/")
+            gateway = client.get(gw.GATEWAY_API, "Gateway", gname, gns) if client.served(gw.GATEWAY_API, "Gateway") else None
+            if gateway is not None:  # a missing Gateway fails in probe(), as with a port given
+                port, where = ip.http_listener_port(gateway)
+                if not port:
+                    return Verdict.ERROR, "listener_port is 0 and %s: set listener_port" % where
+                p["listener_port"] = port
+                found["listener_port"] = {"value": port, "from": where}
+        if not p["model"]:
+            sel = ip.pool_selector(pool or {})
+            models = {x["metadata"]["name"]: sv.served_model(x) for x in (dg.ready_pods(client, pns, sel) if sel else [])}
+            model = ip.agreed_model(models)
+            if not models:
+                return Verdict.ERROR, "model is not set and InferencePool %s selects no ready pod to read it from (selector %s): set model" % (
+                    p["pool"],
+                    sel or "none",
+                )
+            if model is None:
+                seen = ", ".join("%s: %s" % (k, v or "no model argument") for k, v in sorted(models.items()))
+                return Verdict.ERROR, "model is not set and the ready pods of InferencePool %s do not name one model (%s): set model" % (p["pool"], seen)
+            p["model"] = model
+            found["model"] = {"value": model, "from": "the model-server arguments of the pool's %d ready pod(s)" % len(models)}
+        return None
+
+    @staticmethod
+    def gateways_in(client: Client, namespace: str) -> list[str]:
+        if not client.served(gw.GATEWAY_API, "Gateway"):
+            return []
+        return sorted(map(ip.ref, client.list(gw.GATEWAY_API, "Gateway", namespace)["items"]))
+
+    @staticmethod
+    def read_pool(client: Client, pool: str) -> tuple[dict[str, Any] | None, str]:
+        """The InferencePool ``namespace/name``, or (None, why: its API is not served, or it does not exist)."""
+        if not client.served(ip.POOL_API, "InferencePool"):
+            return None, "the InferencePool API (%s) is not served: the Gateway API Inference Extension is not installed" % ip.POOL_API
+        pns, pname = pool.split("/")
+        found = client.get(ip.POOL_API, "InferencePool", pname, pns)
+        return found, "" if found is not None else "InferencePool %s does not exist" % pool
 
     def probe(self, client: Client, ctx: RunContext, result: ProbeResult) -> None:
         p = self.params
@@ -77,12 +176,9 @@ class InferencePoolProbe(PoolTraffic):
         when the API or the pool is missing or it has fewer than two ready endpoints."""
         p = self.params
         gns, gname = p["gateway"].split("/")
-        if not client.served(ip.POOL_API, "InferencePool"):
-            result.decide(Verdict.FAIL, "the InferencePool API (%s) is not served: the Gateway API Inference Extension is not installed" % ip.POOL_API)
-            return []
-        pool = client.get(ip.POOL_API, "InferencePool", pname, pns)
+        pool, missing = self.read_pool(client, "%s/%s" % (pns, pname))
         if pool is None:
-            result.decide(Verdict.FAIL, "InferencePool %s does not exist" % p["pool"])
+            result.decide(Verdict.FAIL, missing)
             return []
         entry = gw.parent_status(pool, gns, gname)
         result.observations["pool"] = {
@@ -199,3 +295,10 @@ class InferencePoolProbe(PoolTraffic):
         result.negative_case(
             "requests for model %s, which the pool does not serve" % model, *dg.unserved_model_refused(statuses, moved, "no endpoint counter moved")
         )
+
+
+def _gateways(refs: list[str]) -> str:
+    """``no Gateway``, ``Gateway a/b`` or ``2 Gateways (a/b, c/d)``."""
+    if len(refs) < 2:
+        return "Gateway %s" % refs[0] if refs else "no Gateway"
+    return "%d Gateways (%s)" % (len(refs), ", ".join(refs))

@@ -16,21 +16,6 @@ def test_declared_none_is_not_applicable_with_the_justification(run_module, offl
 
 
 @pytest.mark.parametrize(
-    ("args", "missing"),
-    [
-        ({}, "pool, gateway, model"),
-        ({"pool": "inference/p", "model": "m"}, "gateway"),
-        ({"gateway": "inference/gw", "pool": "inference/p"}, "model"),
-    ],
-)
-def test_missing_configuration_is_an_error_verdict_that_names_it(run_module, offline, args, missing):
-    res = run_module(mod.main, dict(args, run_id="u2"))
-    assert not res.failed
-    assert res.result["verdict"] == "error"
-    assert res.result["reason"] == "advanced_inference_ingress is not configured: set %s (or declare none)" % missing
-
-
-@pytest.mark.parametrize(
     ("args", "msg"),
     [
         ({"pool": "just-a-name"}, "pool must be namespace/name, got 'just-a-name'"),

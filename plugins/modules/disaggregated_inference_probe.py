@@ -51,7 +51,9 @@ options:
       the platform serves models that fit one accelerator group with aggregated serving only; it offers no
       separately scaled prefill and decode components
   serving_namespace:
-    description: Namespace of the serving stack. Without it (or O(model), or a gateway) the verdict is C(error), saying what is missing.
+    description: >-
+      Namespace of the serving stack. Without it the verdict is C(error), saying what is missing. The options left
+      empty below are discovered there; what was found, and where, is in C(observations.discovered).
     type: str
   prefill_selector:
     description: Labels of the prefill pods (llm-d's by default).
@@ -62,14 +64,21 @@ options:
     type: dict
     default: {llm-d.ai/role: decode}
   model:
-    description: The model name the stack serves (the OpenAI C(model) field). Required with O(declared=auto).
+    description: >-
+      The model name the stack serves (the OpenAI C(model) field). Empty discovers the model the decode pods serve
+      (C(--served-model-name), else C(--model), else C(vllm serve <model>)); prefill pods that state one must agree.
+      None stated, or a disagreement, is an C(error) verdict that says to set it.
     type: str
   gateway_url:
-    description: C(http://host:port) of the inference gateway. Empty reads the first address of O(gateway)'s status.
+    description: C(http://host:port) of the inference gateway. Empty reads the first address of O(gateway)'s status (given or discovered).
     type: str
     default: ""
   gateway:
-    description: The Gateway in front of the stack, as C(namespace/name), when O(gateway_url) is empty.
+    description: >-
+      The Gateway in front of the stack, as C(namespace/name), when O(gateway_url) is empty. Both empty discovers it:
+      the parentRefs of the HTTPRoutes in O(serving_namespace) whose backendRefs name a Service there whose selector
+      matches the decode pods' labels must give exactly one Gateway; none or several is an C(error) verdict that says
+      to set it.
     type: str
     default: ""
   listener_port:
@@ -77,7 +86,9 @@ options:
     type: int
     default: 80
   hostname:
-    description: Host header of the requests (the HTTPRoute's hostname). Empty uses the host of the gateway URL.
+    description: >-
+      Host header of the requests (the HTTPRoute's hostname). Empty uses the first C(spec.hostnames) entry of the
+      HTTPRoute to the decode pods whose parent is the (given or discovered) O(gateway), else the host of the gateway URL.
     type: str
     default: ""
   path:
@@ -101,13 +112,18 @@ options:
     type: str
     default: "vllm:request_success_total"
   prefill_metrics_port:
-    description: Port of the prefill pods' metrics endpoint (vLLM's API port).
+    description: >-
+      Port of the prefill pods' metrics endpoint (vLLM's API port). V(0) reads each prefill pod's vLLM C(--port)
+      (the container named C(vllm) first), else uses 8000.
     type: int
-    default: 8000
+    default: 0
   decode_metrics_port:
-    description: Port of the decode pods' metrics endpoint (vLLM's API port, not a routing sidecar's; llm-d's decode vLLM listens on 8200).
+    description: >-
+      Port of the decode pods' metrics endpoint (vLLM's API port, not a routing sidecar's). V(0) reads each decode pod's
+      vLLM C(--port) (the container named C(vllm) first: llm-d's decode vLLM listens on 8200 behind a sidecar on 8000),
+      else uses 8200.
     type: int
-    default: 8200
+    default: 0
   metrics_path:
     description: Path of the metrics endpoint.
     type: str
@@ -130,7 +146,8 @@ options:
 requirements:
   - kubernetes >= 24.2.0
 notes:
-  - "RBAC: get, list and watch pods; get pods/proxy; get and patch the C(/scale) subresource of the two workloads; get Gateways."
+  - "RBAC: get, list and watch pods; get pods/proxy; get and patch the C(/scale) subresource of the two workloads; get Gateways;
+    list Services and HTTPRoutes when O(gateway) or O(hostname) is discovered."
 """
 
 EXAMPLES = r"""
@@ -140,6 +157,10 @@ EXAMPLES = r"""
     model: Qwen/Qwen3-0.6B
     gateway: llm-d/infra-inference-gateway
   register: disagg
+
+- name: The same, with the model, the gateway, its hostname and the metrics ports discovered in the namespace
+  ai_conformance.kubernetes.disaggregated_inference_probe:
+    serving_namespace: llm-d
 
 - name: A platform without disaggregated serving
   ai_conformance.kubernetes.disaggregated_inference_probe:
@@ -178,10 +199,16 @@ result:
       returned: always
       sample: prefill and decode scale independently and every request traversed both
     observations:
-      description: Structured facts the verdict was computed from (workloads, counter deltas per phase, responses, scaling timeline).
+      description: >-
+        Structured facts the verdict was computed from (workloads, counter deltas per phase, responses, scaling
+        timeline); C(discovered) maps each option that was left empty and found in the cluster to its C(value) and
+        where it came C(from).
       type: dict
       returned: always
-      sample: {workloads: {prefill: [apps/v1/Deployment aic-pd/pd-prefill]}, counters: {prefill: {delta: 10}}}
+      sample:
+        workloads: {prefill: [apps/v1/Deployment aic-pd/pd-prefill]}
+        counters: {prefill: {delta: 10}}
+        discovered: {model: {value: Qwen/Qwen3-0.6B, from: "--served-model-name, --model or vllm serve <model> of the decode pods"}}
     checks:
       description: Each sub-check with ok true, false, or null when undecidable.
       type: list
@@ -245,8 +272,8 @@ EXTRA = {
     "prompt_words": {"type": "int", "default": 256},
     "max_tokens": {"type": "int", "default": 8, "no_log": False},
     "success_metric": {"type": "str", "default": dg.SUCCESS_METRIC},
-    "prefill_metrics_port": {"type": "int", "default": 8000},
-    "decode_metrics_port": {"type": "int", "default": 8200},
+    "prefill_metrics_port": {"type": "int", "default": 0},
+    "decode_metrics_port": {"type": "int", "default": 0},
     "metrics_path": {"type": "str", "default": "/metrics"},
     "unknown_model": {"type": "str", "default": ""},
     "request_timeout_s": {"type": "int", "default": 60},

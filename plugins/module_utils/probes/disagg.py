@@ -22,7 +22,8 @@ from typing import Any
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import metrics as mt
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes.gateway import parse_url, ref_params_error
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import serving as sv
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes.gateway import GATEWAY_API, parse_url, ref_params_error
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import secret_scan as sc
 
 PHASES = ("prefill", "decode")
@@ -34,11 +35,9 @@ STANDIN_NOTE = "; the model servers were stand-ins that speak the OpenAI API and
 
 
 def missing_options(p: dict[str, Any]) -> list[str]:
-    """What the probe needs and was not given (an explicit error verdict in the bundle, not a crash of the play)."""
-    missing = [name for name in ("serving_namespace", "model") if not p.get(name)]
-    if not p["gateway_url"] and not p["gateway"]:
-        missing.append("gateway or gateway_url")
-    return missing
+    """What the probe needs and was not given (an explicit error verdict in the bundle, not a crash
+    of the play): the namespace; the model and the gateway are discovered there when not given."""
+    return [] if p.get("serving_namespace") else ["serving_namespace"]
 
 
 def param_error(p: dict[str, Any]) -> str | None:
@@ -228,9 +227,12 @@ def unserved_model_refused(statuses: list[int], moved: dict[str, float], unmoved
 REQUEST_ID_HEADER = "X-Request-Id"
 
 
-def counters(client: Any, pods: dict[str, list[dict[str, Any]]], ports: dict[str, int], path: str, metric: str) -> dict[str, dict[str, float | None]]:
-    """phase -> pod name -> the counter's sum on that pod (None: not exported)."""
-    return {ph: {x["metadata"]["name"]: counter_sum(scrape(client, x, ports[ph], path), metric) for x in pods[ph]} for ph in PHASES}
+def counters(
+    client: Any, pods: dict[str, list[dict[str, Any]]], ports: dict[str, dict[str, int]], path: str, metric: str
+) -> dict[str, dict[str, float | None]]:
+    """phase -> pod name -> the counter's sum on that pod (None: not exported); ``ports``: phase ->
+    pod name -> the port its counters are read on."""
+    return {ph: {x["metadata"]["name"]: counter_sum(scrape(client, x, ports[ph][x["metadata"]["name"]], path), metric) for x in pods[ph]} for ph in PHASES}
 
 
 def deltas(before: dict[str, dict[str, float | None]], after: dict[str, dict[str, float | None]]) -> dict[str, float]:
@@ -272,3 +274,120 @@ def summarize(responses: list[dict[str, Any]]) -> tuple[int, dict[str, int], dic
         if r["status"] != 200:
             failed.append({"status": r["status"], "body": r["text"][:200]})
     return answers, dict(sorted(statuses.items())), pairs, failed
+
+
+# ---- the options left empty, discovered from the serving namespace -------------------------------
+# A phase's metrics port when its pod states no --port: vLLM's default API port for prefill, llm-d's
+# decode vLLM port (its routing sidecar holds 8000).
+DEFAULT_METRICS_PORTS = {"prefill": 8000, "decode": 8200}
+GATEWAY_GROUP = GATEWAY_API.split("/")[0]
+SET_GATEWAY = ": set gateway (namespace/name) or gateway_url"
+
+
+def selects(service: dict[str, Any], pods: list[dict[str, Any]]) -> bool:
+    """Whether the Service's ``spec.selector`` is non-empty and matches the labels of one of ``pods``."""
+    sel = (service.get("spec") or {}).get("selector") or {}
+    return bool(sel) and any(all((x["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items()) for x in pods)
+
+
+def backend_services(route: dict[str, Any]) -> set[str]:
+    """The Services (core group, the default kind of a backendRef) in the route's own namespace
+    that its rules send to."""
+    ns = route["metadata"]["namespace"]
+    refs = [b for rule in (route.get("spec") or {}).get("rules") or [] for b in rule.get("backendRefs") or []]
+    return {b["name"] for b in refs if b.get("kind", "Service") == "Service" and not b.get("group") and (b.get("namespace") or ns) == ns}
+
+
+def parent_gateways(route: dict[str, Any]) -> set[str]:
+    """``namespace/name`` of the Gateways among the route's parentRefs (namespace: the route's)."""
+    ns = route["metadata"]["namespace"]
+    refs = (route.get("spec") or {}).get("parentRefs") or []
+    return {
+        "%s/%s" % (r.get("namespace") or ns, r["name"])
+        for r in refs
+        if r.get("kind", "Gateway") == "Gateway" and r.get("group", GATEWAY_GROUP) == GATEWAY_GROUP
+    }
+
+
+def decode_routes(client: Any, namespace: str, decode_pods: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str], bool]:
+    """(the HTTPRoutes of ``namespace`` whose rules send to a Service there that selects the decode
+    pods, by name; the names of those Services; whether the cluster serves HTTPRoutes)."""
+    if not client.served(GATEWAY_API, "HTTPRoute"):
+        return [], [], False
+    services = sorted(s["metadata"]["name"] for s in client.list("v1", "Service", namespace)["items"] if selects(s, decode_pods))
+    routes = [r for r in client.list(GATEWAY_API, "HTTPRoute", namespace)["items"] if backend_services(r) & set(services)]
+    return sorted(routes, key=lambda r: r["metadata"]["name"]), services, True
+
+
+def discover_gateway(namespace: str, routes: list[dict[str, Any]], services: list[str], served: bool) -> tuple[str | None, str]:
+    """The one Gateway the routes to the decode pods hang from: (``namespace/name``, where it was
+    found), or (None, the one-line reason it could not be)."""
+    names = ", ".join(r["metadata"]["name"] for r in routes)
+    found: dict[str, list[str]] = {}
+    for r in routes:
+        for g in parent_gateways(r):
+            found.setdefault(g, []).append(r["metadata"]["name"])
+    if len(found) == 1:
+        ((gateway, via),) = found.items()
+        return gateway, "parentRefs of HTTPRoute %s in %s, which sends to Service %s selecting the decode pods" % (
+            ", ".join(via),
+            namespace,
+            ", ".join(services),
+        )
+    why = "HTTPRoute is not served by this cluster"
+    if served and not services:
+        why = "no Service in namespace %s selects the decode pods" % namespace
+    elif served and not routes:
+        why = "no HTTPRoute in namespace %s sends to Service %s, which selects the decode pods" % (namespace, ", ".join(services))
+    elif served and not found:
+        why = "HTTPRoute %s in namespace %s sends to the decode pods but names no parent Gateway" % (names, namespace)
+    elif served:
+        listed = "; ".join("%s (HTTPRoute %s)" % (g, ", ".join(v)) for g, v in sorted(found.items()))
+        why = "the HTTPRoutes to the decode pods in namespace %s name %d Gateways: %s" % (namespace, len(found), listed)
+    return None, "cannot discover the gateway: " + why + SET_GATEWAY
+
+
+def route_hostname(routes: list[dict[str, Any]], gateway: str) -> tuple[str | None, str]:
+    """The first hostname of the first route (by name) to ``gateway`` that has one, and where it was found."""
+    for r in routes:
+        hostnames = (r.get("spec") or {}).get("hostnames") or []
+        if gateway in parent_gateways(r) and hostnames:
+            return hostnames[0], "spec.hostnames of HTTPRoute %s/%s" % (r["metadata"]["namespace"], r["metadata"]["name"])
+    return None, ""
+
+
+def discover_model(pods: dict[str, list[dict[str, Any]]]) -> tuple[str | None, str]:
+    """The model the decode pods serve (``serving.served_model``), which the prefill pods that state
+    one must agree with: (the model, where it was found), or (None, the one-line reason)."""
+    seen = {ph: sorted({m for m in (sv.served_model(x) for x in pods[ph]) if m}) for ph in PHASES}
+    if len(seen["decode"]) == 1 and set(seen["prefill"]) <= set(seen["decode"]):
+        return seen["decode"][0], "--served-model-name, --model or vllm serve <model> of the decode pods"
+    why = "no decode pod states one"
+    if len(seen["decode"]) > 1:
+        why = "the decode pods serve different models"
+    elif seen["decode"]:
+        why = "the prefill pods serve another model than the decode pods"
+    what = "; ".join("%s pods: %s" % (ph, ", ".join(seen[ph]) or "none stated") for ph in ("decode", "prefill"))
+    return None, "cannot discover the model: %s (%s; read from --served-model-name, --model or vllm serve <model>): set model" % (why, what)
+
+
+def metrics_ports(pods: list[dict[str, Any]], phase: str, given: int) -> tuple[dict[str, int], dict[str, Any] | None]:
+    """pod name -> the port its counters are read on: ``given`` when not 0; else the pod's vLLM
+    ``--port`` (``serving.server_arg``), else the phase's DEFAULT_METRICS_PORTS.  With it, what was
+    discovered ({value, from}; the value a pod -> port map when the pods differ), None when given."""
+    names = [x["metadata"]["name"] for x in pods]
+    if given:
+        return {n: given for n in names}, None
+    stated = {x["metadata"]["name"]: sv.server_arg(x, "port") for x in pods}
+    stated = {n: int(v) for n, v in stated.items() if v and v.isdigit()}
+    default = DEFAULT_METRICS_PORTS[phase]
+    ports = {n: stated.get(n, default) for n in names}
+    value: Any = ports[names[0]] if len(set(ports.values())) == 1 else ports
+    where = "--port of the %s pods' model server" % phase
+    if not stated:
+        where = "the default for %s: no %s pod states --port" % (phase, phase)
+    elif len(stated) < len(names):
+        where = "--port of each %s pod's model server, the default %d where none is stated" % (phase, default)
+    elif isinstance(value, dict):
+        where = "--port of each %s pod's model server (they differ)" % phase
+    return ports, {"value": value, "from": where}

@@ -4,6 +4,8 @@
 """The probe of disaggregated_inference_probe (requirement disaggregated_inference): prefill and
 decode served by distinct workloads, requests through the gateway counted by both phases' model
 servers, each phase scaled alone while the other stays put, and the unserved-model negative case.
+The gateway, its hostname, the model and the metrics ports left empty are first discovered in the
+serving namespace (``discover``).
 The pods, workloads, counters and requests are read and made with module_utils/disagg.py.
 """
 
@@ -14,7 +16,7 @@ __metaclass__ = type
 import time
 from typing import Any
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import Client, selector
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import Client, ClusterError, selector
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.metrics import poll
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import ProbeResult, Verdict
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.runctx import RunContext
@@ -31,6 +33,8 @@ class DisaggregatedInferenceProbe(sv.ServingProbe):
 
     param_error = staticmethod(dg.param_error)
     missing_options = staticmethod(dg.missing_options)
+    # phase -> pod name -> the port its counters are read on (discover).
+    ports: dict[str, dict[str, int]]
 
     def probe(self, client: Client, ctx: RunContext, result: ProbeResult) -> None:
         p = self.params
@@ -47,6 +51,11 @@ class DisaggregatedInferenceProbe(sv.ServingProbe):
                 % (" or ".join(missing), ns, " / ".join(sel[ph] for ph in missing)),
             )
             return
+        unfound = self.discover(client, result, pods)
+        if unfound:
+            result.decide(Verdict.ERROR, unfound)
+            return
+        p = self.params
         both = sorted({x["metadata"]["uid"] for x in pods["prefill"]} & {x["metadata"]["uid"] for x in pods["decode"]})
         result.check("no pod serves both phases", not both, "%d pod(s) match both selectors" % len(both) if both else "prefill and decode pods are disjoint")
         scalable = {}
@@ -89,6 +98,55 @@ class DisaggregatedInferenceProbe(sv.ServingProbe):
             + dg.STANDIN_NOTE * ("standin_phase_headers" in result.observations)
         )
 
+    def discover(self, client: Client, result: ProbeResult, pods: Pods) -> str | None:
+        """The options left empty, from the serving namespace (module_utils/disagg.py): the Gateway
+        of the HTTPRoutes to the decode pods and their hostname, the model the pods serve, each pod's
+        metrics port.  What was found goes to ``self.params`` and ``observations["discovered"]``;
+        returns the one-line reason when the gateway or the model cannot be found (the verdict is
+        ``error``), else None.  A given option is used as it is."""
+        p = self.params
+        found: dict[str, dict[str, Any]] = {}
+        try:
+            return self.discover_into(client, pods, found)
+        finally:
+            if found:
+                result.observations["discovered"] = found
+                shown = ", ".join("%s=%s" % (k, v["value"]) for k, v in found.items())
+                result.step("kubectl get services,httproutes -n %s; the serving pods' arguments" % p["serving_namespace"], "discovered %s" % shown)
+
+    def discover_into(self, client: Client, pods: Pods, found: dict[str, dict[str, Any]]) -> str | None:
+        """``discover``, recording in ``found`` as it goes (what was found before an error is kept)."""
+        p = self.params
+        ns, gateway, hostname, model = p["serving_namespace"], p["gateway"], p["hostname"], p["model"]
+        routes: list[dict[str, Any]] = []
+        if not gateway and not p["gateway_url"]:
+            routes, services, served = dg.decode_routes(client, ns, pods["decode"])
+            gateway, where = dg.discover_gateway(ns, routes, services, served)
+            if gateway is None:
+                return where
+            found["gateway"] = {"value": gateway, "from": where}
+        elif gateway and not hostname:
+            try:
+                routes = dg.decode_routes(client, ns, pods["decode"])[0]
+            except ClusterError:
+                routes = []  # the hostname falls back to the gateway URL's host, as when no route has one
+        if gateway and not hostname:
+            hostname, where = dg.route_hostname(routes, gateway)
+            if hostname:
+                found["hostname"] = {"value": hostname, "from": where}
+        if not model:
+            model, where = dg.discover_model(pods)
+            if model is None:
+                return where
+            found["model"] = {"value": model, "from": where}
+        self.ports = {}
+        for ph in dg.PHASES:
+            self.ports[ph], seen = dg.metrics_ports(pods[ph], ph, p["%s_metrics_port" % ph])
+            if seen:
+                found["%s_metrics_port" % ph] = seen
+        self.params = dict(p, gateway=gateway, hostname=hostname or "", model=model)
+        return None
+
     @staticmethod
     def targets(client: Client, pods: list[dict[str, Any]], scalable: dict[tuple[str, str], bool]) -> dict[str, dict[str, Any] | None]:
         return {x["metadata"]["name"]: dg.scale_target(client, x, scalable) for x in pods}
@@ -100,8 +158,7 @@ class DisaggregatedInferenceProbe(sv.ServingProbe):
 
     def counters(self, client: Client, pods: Pods) -> Counters:
         p = self.params
-        ports = {"prefill": p["prefill_metrics_port"], "decode": p["decode_metrics_port"]}
-        return dg.counters(client, pods, ports, p["metrics_path"], p["success_metric"])
+        return dg.counters(client, pods, self.ports, p["metrics_path"], p["success_metric"])
 
     def still(self, client: Client, pods: Pods, start: Counters) -> tuple[dict[str, float], Counters]:
         """Counter growth over one quiet window with no request of the probe in flight: other traffic."""

@@ -18,8 +18,8 @@ def test_declared_none_is_not_applicable_with_the_justification(run_module, offl
 @pytest.mark.parametrize(
     ("args", "missing"),
     [
-        ({}, "serving_namespace, model, gateway or gateway_url"),
-        ({"serving_namespace": "llm-d", "model": "m"}, "gateway or gateway_url"),
+        # The model and the gateway are discovered in the namespace (test_disagg_discovery.py).
+        ({}, "serving_namespace"),
         ({"gateway": "llm-d/gw", "model": "m"}, "serving_namespace"),
     ],
 )
@@ -112,6 +112,8 @@ def test_requests_traverse_both_phases_and_each_phase_scales_alone(run_module, m
     )
     assert r["observations"]["responses"]["request_ids_echoed"] == 0  # the stand-ins do not answer with the request id
     assert "counted by both phases' model servers" in r.reason
+    # Pods that state no --port are read on the old fixed ports.
+    assert {k: v["value"] for k, v in r["observations"]["discovered"].items()} == {"prefill_metrics_port": 8000, "decode_metrics_port": 8200}
 
 
 def test_decode_answering_without_prefill_fails(run_module, monkeypatch):

@@ -47,14 +47,14 @@ def probe_tasks(tasks):
 # -- static: the plan, the roles' defaults, the inventories ---------------------------------------
 def role_probes(role):
     """(requirement, module, lane, gate) of each "Probe <id>" task of a domain role, in task order:
-    the lane its ``when`` names (scheduling runs last), and whether it is gated on the plan."""
+    the lane its ``when`` names, and whether it is gated on the plan."""
     found = []
     for task in probe_tasks(yaml.safe_load((REPO / "roles" / role / "tasks" / "main.yml").read_text())):
         named = re.match(r"^Probe (\w+)$", task["name"])
         if not named:
             continue
         when = task.get("when") if isinstance(task.get("when"), list) else [task.get("when") or ""]
-        lane = "last" if role == "scheduling" else "background" if any("'background'" in w for w in when) else "serial"
+        lane = "background" if any("'background'" in w for w in when) else "last" if any("'last'" in w for w in when) else "serial"
         module = next(k for k in task if k.startswith("ai_conformance.kubernetes.")).rsplit(".", 1)[1]
         found.append((named.group(1), module, lane, "'%s' in _%s_planned" % (named.group(1), role) in when, " ".join(when)))
     return found
@@ -189,10 +189,10 @@ def test_good_input_warns_about_example_metadata_plans_the_run_then_stops_at_the
     assert rc != 0
     assert "[conformance] bad input" not in out
     warned = re.findall(r"\[WARNING\]: (conformance_metadata\.\w+) is an example address", out)
-    assert warned == ["conformance_metadata.websiteUrl", "conformance_metadata.repoUrl", "conformance_metadata.documentationUrl",
+    assert warned == ["conformance_metadata.websiteUrl", "conformance_metadata.documentationUrl",
                       "conformance_metadata.productLogoUrl", "conformance_metadata.contactEmailAddress"]  # fmt: skip
     assert out.index("[WARNING]: conformance_metadata.websiteUrl") < out.index("TASK [Gather the cluster facts")
-    assert "[conformance] plan: 16 requirement(s) to probe for checklist v1.37 (6 background, 2 last, 8 serial)" in out
+    assert "[conformance] plan: 16 requirement(s) to probe for checklist v1.37 (7 background, 1 last, 8 serial)" in out
     assert re.search(r'fatal: \[refcluster\]: FAILED! => \{.*"msg": "cannot reach the Kubernetes API at https://127\.0\.0\.1:\d+', out)
 
 

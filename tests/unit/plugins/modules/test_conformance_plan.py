@@ -14,9 +14,10 @@ def test_defaults_plan_every_probe_of_v137_in_lanes_and_change_nothing(run_modul
     plan = out.result["plan"]
     assert len(plan) == 16
     assert plan[0] == {"requirement": "ai_inference", "domain": "networking", "module": "gateway_check", "lane": "background", "since": "1.33", "level": "MUST"}
-    assert plan[-1]["requirement"] == "cluster_autoscaling" and plan[-1]["lane"] == "last"
+    assert plan[-1]["requirement"] == "gang_scheduling" and plan[-1]["lane"] == "last"
+    assert [r["lane"] for r in plan if r["requirement"] == "cluster_autoscaling"] == ["background"]
     assert out.result["lane_domains"] == {
-        "background": ["networking", "observability", "operators", "security"],
+        "background": ["networking", "observability", "operators", "security", "scheduling"],
         "serial": ["accelerators", "observability", "networking"],
         "last": ["scheduling"],
     }

@@ -203,3 +203,43 @@ def test_runtime_nodes_only_ever_delete_their_own_cgroups_and_bridges(monkeypatc
     monkeypatch.setattr(node_host.node_proxy, "cleanup", lambda: [])  # nor its kube-proxy tables (test_refcluster_proxy)
     assert node_host.cleanup_host() == []
     assert (tmp_path / "memory" / "someone-else").is_dir()
+
+
+def test_fake_gpu_agents_count_a_launched_nodes_gpus_from_its_allocatable_and_republish_when_it_grows():
+    # Karpenter's kwok provider gives a launched node capacity {nvidia.com/gpu: 1} (the pod it was
+    # launched for) and allocatable 8 (the instance type); seen on the reference cluster 2026-12-06.
+    from tests.refcluster.fakes import dra_driver
+    from tests.refcluster.fakes import gpus as gpumod
+
+    node = {
+        "metadata": {"name": "kwok-launched", "uid": "u1", "labels": {"nvidia.com/gpu.present": "true"}, "annotations": {"kwok.x-k8s.io/node": "fake"}},
+        "status": {"capacity": {"nvidia.com/gpu": "1", "pods": "1"}, "allocatable": {"nvidia.com/gpu": "8", "pods": "110"}},
+    }
+    assert gpumod.gpu_count(node) == 8 and gpumod.gpu_count({"status": {}}) == 0
+
+    class Client:
+        def __init__(self):
+            self.slices, self.patches = {}, []
+
+        def get(self, api, kind, name, ns=None):
+            return self.slices.get(name)
+
+        def create(self, obj):
+            self.slices[obj["metadata"]["name"]] = obj
+            return obj
+
+        def patch(self, api, kind, name, body, ns=None):
+            self.patches.append(body)
+            self.slices[name] = dict(self.slices[name], spec=body["spec"])
+            return self.slices[name]
+
+    drv = dra_driver.FakeDriver.__new__(dra_driver.FakeDriver)
+    drv.client, drv.inventory, drv.rec, drv.published = Client(), {}, gpumod.recorded_gpu(), set()
+    # First seen before its status is complete: one GPU, then the node grows to its eight.
+    drv.reconcile(dict(node, status={"capacity": {"nvidia.com/gpu": "1"}}))
+    (name,) = drv.client.slices
+    assert len(drv.client.slices[name]["spec"]["devices"]) == 1
+    drv.reconcile(node)
+    assert len(drv.client.slices[name]["spec"]["devices"]) == 8 and drv.client.slices[name]["spec"]["pool"]["generation"] == 2
+    drv.reconcile(node)  # unchanged: nothing written
+    assert len(drv.client.patches) == 1

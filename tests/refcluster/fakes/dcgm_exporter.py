@@ -249,7 +249,7 @@ class Exporter:
         out = {}
         for n in self.client.list("v1", "Node", label_selector="nvidia.com/gpu.present=true")["items"]:
             name = n["metadata"]["name"]
-            count = int(n.get("status", {}).get("capacity", {}).get("nvidia.com/gpu", "0") or 0)
+            count = gpumod.gpu_count(n)
             out[name] = fixed.get(name) or gpumod.gpus_for_node(name, count, self.rec, pools["hgx_bus_numbers"], False)
         return out
 

@@ -113,7 +113,7 @@ class FakeDriver:
         name = node["metadata"]["name"]
         if self.inventory.get(name):
             return self.inventory[name]
-        count = int(node.get("status", {}).get("capacity", {}).get("nvidia.com/gpu", "0") or 0)
+        count = gpumod.gpu_count(node)
         pools = gpumod.load_pools()
         return gpumod.gpus_for_node(name, count, self.rec, pools["hgx_bus_numbers"], False)
 
@@ -135,6 +135,12 @@ class FakeDriver:
         if have is None:
             self.client.create(want)
             print("published %s (%d devices)" % (name, len(want["spec"]["devices"])), flush=True)
+        elif len(have["spec"].get("devices") or []) != len(want["spec"]["devices"]):
+            # The node's GPUs changed (a launched node's status is completed after it appears): the
+            # pool is published again, one generation up, as the driver does when its devices change.
+            want["spec"]["pool"]["generation"] = int(have["spec"]["pool"].get("generation") or 1) + 1
+            self.client.patch("resource.k8s.io/v1", "ResourceSlice", name, {"spec": want["spec"]})
+            print("republished %s (%d devices)" % (name, len(want["spec"]["devices"])), flush=True)
         self.published.add(name)
 
     def forget(self, node_name: str) -> None:

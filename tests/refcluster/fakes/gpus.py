@@ -265,3 +265,13 @@ def runtime_node_inventory(node: str) -> dict[str, Any]:
             for g in gpus
         ],
     }
+
+
+def gpu_count(node: dict[str, Any]) -> int:
+    """How many GPUs a fake node has: what its device plugin would advertise, the larger of its
+    capacity and allocatable ``nvidia.com/gpu``.  Karpenter's kwok provider writes a launched node's
+    capacity from the pods it was launched for (one GPU) and its allocatable from the instance type
+    (eight); a real node's kubelet reports capacity >= allocatable."""
+    status = node.get("status") or {}
+    counts = [int(str((status.get(k) or {}).get("nvidia.com/gpu", "0") or 0)) for k in ("capacity", "allocatable")]
+    return max(counts)

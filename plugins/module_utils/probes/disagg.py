@@ -231,8 +231,14 @@ def counters(
     client: Any, pods: dict[str, list[dict[str, Any]]], ports: dict[str, dict[str, int]], path: str, metric: str
 ) -> dict[str, dict[str, float | None]]:
     """phase -> pod name -> the counter's sum on that pod (None: not exported); ``ports``: phase ->
-    pod name -> the port its counters are read on."""
-    return {ph: {x["metadata"]["name"]: counter_sum(scrape(client, x, ports[ph][x["metadata"]["name"]], path), metric) for x in pods[ph]} for ph in PHASES}
+    pod name -> the port its counters are read on (a pod come since: the phase's one port, else its own)."""
+
+    def port(ph: str, pod: dict[str, Any]) -> int:
+        known, name = ports[ph], pod["metadata"]["name"]
+        one = set(known.values())
+        return known.get(name) or (one.pop() if len(one) == 1 else metrics_ports([pod], ph, 0)[0][name])
+
+    return {ph: {x["metadata"]["name"]: counter_sum(scrape(client, x, port(ph, x), path), metric) for x in pods[ph]} for ph in PHASES}
 
 
 def deltas(before: dict[str, dict[str, float | None]], after: dict[str, dict[str, float | None]]) -> dict[str, float]:

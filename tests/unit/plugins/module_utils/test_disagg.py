@@ -223,3 +223,17 @@ def test_unserved_model_refused_needs_every_4xx_and_no_counter(statuses, moved, 
     assert got is refused
     assert outcome.startswith("HTTP %s; " % statuses)
     assert outcome.endswith("no endpoint counter moved" if not moved else "counters moved: %s" % moved)
+
+
+def test_counters_read_a_pod_that_came_since_discovery_on_its_phases_port(monkeypatch):
+    # A replica the probe's own scaling added is not in the map discovery made: it is read on the
+    # phase's one port (the given one, or the one every known pod states), else on its own --port.
+    read = []
+    monkeypatch.setattr(dg, "scrape", lambda client, pod, port, path: read.append((pod["metadata"]["name"], port)) or "")
+
+    def pod(name, port=None):
+        return {"metadata": {"name": name}, "spec": {"containers": [{"name": "vllm", "args": ["--port=%d" % port] if port else []}]}}
+
+    pods = {"prefill": [pod("p0", 18100), pod("p1", 18100)], "decode": [pod("d0", 18200), pod("d1", 9000)]}
+    dg.counters(None, pods, {"prefill": {"p0": 18100}, "decode": {"d0": 18200, "dx": 18300}}, "/metrics", "m")
+    assert read == [("p0", 18100), ("p1", 18100), ("d0", 18200), ("d1", 9000)]

@@ -104,11 +104,9 @@ class InferencePoolProbe(PoolTraffic):
             sel = ip.pool_selector(pool or {})
             models = {x["metadata"]["name"]: sv.served_model(x) for x in (dg.ready_pods(client, pns, sel) if sel else [])}
             model = ip.agreed_model(models)
-            if not models:
-                return Verdict.ERROR, "model is not set and InferencePool %s selects no ready pod to read it from (selector %s): set model" % (
-                    p["pool"],
-                    sel or "none",
-                )
+            if not models:  # the platform's pool is empty: the same finding as probe()'s with the model given
+                why = "InferencePool %s selects no ready endpoint (selector %s, target ports %s)" % (p["pool"], sel or "none", ip.pool_ports(pool or {}))
+                return Verdict.FAIL, why
             if model is None:
                 seen = ", ".join("%s: %s" % (k, v or "no model argument") for k, v in sorted(models.items()))
                 return Verdict.ERROR, "model is not set and the ready pods of InferencePool %s do not name one model (%s): set model" % (p["pool"], seen)

@@ -215,9 +215,13 @@ def test_a_pod_that_names_no_model_is_an_error(run_module, monkeypatch):
     )
 
 
-def test_no_ready_pod_is_an_error(run_module, monkeypatch):
-    r = error_reason(run_module, monkeypatch, ref_cluster(replicas=0))
-    assert r.reason == "model is not set and InferencePool inference/vllm-tiny selects no ready pod to read it from (selector app=vllm-tiny): set model"
+def test_no_ready_pod_fails_as_with_the_model_given(run_module, monkeypatch):
+    # An empty pool is the platform's fault, whether or not the model was given.
+    c = ref_cluster(replicas=0)
+    r = probe(run_module, monkeypatch, c)
+    assert r.verdict == "fail" and r.reason.startswith("InferencePool inference/vllm-tiny selects no ready endpoint (selector app=vllm-tiny, target ports [")
+    given = probe(run_module, monkeypatch, ref_cluster(replicas=0), model="refcluster/tiny-llm")
+    assert (given.verdict, given.reason) == (r.verdict, r.reason)
 
 
 def test_declared_none_discovers_nothing(run_module, monkeypatch):

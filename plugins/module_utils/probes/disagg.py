@@ -286,7 +286,7 @@ def summarize(responses: list[dict[str, Any]]) -> tuple[int, dict[str, int], dic
 # A phase's metrics port when its pod states no --port: vLLM's default API port for prefill, llm-d's
 # decode vLLM port (its routing sidecar holds 8000).
 DEFAULT_METRICS_PORTS = {"prefill": 8000, "decode": 8200}
-GATEWAY_GROUP = GATEWAY_API.split("/")[0]
+GATEWAY_GROUP = GATEWAY_API.split("/", maxsplit=1)[0]
 SET_GATEWAY = ": set gateway (namespace/name) or gateway_url"
 
 
@@ -334,7 +334,7 @@ def discover_gateway(namespace: str, routes: list[dict[str, Any]], services: lis
         for g in parent_gateways(r):
             found.setdefault(g, []).append(r["metadata"]["name"])
     if len(found) == 1:
-        ((gateway, via),) = found.items()
+        gateway, via = next(iter(found.items()))
         return gateway, "parentRefs of HTTPRoute %s in %s, which sends to Service %s selecting the decode pods" % (
             ", ".join(via),
             namespace,

@@ -193,7 +193,8 @@ def test_the_reference_cluster_metadata_is_rejected_naming_each_placeholder(bund
     assert ev == {"would_reject": False, "rejections": 0, "rejected": [], "conflicts": [], "unchecked": [], "verdict": "nothing the validator would reject"}
     placeholders = sorted(k for k, v in raw.items() if isinstance(v, str) and "example.invalid" in v)
     urls = [k for k in placeholders if k != "contactEmailAddress"]
-    assert sorted(urls) == sorted(URL_FIELDS)  # the inventory: every URL field but k8sConformanceUrl
+    # The inventory: every URL field but k8sConformanceUrl and the optional repoUrl, which it leaves out.
+    assert "repoUrl" not in raw and sorted(urls) == sorted(f for f in URL_FIELDS if f != "repoUrl")
     assert sorted(w.split(".", 1)[1] for r, w in rejected(out)) == sorted(urls)
     assert all(r == "url-reserved-host" for r, w in rejected(out))
     for key in urls:

@@ -29,7 +29,7 @@ def collected(tmp_path_factory):
     ]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO), env=env, timeout=300, check=False)
     assert res.returncode == 0, res.stdout[-3000:]
-    return json.loads(out.read_text()), json.loads(Path(str(out) + ".bad").read_text())
+    return json.loads(out.read_text()), json.loads(Path(str(out) + ".bad").read_text()), json.loads(Path(str(out) + ".files").read_text())
 
 
 def test_a_finished_probe_job_gives_the_probes_own_result(collected):
@@ -60,3 +60,9 @@ def test_bad_arguments_fail_in_one_line(collected):
     bad = collected[1]
     assert bad["failed"] is True
     assert bad["msg"] == "probe_job: timeout must be >= 0 and poll_interval >= 1 (got 1860, 0)"
+
+
+def test_a_finished_jobs_status_file_is_removed_and_a_running_ones_kept(collected):
+    # probe_job reads and removes the file with a shell command of its own (async_status's work
+    # without its module run): the finished probe's file is gone, the still-running job's is not.
+    assert collected[2] == [False, True]

@@ -24,10 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.bench import breakdown as bd
-from tests.refcluster import cluster
-from tests.refcluster.ansible_run import run_conformance, run_module
-from tests.refcluster.config import REPO, disaggregated_args, gateway_check_args, inference_pool_args, kubeconfig_path, load_components
+from tests.refcluster.config import REPO, disaggregated_args, ensure_collection_path, gateway_check_args, inference_pool_args, kubeconfig_path, load_components
+
+ensure_collection_path()  # breakdown reads the collection's module_utils (make bench runs this file alone)
+
+from tests.bench import breakdown as bd  # noqa: E402
+from tests.refcluster import cluster  # noqa: E402
+from tests.refcluster.ansible_run import run_conformance, run_module  # noqa: E402
 
 CALLBACKS = Path(__file__).resolve().parent / "callback"
 OUT = REPO / ".build" / "bench"

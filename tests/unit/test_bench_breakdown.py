@@ -156,3 +156,12 @@ def test_the_callback_records_each_task_with_its_times(tmp_path):
     tasks, start, end = bd.read_tasks(out)
     assert [(t["task"], t["action"], t["status"]) for t in tasks] == [("first", "ansible.builtin.command", "ok"), ("second", "ansible.builtin.debug", "ok")]
     assert start <= tasks[0]["start"] and tasks[0]["end"] - tasks[0]["start"] >= 1.0 and tasks[1]["end"] <= end
+
+
+def test_make_bench_imports_in_a_fresh_interpreter():
+    # make bench runs `python -m tests.bench.run` alone: no test harness puts the collection on the
+    # path for it (it once failed at import, when breakdown began to read module_utils).
+    repo = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    res = subprocess.run([sys.executable, "-c", "import tests.bench.run"], cwd=str(repo), env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]

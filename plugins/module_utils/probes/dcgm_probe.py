@@ -86,6 +86,13 @@ class DcgmProbe(Probe):
         wait = interval + max(2.0, interval / 4.0)
         time.sleep(max(0.0, wait - (time.monotonic() - first["at"])))
         second = dcgm.snapshot(src, fields)
+        # A GPU whose node left between the two reads (scaled down meanwhile) has no sample left to
+        # advance: it is named, not judged.  Only nodes seen at the start and gone now count.
+        present = {n["metadata"]["name"] for n in client.list("v1", "Node")["items"] if not n["metadata"].get("deletionTimestamp")}
+        left = sorted(u for u, e in first["gpus"].items() if e["node"] in expected and e["node"] not in present)
+        if left:
+            result.observations["gpus_whose_node_left"] = {u: first["gpus"][u]["node"] for u in left}
+            first = dict(first, gpus={u: e for u, e in first["gpus"].items() if u not in left})
         result.observations["liveness"] = dcgm.liveness_observations(first, second, interval, interval_from)
         for name, ok, detail in dcgm.liveness(first, second, isinstance(src, mx.Prometheus), "interval %g s: %s" % (interval, interval_from)):
             result.check(name, ok, detail)

@@ -183,3 +183,22 @@ def test_query_mode_returns_the_samples_and_is_deprecated(run_module, monkeypatc
     assert [(d["msg"], d["version"], d["deprecator"].resolved_name) for d in announced] == [
         ("Param 'query' is deprecated. See the module docs for more information", "1.0.0", "ai_conformance.kubernetes")
     ]
+
+
+def test_a_gpu_node_that_leaves_between_the_two_reads_is_named_not_judged(run_module, monkeypatch):
+    # An autoscaled node scaled down while the probe runs: its series stop, and that is not a frozen
+    # exporter.  The other GPUs are still judged.  (On the reference cluster its 8 GPUs' samples stood
+    # still across the two reads and failed the probe, 2026-12-06; this fake Prometheus keeps serving
+    # a removed node's series, so here the observation is what tells the fix apart.)
+    c = cluster()
+    c.after(10.0, lambda: c.remove("v1", "Node", "refcluster-gpu-2"))
+    r = probe(run_module, monkeypatch, c, **ON_GPU_1)
+    assert r.verdict == "pass", r.reason
+    assert "gpus_whose_node_left" in r["observations"], sorted(r["observations"])
+    assert sorted(set(r["observations"]["gpus_whose_node_left"].values())) == ["refcluster-gpu-2"]
+    assert len(r["observations"]["gpus_whose_node_left"]) == 8
+    # A frozen exporter is still caught on the nodes that stayed.
+    c = cluster(broken=("frozen",))
+    c.after(10.0, lambda: c.remove("v1", "Node", "refcluster-gpu-2"))
+    r = probe(run_module, monkeypatch, c, **ON_GPU_1)
+    assert r.verdict == "fail" and LIVE_TS in r.failed()

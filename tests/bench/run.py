@@ -24,7 +24,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.refcluster.config import REPO, disaggregated_args, ensure_collection_path, gateway_check_args, inference_pool_args, kubeconfig_path, load_components
+from tests.refcluster.config import (
+    REPO,
+    disaggregated_args,
+    ensure_collection_path,
+    gateway_check_args,
+    inference_pool_args,
+    kubeconfig_path,
+    load_components,
+    local_vars,
+)
 
 ensure_collection_path()  # breakdown reads the collection's module_utils (make bench runs this file alone)
 
@@ -36,11 +45,14 @@ CALLBACKS = Path(__file__).resolve().parent / "callback"
 OUT = REPO / ".build" / "bench"
 
 TARGETS = {"warm_start_s": 30.0, "cluster_rss_mib": 4096.0}
+# The container-level checks run the probe image built here (inventories/local's conformance_probe_image);
+# the modules' defaults (CUDA, busybox from a registry) cannot be pulled on this machine.
+IMAGE = local_vars()["conformance_probe_image"]
 PROBES = {
-    "dra_probe": {"observe_seconds": 8},
-    "accelerator_isolation_probe": {"observe_seconds": 8},
-    "driver_runtime_probe": {"observe_seconds": 8},
-    "gpu_sharing_probe": {"observe_seconds": 8},
+    "dra_probe": {"observe_seconds": 8, "gpu_image": IMAGE},
+    "accelerator_isolation_probe": {"observe_seconds": 8, "probe_image": IMAGE},
+    "driver_runtime_probe": {"observe_seconds": 8, "probe_image": IMAGE},
+    "gpu_sharing_probe": {"observe_seconds": 8, "probe_image": IMAGE},
     "virtualization_probe": {},
     "gang_probe": {"observe_seconds": 10},
     "autoscaler_probe": {"observe_seconds": 15},
@@ -49,7 +61,7 @@ PROBES = {
     "disaggregated_inference_probe": disaggregated_args(),
     "inference_pool_probe": inference_pool_args(),
     "operator_probe": {"operator": "kuberay"},
-    "sandbox_probe": {},
+    "sandbox_probe": {"probe_image": IMAGE},
 }
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import metrics as mt
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import serving as sv
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes.gateway import GATEWAY_API, parse_url, ref_params_error
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes.gateway import GATEWAY_API, gateway_ref, parse_url, ref_params_error
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import secret_scan as sc
 
 PHASES = ("prefill", "decode")
@@ -286,7 +286,6 @@ def summarize(responses: list[dict[str, Any]]) -> tuple[int, dict[str, int], dic
 # A phase's metrics port when its pod states no --port: vLLM's default API port for prefill, llm-d's
 # decode vLLM port (its routing sidecar holds 8000).
 DEFAULT_METRICS_PORTS = {"prefill": 8000, "decode": 8200}
-GATEWAY_GROUP = GATEWAY_API.split("/", maxsplit=1)[0]
 SET_GATEWAY = ": set gateway (namespace/name) or gateway_url"
 
 
@@ -306,13 +305,8 @@ def backend_services(route: dict[str, Any]) -> set[str]:
 
 def parent_gateways(route: dict[str, Any]) -> set[str]:
     """``namespace/name`` of the Gateways among the route's parentRefs (namespace: the route's)."""
-    ns = route["metadata"]["namespace"]
-    refs = (route.get("spec") or {}).get("parentRefs") or []
-    return {
-        "%s/%s" % (r.get("namespace") or ns, r["name"])
-        for r in refs
-        if r.get("kind", "Gateway") == "Gateway" and r.get("group", GATEWAY_GROUP) == GATEWAY_GROUP
-    }
+    refs = {gateway_ref(r, route["metadata"]["namespace"]) for r in (route.get("spec") or {}).get("parentRefs") or []}
+    return {r for r in refs if r}
 
 
 def decode_routes(client: Any, namespace: str, decode_pods: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str], bool]:

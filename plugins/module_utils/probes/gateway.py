@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
+GATEWAY_GROUP = GATEWAY_API.split("/", maxsplit=1)[0]
 INFERENCE_API = "inference.networking.k8s.io/v1"
 DEFAULT_IMAGE = "registry.k8s.io/e2e-test-images/agnhost:2.53"
 # The conditions a controller writes on a route's (or an InferencePool's) status.parents entry.
@@ -45,6 +46,16 @@ def describe(cond: dict[str, Any] | None, ctype: str) -> str:
 def accepted_classes(classes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """GatewayClasses a controller has accepted, sorted by name."""
     return sorted((c for c in classes if is_true(condition(c, "Accepted"))), key=lambda c: c["metadata"]["name"])
+
+
+def gateway_ref(parent: dict[str, Any], namespace: str | None) -> str | None:
+    """``namespace/name`` of a parentRef (of an HTTPRoute's spec, or of a status.parents entry) that
+    names a Gateway: kind and group default to the Gateway's, the namespace to ``namespace`` (the
+    referring object's); None for a parent of another kind."""
+    group = GATEWAY_GROUP if parent.get("group") is None else parent["group"]
+    if not parent.get("name") or (parent.get("kind") or "Gateway") != "Gateway" or group != GATEWAY_GROUP:
+        return None
+    return "%s/%s" % (parent.get("namespace") or namespace, parent["name"])
 
 
 def parent_status(route: dict[str, Any] | None, gw_namespace: str, gw_name: str) -> dict[str, Any] | None:

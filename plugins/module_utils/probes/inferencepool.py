@@ -22,7 +22,6 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes i
 
 POOL_API = "inference.networking.k8s.io/v1"
 POOL_GROUP = "inference.networking.k8s.io"
-GATEWAY_GROUP = "gateway.networking.k8s.io"
 RUN_HEADER = "x-aic-run-id"
 
 
@@ -112,13 +111,8 @@ def parent_gateways(pool: dict[str, Any]) -> list[str]:
     """namespace/name of the distinct Gateways in the pool's ``status.parents`` (a parentRef of kind
     Gateway in gateway.networking.k8s.io, the defaults; its namespace defaults to the pool's)."""
     ns = (pool.get("metadata") or {}).get("namespace")
-    out = set()
-    for entry in (pool.get("status") or {}).get("parents") or []:
-        r = entry.get("parentRef") or {}
-        group = GATEWAY_GROUP if r.get("group") is None else r["group"]
-        if r.get("name") and (r.get("kind") or "Gateway") == "Gateway" and group == GATEWAY_GROUP:
-            out.add("%s/%s" % (r.get("namespace") or ns, r["name"]))
-    return sorted(out)
+    refs = {gw.gateway_ref(entry.get("parentRef") or {}, ns) for entry in (pool.get("status") or {}).get("parents") or []}
+    return sorted(r for r in refs if r)
 
 
 def http_listener_port(gateway: dict[str, Any]) -> tuple[int, str]:

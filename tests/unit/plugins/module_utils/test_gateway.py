@@ -107,3 +107,14 @@ def test_drive_sends_host_and_headers_and_stops_at_count(server):
 def test_send_reports_no_answer_as_status_0():
     status, body = gw.send("http://127.0.0.1:9", "h", "/", timeout_s=1)
     assert status == 0 and "Error" in body
+
+
+def test_gateway_ref_reads_a_parent_ref_with_the_gateway_api_defaults():
+    from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import gateway
+
+    assert gateway.gateway_ref({"name": "pd-gateway"}, "llm-d") == "llm-d/pd-gateway"
+    assert gateway.gateway_ref({"name": "g", "namespace": "infra", "kind": "Gateway", "group": "gateway.networking.k8s.io"}, "llm-d") == "infra/g"
+    assert gateway.gateway_ref({"name": "svc", "kind": "Service", "group": ""}, "llm-d") is None
+    assert gateway.gateway_ref({"name": "g", "group": ""}, "llm-d") is None  # the core group names no Gateway
+    assert gateway.gateway_ref({"name": "g", "group": "example.com"}, "llm-d") is None
+    assert gateway.gateway_ref({}, "llm-d") is None

@@ -33,6 +33,13 @@ options:
     description: The mode of the files written.
     type: str
     default: "0644"
+  directory_mode:
+    description:
+      - The mode of each directory it creates, O(root) and the directories above it included (as
+        M(ansible.builtin.file) with C(state=directory) sets it on each directory it creates). A directory
+        that is already there is left as it is.
+      - By default the umask decides.
+    type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -45,9 +52,10 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: Write two pages
+- name: Write two pages, creating /tmp/bundle and its subdirectories with mode 0755
   ai_conformance.kubernetes.write_files:
     root: /tmp/bundle
+    directory_mode: "0755"
     files:
       - {path: evidence/a.md, content: "# a\n"}
       - {path: junit/a/junit.xml, content: "<testsuites/>\n"}
@@ -69,12 +77,33 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import outfile
 
 
+def make_dirs(module, path, mode):
+    """Create ``path`` and the directories above it that are missing, each given ``mode`` (when set)."""
+    missing = []
+    while path and not os.path.exists(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for d in reversed(missing):
+        try:
+            os.mkdir(d)
+        except FileExistsError:  # made meanwhile by someone else: theirs, left as it is
+            if not os.path.isdir(d):
+                raise
+            continue
+        if mode is not None:
+            module.set_mode_if_different(d, mode, False)
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
             "root": {"type": "path", "required": True},
             "files": {"type": "list", "elements": "dict", "required": True},
             "mode": {"type": "str", "default": "0644"},
+            "directory_mode": {"type": "str"},
         },
         supports_check_mode=True,
     )
@@ -91,7 +120,11 @@ def main():
         for rel, text in wanted:
             path = os.path.join(root, rel)
             if not module.check_mode:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
+                try:
+                    make_dirs(module, os.path.dirname(path), module.params["directory_mode"])
+                except OSError as exc:
+                    where = exc.filename or os.path.dirname(path)
+                    module.fail_json(msg="cannot create the directory %s: %s" % (where, exc.strerror or exc), written=written)
             if outfile.write_if_changed(module, path, text, prefix=".write_files-"):
                 written.append(rel)
     except OSError as exc:

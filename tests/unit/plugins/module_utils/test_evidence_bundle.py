@@ -40,6 +40,18 @@ def trusted(text):
     return trust_as_template(text)
 
 
+def role_tasks():
+    """The evidence role's tasks in order, those of a block (block, rescue, always) in its place after it."""
+
+    def flat(tasks):
+        for t in tasks:
+            yield t
+            for part in ("block", "rescue", "always"):
+                yield from flat(t.get(part) or [])
+
+    return list(flat(yaml.safe_load((ROLE / "tasks" / "main.yml").read_text())))
+
+
 def render_bundle(root, results, version="v1.37", product="recorded", metadata=None, upstream=None):
     """The files of roles/evidence/tasks/main.yml's write_files task, rendered from its own vars (the
     template lookup over the role's templates, as the play renders them), into <root>/<version>/<product>/."""
@@ -57,8 +69,7 @@ def render_bundle(root, results, version="v1.37", product="recorded", metadata=N
         "evidence_accept_partial": False,
         "ansible_search_path": [str(ROLE)],  # where the template lookup finds templates/
     }
-    tasks = yaml.safe_load((ROLE / "tasks" / "main.yml").read_text())
-    task = next(t for t in tasks if "ai_conformance.kubernetes.write_files" in t)
+    task = next(t for t in role_tasks() if "ai_conformance.kubernetes.write_files" in t)
     variables = dict(base, **{k: trusted(v) if isinstance(v, str) else v for k, v in task["vars"].items()})
     files = json.loads(str(templar(variables).template(trusted(task["ai_conformance.kubernetes.write_files"]["files"].replace("| from_json", "")))))
     for f in files:

@@ -13,13 +13,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import report as rp
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import report_html, report_plots
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.evidence import build_rows
 from ansible_collections.ai_conformance.kubernetes.plugins.modules import render_report
+from tests.unit.plugins.module_utils.test_evidence_bundle import role_tasks
 from tests.unit.plugins.modules import test_autoscaler_probe, test_gateway_check, test_hpa_probe
 
 REPO = Path(__file__).resolve().parents[4]
@@ -317,7 +317,7 @@ def test_render_report_module_fails_on_a_directory_without_results(run_module, t
 
 
 def test_the_evidence_role_writes_the_report_before_sha256sums():
-    tasks = yaml.safe_load((REPO / "roles" / "evidence" / "tasks" / "main.yml").read_text())
+    tasks = role_tasks()
     names = [t["name"] for t in tasks]
     task = next(t for t in tasks if "ai_conformance.kubernetes.render_report" in t)
     rendered = next(t["name"] for t in tasks if "ai_conformance.kubernetes.write_files" in t)

@@ -33,3 +33,31 @@ def test_a_path_outside_the_root_is_refused_before_anything_is_written(run_modul
     res = run_module(write_files.main, {"root": str(tmp_path / "root"), "files": files})
     assert res.failed and "relative path inside" in res.result["msg"]
     assert not (tmp_path / "root").exists() and not (tmp_path / "escape.md").exists()
+
+
+def test_directories_it_creates_get_directory_mode_and_those_there_are_left(run_module, tmp_path, monkeypatch):
+    """The evidence role creates the bundle directory through write_files: every directory it makes,
+    the root and those above it included, gets directory_mode whatever the umask."""
+    import os
+
+    (tmp_path / "out").mkdir(mode=0o700)
+    os.chmod(tmp_path / "out", 0o700)
+    old = os.umask(0o077)
+    try:
+        files = [{"path": "PRODUCT.yaml", "content": "x\n"}, {"path": "junit/a/junit.xml", "content": "<testsuites/>\n"}]
+        res = run_module(write_files.main, {"root": str(tmp_path / "out" / "v1.37" / "p"), "files": files, "directory_mode": "0755"})
+    finally:
+        os.umask(old)
+    assert not res.failed and res.result["written"] == ["PRODUCT.yaml", "junit/a/junit.xml"]
+    for d in ("out/v1.37", "out/v1.37/p", "out/v1.37/p/junit", "out/v1.37/p/junit/a"):
+        assert (tmp_path / d).stat().st_mode & 0o777 == 0o755, d
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "out" / "v1.37" / "p" / "PRODUCT.yaml").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_root_under_a_file_fails_naming_the_directory_it_could_not_create(run_module, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    root = tmp_path / "a-file" / "out" / "v1.37" / "p"
+    res = run_module(write_files.main, {"root": str(root), "files": [{"path": "PRODUCT.yaml", "content": "x"}], "directory_mode": "0755"})
+    assert res.failed and res.result["msg"] == "cannot create the directory %s: Not a directory" % (tmp_path / "a-file" / "out")
+    assert res.result["written"] == [] and not (tmp_path / "a-file" / "out").exists()

@@ -45,7 +45,8 @@ description:
   - "The result keeps the metadata apart from the rest (RV(sections)): C(evidence) (the spec: statuses, notes,
     evidence, test artifacts; and the file's path) and C(metadata), each with its own verdict line;
     RV(would_reject) is true when either would be rejected."
-  - Reads files only; check mode is supported and changes nothing either way.
+  - Reads files only, unless O(report_path) is given; check mode is supported and writes nothing (with O(report_path),
+    it reports whether the report would change).
 options:
   path:
     description: The PRODUCT.yaml to check.
@@ -66,6 +67,22 @@ options:
     description: Fail the task when the validator would reject the file.
     type: bool
     default: false
+  report_path:
+    description:
+      - Also write the result to this file, as the evidence bundle's C(preflight.json) holds it, in the same step.
+      - "A JSON object of RV(version), RV(ruleset), RV(rules), RV(would_reject), RV(rejections), RV(findings),
+        RV(validator_warnings), RV(conflicts), RV(unchecked) and RV(sections): keys sorted, indented by four spaces,
+        non-ASCII characters escaped, and a final newline (what C(to_nice_json(sort_keys=true)) makes of the registered
+        result)."
+      - Written only when its content differs, also when O(fail_on_reject) then fails the task; its directory must exist.
+        O(mode), O(owner) and the other file options apply to it.
+    type: path
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
 requirements:
   - PyYAML
 """
@@ -77,6 +94,12 @@ EXAMPLES = r"""
     fail_on_reject: true
   register: preflight
 
+- name: Pre-flight and write the report beside it, as the evidence role does
+  ai_conformance.kubernetes.product_preflight:
+    path: evidence-out/v1.37/my-platform/PRODUCT.yaml
+    report_path: evidence-out/v1.37/my-platform/preflight.json
+    mode: "0644"
+
 - name: Show each finding
   ansible.builtin.debug:
     msg: "{{ item.validator }}: {{ item.where }}: {{ item.message }} {{ item.advice }}"
@@ -84,6 +107,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+report:
+  description: The file O(report_path) names, or null without it.
+  returned: always
+  type: str
+  sample: evidence-out/v1.37/my-platform/preflight.json
 would_reject:
   description: Whether the validator would reject the file (a finding with validator C(rejects)), in its metadata or the rest; RV(sections) says which.
   returned: always
@@ -153,9 +181,11 @@ sections:
       verdict: "rejected: websiteUrl https://example.invalid/ai never answers: ... | unchecked (needs the network): vendorName (CNCF membership)"
 """
 
+import json
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog, outfile
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import preflight as pf
 
 try:
@@ -163,6 +193,8 @@ try:
 except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
     yaml = None
 
+# What the report file holds of the result (the evidence role's preflight.json).
+REPORT_KEYS = ("version", "ruleset", "rules", "would_reject", "rejections", "findings", "validator_warnings", "conflicts", "unchecked", "sections")
 USER_AGENT = "CNCF-K8s-AI-Conformance-Validator/1.0 (+https://github.com/cncf/k8s-ai-conformance)"
 
 
@@ -187,6 +219,12 @@ def url_checker(module):
     return check
 
 
+def report_text(out):
+    """The report of ``out``: the byte-for-byte text that to_nice_json(sort_keys=true) made of the registered result."""
+    report = json.loads(json.dumps({k: out[k] for k in REPORT_KEYS if k in out}))  # as the task result holds it
+    return json.dumps(report, indent=4, sort_keys=True, separators=(",", ": ")) + "\n"
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -195,7 +233,9 @@ def main():
             "cncf_members": {"type": "list", "elements": "str"},
             "check_urls": {"type": "bool", "default": False},
             "fail_on_reject": {"type": "bool", "default": False},
+            "report_path": {"type": "path"},
         },
+        add_file_common_args=True,
         supports_check_mode=True,
     )
     p = module.params
@@ -217,9 +257,15 @@ def main():
         out["sections"]["evidence"]["verdict"],
         out["sections"]["metadata"]["verdict"],
     )
+    changed = False
+    if p["report_path"]:
+        try:
+            changed = outfile.write_if_changed(module, p["report_path"], report_text(out), prefix=".product_preflight-")
+        except OSError as exc:
+            module.fail_json(msg="cannot write the report %s: %s" % (p["report_path"], exc.strerror or exc), report=p["report_path"], **out)
     if out["would_reject"] and p["fail_on_reject"]:
-        module.fail_json(msg=msg, changed=False, **out)
-    module.exit_json(changed=False, msg=msg, **out)
+        module.fail_json(msg=msg, changed=changed, report=p["report_path"], **out)
+    module.exit_json(changed=changed, msg=msg, report=p["report_path"], **out)
 
 
 if __name__ == "__main__":

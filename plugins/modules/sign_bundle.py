@@ -61,7 +61,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Sign a bundle (the evidence role does this when evidence_signing_key is set)
+- name: Sign a bundle (the evidence role signs through bundle_checksums signature=present when evidence_signing_key is set)
   ai_conformance.kubernetes.sign_bundle:
     path: evidence-out/v1.37/my-platform
     key: /secure/evidence.key

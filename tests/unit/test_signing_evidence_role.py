@@ -15,14 +15,16 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import signing
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report import signing_bundle as sb
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.report.evidence import build_rows
 from tests.unit.plugins.module_utils.test_evidence import res
-from tests.unit.plugins.module_utils.test_evidence_bundle import templar, trusted
+from tests.unit.plugins.module_utils.test_evidence_bundle import role_tasks, templar, trusted
 from tests.unit.plugins.module_utils.test_signing import flip_one_byte, new_key, pkcs8
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "docs" / "samples" / "real-gpu" / "evidence" / "v1.37" / "real-gpu-h200" / "PRODUCT.yaml"
 PASSPHRASE = "correct horse battery staple"
+SEAL = "Scan the bundle for secrets, write SHA256SUMS, and sign it or remove an earlier run's signature"
 
 
 def playbook(*args):
@@ -105,13 +107,30 @@ def test_the_readme_says_whether_the_bundle_is_signed_and_an_unsigned_run_remove
     signed = render_readme(evidence_signing_key="/k.pem", _evidence_signer={"fingerprint": "sha256:abc"})
     assert "Signed: `SHA256SUMS.sig` is the signature of `SHA256SUMS`" in signed and "fingerprint `sha256:abc`" in signed
     assert "cosign verify-blob --key <key> --signature SHA256SUMS.sig SHA256SUMS --insecure-ignore-tlog=true" in signed
-    # An unsigned run: the role's last signing task removes what an earlier signed run left.
-    tasks = {t["name"]: t for t in yaml.safe_load((REPO / "roles" / "evidence" / "tasks" / "main.yml").read_text())}
-    remove = tasks["Remove an earlier run's signature (this bundle is unsigned)"]
-    assert remove["ai_conformance.kubernetes.sign_bundle"]["state"] == "absent"
-    assert remove["when"] == "evidence_signing_key | default('', true) | length == 0"
-    # SHA256SUMS comes from bundle_checksums (what it lists: tests/unit/plugins/module_utils/test_bundle_sums.py).
-    assert tasks["Write SHA256SUMS"]["ai_conformance.kubernetes.bundle_checksums"] == {"path": "{{ _evidence_dir }}"}
+    # One bundle_checksums task seals the bundle: the secret scan, SHA256SUMS (what it lists:
+    # tests/unit/plugins/module_utils/test_bundle_sums.py), then the signature, or for an unsigned run
+    # the removal of what an earlier signed run left (test_an_unsigned_run_removes_an_earlier_runs_signature).
+    tasks = {t["name"]: t for t in role_tasks()}
+    seal = tasks[SEAL]["ai_conformance.kubernetes.bundle_checksums"]
+    assert (seal["path"], seal["scan_secrets"]) == ("{{ _evidence_dir }}", True)
+    assert seal["signature"] == "{{ 'present' if evidence_signing_key | default('', true) | length > 0 else 'absent' }}"
+    # Check mode skips it; the removal it would make is still reported.
+    report = tasks["Report an earlier run's signature that an unsigned run removes (check mode)"]
+    assert report["ai_conformance.kubernetes.sign_bundle"]["state"] == "absent"
+    assert report["when"] == "ansible_check_mode and evidence_signing_key | default('', true) | length == 0"
+
+
+def test_an_unsigned_run_removes_an_earlier_runs_signature(tmp_path):
+    key = new_key()
+    (tmp_path / "evidence.key").write_bytes(pkcs8(key))
+    rc, out, bundle = render(tmp_path, evidence_signing_key=str(tmp_path / "evidence.key"))
+    assert rc == 0 and (bundle / "SHA256SUMS.sig").exists() and (bundle / "SHA256SUMS.pub").exists(), out[-3000:]
+    rc, out, bundle = render(tmp_path)
+    assert rc == 0, out[-3000:]
+    assert not (bundle / "SHA256SUMS.sig").exists() and not (bundle / "SHA256SUMS.pub").exists()
+    assert "Unsigned: no signing key was given" in (bundle / "README.md").read_text()
+    checked = sb.verify_tree(str(bundle))
+    assert checked["verified"] and checked["signature"] == "absent" and "report.html" in (bundle / "SHA256SUMS").read_text(), checked
 
 
 def test_an_unreadable_key_stops_the_role_before_any_file_is_written(tmp_path):

@@ -321,7 +321,8 @@ def test_the_evidence_role_writes_the_report_before_sha256sums():
     names = [t["name"] for t in tasks]
     task = next(t for t in tasks if "ai_conformance.kubernetes.render_report" in t)
     rendered = next(t["name"] for t in tasks if "ai_conformance.kubernetes.write_files" in t)
-    assert names.index(rendered) < names.index(task["name"]) < names.index("Write SHA256SUMS")
+    sealed = next(t["name"] for t in tasks if "ai_conformance.kubernetes.bundle_checksums" in t)
+    assert names.index(rendered) < names.index(task["name"]) < names.index(sealed)
     assert task["ai_conformance.kubernetes.render_report"]["later_files"] == ["SHA256SUMS"]
 
 

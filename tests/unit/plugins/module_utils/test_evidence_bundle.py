@@ -9,6 +9,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 import yaml
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import catalog
@@ -215,3 +216,61 @@ def test_the_role_renders_every_bundle_file_and_a_page_and_junit_per_requirement
     for row in out["rows"] + out["extras"]:
         assert "evidence/%s.md" % row["id"] in got and row["junit_file"] in got, row["id"]
     assert (d / "evidence" / "gang_scheduling.md").read_text().startswith("# gang_scheduling\n")
+
+
+# What the role's write_files task rendered before bundle_files.json.j2: one template lookup per file.
+LOOKUP_PER_FILE = """{% set out = [] %}{% for f in _evidence_bundle_files %}{%
+set _ = out.append({'path': f.dest, 'content': lookup('ansible.builtin.template', f.src)}) %}{%
+endfor %}{% for row in _evidence_out.rows + _evidence_out.extras %}{%
+set _ = out.append({'path': 'evidence/' ~ row.id ~ '.md',
+                    'content': lookup('ansible.builtin.template', 'requirement.md.j2', template_vars={'row': row})}) %}{%
+set _ = out.append({'path': row.junit_file,
+                    'content': lookup('ansible.builtin.template', 'junit.xml.j2', template_vars={'_evidence_junit_rows': [row]})}) %}{%
+endfor %}{{ out | to_json }}"""
+
+
+def test_every_included_template_ends_in_one_newline():
+    """The template lookup keeps a template's final newlines and an include drops one: bundle_files.json.j2
+    gives back one newline where the text lacks it, which is the lookup's output only for templates
+    ending in exactly one newline."""
+    task = next(t for t in role_tasks() if "ai_conformance.kubernetes.write_files" in t)
+    for name in [f["src"] for f in task["vars"]["_evidence_bundle_files"]] + ["requirement.md.j2", "junit.xml.j2"]:
+        text = (ROLE / "templates" / name).read_text()
+        assert text.endswith("\n") and not text.endswith("\n\n"), name
+
+
+@pytest.mark.parametrize("case", ["recorded", "legacy", "upstream", "signed"])
+def test_one_lookup_renders_what_a_lookup_per_file_rendered(case):
+    upstream = None
+    if case == "upstream":
+        events = up.parse_events(RECORDED_UPSTREAM.read_text())
+        upstream = {"ran": True, "unavailable": "", "verdicts": up.verdicts(events), "tests": {n: t["verdict"] for n, t in up.tests_from(events).items()}}
+    results = recorded() if case == "recorded" else all_musts_pass()
+    if case == "signed":
+        results = [res("gang_scheduling", "pass"), res("ai_inference", "fail", reason='no route <&> "q" \u00fc')]
+    version = "v1.35" if case == "legacy" else "v1.37"
+    if case == "legacy":
+        results = [r for r in results if r["requirement"] != "dra_support"] + [res("dra_support", "pass", "allocated")]
+    task = next(t for t in role_tasks() if "ai_conformance.kubernetes.write_files" in t)
+    variables = {
+        "_evidence_out": build_rows(results, version, upstream=upstream),
+        "evidence_version": version,
+        "evidence_run_id": "recorded",
+        "evidence_product": "recorded",
+        "evidence_metadata": yaml.safe_load((SAMPLE / "PRODUCT.yaml").read_text())["metadata"],
+        "evidence_cluster_version": "v1.37.2",
+        "evidence_base_conformance": {"url": "https://example.invalid/base"} if case == "signed" else {},
+        "evidence_accept_partial": False,
+        "evidence_generated_at": "2026-12-06T02:51:15Z",
+        "evidence_signing_key": "/k.pem" if case == "signed" else "",
+        "_evidence_signer": {"fingerprint": "sha256:abc"},
+        "ansible_search_path": [str(ROLE)],
+        **task["vars"],
+    }
+    per_file = json.loads(str(templar(copy.deepcopy(variables)).template(trusted(LOOKUP_PER_FILE))))
+    one = json.loads(
+        str(templar(copy.deepcopy(variables)).template(trusted(task["ai_conformance.kubernetes.write_files"]["files"].replace("| from_json", ""))))
+    )
+    assert [f["path"] for f in one] == [f["path"] for f in per_file]
+    for a, b in zip(one, per_file):
+        assert a["content"] == b["content"], a["path"]

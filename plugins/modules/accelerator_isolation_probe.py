@@ -157,11 +157,11 @@ result:
 """
 
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
-from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.probe import Probe
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import dra
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import isolation as iso
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runmates as rm
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runtime as rt
 
 EXTRA = {
@@ -201,17 +201,29 @@ class IsolationProbe(Probe):
         # What containers see first, while every accelerator is free (a node may have one), then
         # the exclusivity fills.
         self.runtime(client, ctx, result, ns, nodes, free, dra_ready)
+        # The run's other probes' accelerators are theirs, not free ones (runmates: conformance.yml's
+        # lanes run pod_autoscaling beside this probe); every fill is sized to what is free now.
         # The fills go to a node whose taints the probe's GPU pods tolerate: a node that joins tainted
         # for others meanwhile (an autoscaled pool's) would refuse them for the taint.
         allowed = {n["metadata"]["name"] for n in nodes if wl.tolerates(n, wl.gpu_tolerations(p["tolerations"]))}
         # The device-plugin case's window runs on while the DRA case fills another node: it is
         # decided after the DRA case, or before it where both must use the same node.
-        dp = self.device_plugin_exclusive(client, ctx, result, ns, {k: v for k, v in free.items() if k in allowed}) if free else None
+        dp = None
+        if free:
+            now = rm.unheld(
+                client,
+                ctx,
+                result,
+                "device_plugin_fill",
+                (p["resource_name"],),
+                lambda pods: rm.only(iso.free_by_node(nodes, pods, p["resource_name"]), allowed),
+            )
+            dp = self.device_plugin_exclusive(client, ctx, result, ns, now)
         if dra_ready:
             self.dra_exclusive(client, ctx, result, ns, allowed, dp)
         if dp:
             dp[1]()
-        self.host_devices_refused(client, ctx, result, ns)
+        iso.host_devices_refused(client, ctx, result, ns)
         paths = [x for x, on in (("device plugin", bool(free)), ("DRA", dra_ready)) if on]
         seen = " containers saw only what was allocated to them," if all(c["ok"] for c in result.checks if c["kind"] == "runtime") else ""
         result.decide_from_checks(
@@ -260,7 +272,14 @@ class IsolationProbe(Probe):
         if not dra.published_devices(slices, p["driver"]):
             result.check("DRA devices are exclusive", False, "DeviceClass %s is installed but driver %s publishes no device" % (p["device_class"], p["driver"]))
             return
-        idle = {k: v for k, v in iso.idle_dra_nodes(slices, client.list(dra.API, "ResourceClaim")["items"], p["driver"]).items() if k in allowed}
+        idle = rm.unheld(
+            client,
+            ctx,
+            result,
+            "dra_fill",
+            rm.dra_resources(client),
+            lambda _: rm.only(iso.idle_dra_nodes(slices, client.list(dra.API, "ResourceClaim")["items"], p["driver"]), allowed),
+        )
         if not idle:
             result.check("DRA devices are exclusive", None, "every node its pods tolerate has some device of %s allocated: no idle node to fill" % p["driver"])
             return
@@ -284,25 +303,6 @@ class IsolationProbe(Probe):
         result.check("DRA devices are exclusive", refused, msg)
         result.observations["dra"] = {"node": node, "devices": count, "allocated": got, "extra_pod": msg}
 
-    def host_devices_refused(self, client, ctx, result, ns):
-        bad = wl.pod("hostdev", ns, env={"NVIDIA_VISIBLE_DEVICES": "all"})
-        bad["spec"]["containers"][0]["securityContext"] = {"privileged": True}
-        bad["spec"]["containers"][0]["volumeMounts"] = [{"name": "dev", "mountPath": "/dev"}]
-        bad["spec"]["volumes"] = [{"name": "dev", "hostPath": {"path": "/dev"}}]
-        try:
-            ctx.create(bad)
-            refused, outcome = False, "a privileged pod mounting host /dev was admitted"
-        except ClusterError as exc:
-            refused, outcome = exc.kind in ("forbidden", "invalid"), exc.message
-        # A check, not the requirement's negative case: the probe itself labels its namespace to
-        # enforce Pod Security baseline, so the refusal shows the admission plugin works, not that
-        # the platform applies it to workloads (issue 22).  The negative cases that a broken
-        # platform would accept are the exclusivity ones and NVIDIA_VISIBLE_DEVICES=all (runtime).
-        detail = "%s (Pod Security baseline set by the probe on its namespace)" % outcome
-        result.check("host device access outside the resource framework is refused", refused, detail)
-        ours = [x for x in client.list("v1", "Pod", ns)["items"] if iso.host_device_access(x)]
-        result.check("probe accelerator pods use no host device access", not ours, "pods with host device access: %s" % [x["metadata"]["name"] for x in ours])
-
     def runtime(self, client, ctx, result, ns, nodes, free, dra_ready):
         """What containers see, on one node that runs containers: a pod without a request and one
         that sets NVIDIA_VISIBLE_DEVICES=all see no accelerator (a runtime that honours the variable,
@@ -311,8 +311,20 @@ class IsolationProbe(Probe):
         what was allocated to them (a plugin that hands every container all devices fails here)."""
         p = self.params
         slices = client.list(dra.API, "ResourceSlice")["items"] if dra_ready else []
-        dra_nodes = iso.free_dra_devices(slices, client.list(dra.API, "ResourceClaim")["items"], p["driver"]) if dra_ready else {}
-        node = rt.pick_node(nodes, sorted(set(free) | set(dra_nodes))) if p["runtime_checks"] != "never" else None
+        now = {"dp": free, "dra": {}}
+
+        def candidates(pods):  # what is free now, on the nodes the run's other probes hold none of
+            now["dp"] = iso.free_by_node(nodes, pods, p["resource_name"])
+            now["dra"] = iso.free_dra_devices(slices, client.list(dra.API, "ResourceClaim")["items"], p["driver"]) if dra_ready else {}
+            return rt.runtime_nodes(nodes, set(now["dp"]) | set(now["dra"]))
+
+        left = (
+            rm.unheld(client, ctx, result, "runtime_check", (p["resource_name"],) + (rm.dra_resources(client) if dra_ready else ()), candidates)
+            if p["runtime_checks"] != "never"
+            else {}
+        )
+        node = rt.pick_node(nodes, sorted(left)) if left else None
+        dra_nodes = now["dra"]
         # One check per path the cluster exposes (a DRA-only cluster has no device-plugin check).
         exposed = [x for x, on in (("device plugin", bool(free)), ("DRA", dra_ready)) if on]
         pair_checks = {x: "%s (%s)" % (PAIR_CHECK, x) for x in exposed}
@@ -324,7 +336,7 @@ class IsolationProbe(Probe):
                 result.check(check, None, why, kind="runtime")
             return
         name = node["metadata"]["name"]
-        counts = {x: n for x, n in (("device plugin", free.get(name, 0)), ("DRA", dra_nodes.get(name, 0))) if x in exposed}
+        counts = {x: n for x, n in (("device plugin", now["dp"].get(name, 0)), ("DRA", dra_nodes.get(name, 0))) if x in exposed}
         img = p["probe_image"]
         pods: dict[str, dict] = {"rt-none": {}, "rt-env": {"env": {"NVIDIA_VISIBLE_DEVICES": "all"}}}
         # Two pods per path where two accelerators are free (they must see different ones), one
@@ -371,8 +383,7 @@ class IsolationProbe(Probe):
         device-plugin path the API does not show which device the plugin chose: the kubelet hands
         its answer to the container as NVIDIA_VISIBLE_DEVICES, which is what is compared there.)"""
         held = client.wait_for(dra.API, "ResourceClaim", claim, dra.is_allocated, ns, self.params["timeout"], "be allocated")
-        devices = dra.published_devices(client.list(dra.API, "ResourceSlice")["items"], self.params["driver"])
-        return sorted(str(devices.get((r.get("pool"), r.get("device")), {}).get("attributes", {}).get("uuid")) for r in dra.allocation_results(held))
+        return dra.allocated_uuids(dra.allocation_results(held), dra.published_devices(client.list(dra.API, "ResourceSlice")["items"], self.params["driver"]))
 
 
 def main():

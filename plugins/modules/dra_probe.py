@@ -332,7 +332,7 @@ class DraProbe(Probe):
         results = dra.allocation_results(client.wait_for(dra.API, "ResourceClaim", "smi", dra.is_allocated, ns, self.params["timeout"], "be allocated"))
         phase, seen = rt.observe(client, "smi", ns, self.params["timeout"])
         rt.release(ctx, ns, ["smi"], ["smi"])  # the node may have one GPU: the holder needs it next
-        want = sorted(str(devices.get((x.get("pool"), x.get("device")), {}).get("attributes", {}).get("uuid")) for x in results)
+        want = dra.allocated_uuids(results, devices)
         got = rt.uuids(seen)
         result.observations["runtime_check"] = {"node": name, "phase": phase, "seen": seen, "allocated_uuids": want}
         result.step("kubectl -n %s logs smi (claim smi on %s)" % (ns, name), "%s, phase %s" % (rt.summary(seen), phase))

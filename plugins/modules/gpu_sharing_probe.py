@@ -164,6 +164,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.pro
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import dra
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import isolation as iso
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runmates as rm
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runtime as rt
 
 EXTRA = {
@@ -282,7 +283,7 @@ class SharingProbe(Probe):
             ctx.create(rt.observer_pod(user, ns, p["probe_image"], name, p["tolerations"], claims=[{"name": "accel", "resourceClaimName": "rt-shared"}]))
         # Read while the pods hold the claim: it is released once both have finished.
         held = client.wait_for(dra.API, "ResourceClaim", "rt-shared", dra.is_allocated, ns, p["timeout"], "be allocated")
-        want = sorted(str(devices.get((r.get("pool"), r.get("device")), {}).get("attributes", {}).get("uuid")) for r in dra.allocation_results(held))
+        want = dra.allocated_uuids(dra.allocation_results(held), devices)
         seen = {}
         for user in users:
             phase, seen[user] = rt.observe(client, user, ns, p["timeout"])
@@ -295,7 +296,11 @@ class SharingProbe(Probe):
 
     def time_slicing(self, client, ctx, result, ns, ts, _mig):
         p = self.params
-        free = iso.free_by_node(client.list("v1", "Node")["items"], client.list("v1", "Pod")["items"], p["resource_name"])
+        # Sized to what is free: not on a node where the run's other probes hold some (runmates).
+        nodes = client.list("v1", "Node")["items"]
+        free = rm.unheld(
+            client, ctx, result, "time_slicing_fill", (p["resource_name"],), lambda pods: rm.only(iso.free_by_node(nodes, pods, p["resource_name"]), set(ts))
+        )
         node = max(sorted(ts), key=lambda n: free.get(n, 0))
         count, replicas = ts[node]
         n = free.get(node, 0)

@@ -8,7 +8,6 @@ from __future__ import absolute_import, annotations, division, print_function
 __metaclass__ = type
 
 import math
-import os
 import re
 import time
 from typing import Any
@@ -17,6 +16,7 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core imp
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError, selector
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import isolation as iso
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runmates as rm
 
 KARPENTER_API = "karpenter.sh/v1"
 KARPENTER_POOL_LABEL = "karpenter.sh/nodepool"
@@ -47,15 +47,14 @@ def alongside(client: Any, result: Any, provider: str, sel: dict[str, str], mark
     nodes = sorted(n["metadata"]["name"] for n in client.list("v1", "Node", label_selector=selector(sel))["items"])
     obs: dict[str, Any] = {"marker": marker, "pool_nodes_at_start": nodes, "provider": provider}
     result.observations["alongside"] = obs
-    t0 = time.monotonic()
+    waited = 0.0
     if provider != "karpenter" or nodes:
-        while not os.path.exists(marker):
-            if time.monotonic() - t0 >= wait_s:
-                why = "its pool has nodes (%s)" % ", ".join(nodes) if nodes else "the %s nominates no pod" % provider
-                result.decide(Verdict.ERROR, "not probed: %s, so it waits for the run's accelerator probes, which did not finish in %d s" % (why, wait_s))
-                return False
-            time.sleep(1.0)
-    obs["waited_s"] = round(time.monotonic() - t0, 1)
+        waited = rm.wait_marker(marker, wait_s)
+        if waited is None:
+            why = "its pool has nodes (%s)" % ", ".join(nodes) if nodes else "the %s nominates no pod" % provider
+            result.decide(Verdict.ERROR, "not probed: %s, so it waits for the run's accelerator probes, which did not finish in %d s" % (why, wait_s))
+            return False
+    obs["waited_s"] = waited
     return True
 
 

@@ -49,6 +49,12 @@ def allocation_results(claim: dict[str, Any] | None) -> list[dict[str, Any]]:
     return ((claim or {}).get("status", {}).get("allocation") or {}).get("devices", {}).get("results", []) or []
 
 
+def allocated_uuids(results: list[dict[str, Any]], devices: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
+    """The UUIDs that ``devices`` (published_devices) give the devices of allocation ``results``,
+    sorted ("None" for a device no slice publishes)."""
+    return sorted(str(devices.get((r.get("pool"), r.get("device")), {}).get("attributes", {}).get("uuid")) for r in results)
+
+
 def is_allocated(claim: dict[str, Any] | None) -> bool:
     return bool(allocation_results(claim))
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, ai_conformance.kubernetes contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Accounting facts for secure_accelerator_access: free accelerators per node, host-device access in pod specs."""
+"""Accounting facts for secure_accelerator_access: free accelerators per node, host-device access in pod specs and its admission check."""
 
 from __future__ import absolute_import, annotations, division, print_function
 
@@ -9,6 +9,8 @@ __metaclass__ = type
 
 from typing import Any
 
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core import workloads as wl
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.client import ClusterError
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import dra
 
 TERMINAL = ("Succeeded", "Failed")
@@ -80,3 +82,26 @@ def host_device_access(p: dict[str, Any]) -> list[str]:
         if (c.get("securityContext") or {}).get("privileged"):
             found.append("privileged container %s" % c.get("name"))
     return found
+
+
+def host_devices_refused(client: Any, ctx: Any, result: Any, ns: str) -> None:
+    """secure_accelerator_access's admission check: a privileged pod mounting host /dev (with
+    NVIDIA_VISIBLE_DEVICES=all) is refused, and none of the probe's accelerator pods uses host
+    device access."""
+    bad = wl.pod("hostdev", ns, env={"NVIDIA_VISIBLE_DEVICES": "all"})
+    bad["spec"]["containers"][0]["securityContext"] = {"privileged": True}
+    bad["spec"]["containers"][0]["volumeMounts"] = [{"name": "dev", "mountPath": "/dev"}]
+    bad["spec"]["volumes"] = [{"name": "dev", "hostPath": {"path": "/dev"}}]
+    try:
+        ctx.create(bad)
+        refused, outcome = False, "a privileged pod mounting host /dev was admitted"
+    except ClusterError as exc:
+        refused, outcome = exc.kind in ("forbidden", "invalid"), exc.message
+    # A check, not the requirement's negative case: the probe itself labels its namespace to
+    # enforce Pod Security baseline, so the refusal shows the admission plugin works, not that
+    # the platform applies it to workloads (issue 22).  The negative cases that a broken
+    # platform would accept are the exclusivity ones and NVIDIA_VISIBLE_DEVICES=all (runtime).
+    detail = "%s (Pod Security baseline set by the probe on its namespace)" % outcome
+    result.check("host device access outside the resource framework is refused", refused, detail)
+    ours = [x for x in client.list("v1", "Pod", ns)["items"] if host_device_access(x)]
+    result.check("probe accelerator pods use no host device access", not ours, "pods with host device access: %s" % [x["metadata"]["name"] for x in ours])

@@ -54,6 +54,11 @@ def pick_node(nodes: list[dict[str, Any]], candidates: list[str] | None = None) 
     return None
 
 
+def runtime_nodes(nodes: list[dict[str, Any]], candidates: set[str]) -> dict[str, int]:
+    """The Ready nodes among ``candidates`` that run containers (name -> 1: runmates.unheld's candidates)."""
+    return {n["metadata"]["name"]: 1 for n in nodes if n["metadata"]["name"] in candidates and runs_containers(n) and ready(n)}
+
+
 def no_node_reason(mode: str, nodes: list[dict[str, Any]], what: str) -> str:
     """Why no runtime check ran: the option, or which nodes were looked at and what they run."""
     if mode == "never":

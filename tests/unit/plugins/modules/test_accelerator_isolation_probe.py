@@ -195,3 +195,43 @@ def test_the_two_exclusivity_windows_overlap_on_two_nodes_and_follow_each_other_
         "a second claim for a device on refcluster-gpu-1",
     ]
     assert all(n["refused"] for n in r["negative"]) and r.verdict == "pass" and c.now - t0 >= 60
+
+
+# -- beside the run's other probes (conformance.yml's lanes: pod_autoscaling in the background) ----
+def run_mate_cluster():
+    """gpu-1 has the most free GPUs (7) but pod_autoscaling of the same run (run id t1) has a pod
+    pinned there and scales up meanwhile; gpu-2 has 4 free (another team's pods hold 4)."""
+    c = fc.reference_cluster()
+    labels = {"ai-conformance.io/run-id": "t1", "app.kubernetes.io/managed-by": "ai-conformance", "ai-conformance.io/requirement": "pod-autoscaling"}
+    c.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "aic-hpa-t1", "labels": labels}})
+    c.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}})
+
+    def gpu_pod(name, ns, node):
+        return {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"nodeSelector": {"kubernetes.io/hostname": node}, "containers": [{"name": "c", "image": "x", "resources": {"limits": {"nvidia.com/gpu": "1"}}}]},
+        }
+
+    c.apply(gpu_pod("hpa-0", "aic-hpa-t1", "refcluster-gpu-1"), *[gpu_pod("busy-%d" % i, "team", "refcluster-gpu-2") for i in range(4)])
+
+    def scale_up(op, obj, _old):  # the HPA adds a replica on its node while the fill is created there
+        md = obj.get("metadata") or {}
+        if op == "CREATE" and md.get("name") == "dp-0" and obj["spec"].get("nodeSelector", {}).get("kubernetes.io/hostname") == "refcluster-gpu-1":
+            c.create_obj(gpu_pod("hpa-1", "aic-hpa-t1", "refcluster-gpu-1"))
+
+    c.admission.append(scale_up)
+    return c
+
+
+def test_the_fills_leave_out_the_node_where_a_run_mate_holds_gpus(run_module, monkeypatch):
+    # Sized to gpu-1's 7 free GPUs, the fill would lose one to the HPA's new replica and fail
+    # "every free accelerator can be requested": a false finding about the platform.
+    r = probe(run_module, monkeypatch, run_mate_cluster())
+    assert r.verdict == "pass" and r.failed() == []
+    assert r["observations"]["device_plugin"]["node"] == "refcluster-gpu-2" and r["observations"]["device_plugin"]["free_before"] == 4
+    left = r["observations"]["beside_run_mates"]
+    assert left["device_plugin_fill"] == {"left_out": {"refcluster-gpu-1": ["pod-autoscaling"]}, "waited_s": 0.0}
+    # The HPA's pods hold no DRA device: the DRA fill may still use gpu-1.
+    assert "dra_fill" not in left and r["observations"]["dra"]["node"] == "refcluster-gpu-1"

@@ -84,6 +84,16 @@ options:
     description: Seconds each of scale-up and scale-down may take.
     type: int
     default: 300
+  alongside_marker:
+    description:
+      - "Set when the probe runs beside the accelerator probes (C(conformance.yml)'s background lane): a file the play
+        writes once they are done. The GPU pods are pinned to one node (a C(kubernetes.io/hostname) node selector): the
+        Ready node matching O(node_selector), whose taints O(tolerations) tolerate, with the fewest free O(resource_name)
+        that still fits O(max_replicas) (the last by name among equals). The probes that fill a node's free accelerators
+        leave out nodes where this run's other probes hold some. When no node fits, the probe waits for this file first
+        and runs unpinned. Where it was pinned, and how long it waited, is in C(observations.placement)."
+      - Unset (the role used alone, or the serial run), the pods go where the scheduler puts them.
+    type: path
 requirements:
   - kubernetes >= 24.2.0
 """
@@ -185,9 +195,9 @@ from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core imp
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.probe import Probe
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.core.result import Verdict
 from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import hpa_metrics as hm
+from ansible_collections.ai_conformance.kubernetes.plugins.module_utils.probes import runmates as rm
 
 CUSTOM_API = "custom.metrics.k8s.io"
-LOAD_VOLUME = "gpu-load"
 EXTRA = {
     "metric": {"type": "str", "default": "DCGM_FI_DEV_GPU_UTIL"},
     "target_value": {"type": "int", "default": 50},
@@ -209,6 +219,7 @@ EXTRA = {
     "node_selector": {"type": "dict"},
     "tolerations": {"type": "list", "elements": "dict"},
     "scale_timeout": {"type": "int", "default": 300},
+    "alongside_marker": {"type": "path"},
 }
 
 
@@ -225,23 +236,6 @@ class HpaProbe(Probe):
         if p["scale_timeout"] < 10:
             self.module.fail_json(msg="scale_timeout must be at least 10, got %d" % p["scale_timeout"])
 
-    def deployment(self, name, ns, load_cm, gpu):
-        p = self.params
-        pod = wl.pod(
-            name,
-            ns,
-            image=p["load_image"],
-            command=p["load_command"],
-            limits={p["resource_name"]: "1"} if gpu else None,
-            labels={"app.kubernetes.io/name": name},
-            restart_policy="Always",
-            node_selector=p["node_selector"],
-            tolerations=p["tolerations"],
-        )
-        pod["spec"]["volumes"] = [{"name": LOAD_VOLUME, "configMap": {"name": load_cm}}]
-        pod["spec"]["containers"][0]["volumeMounts"] = [{"name": LOAD_VOLUME, "mountPath": "/load", "readOnly": True}]
-        return wl.deployment(pod, p["min_replicas"])
-
     def run(self, client, ctx, result):
         p = self.params
         t0 = time.monotonic()
@@ -254,14 +248,17 @@ class HpaProbe(Probe):
         if not available:
             result.decide(Verdict.FAIL, "%s is registered but not available: %s" % (CUSTOM_API, "; ".join(hm.condition_text(a, "Available") for a in apis)))
             return
+        sel = rm.placement(client, result, p)
+        if sel is None:
+            return
         ns = ctx.ensure_namespace(p["namespace"])
         load, dep, hpa_name = ctx.name("load"), ctx.name("gpu-workload"), ctx.name("gpu-hpa")
         ctx.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": load, "namespace": ns}, "data": {"utilization": "0"}})
-        ctx.create(self.deployment(dep, ns, load, True))
+        ctx.create(hm.load_deployment(p, dep, ns, load, True, sel))
         ctx.create(hm.manifest(hpa_name, ns, dep, p["metric"], p["target_value"], p["min_replicas"], p["max_replicas"]))
         absent_metric = "aic_absent_metric_%s" % ctx.run_id.replace("-", "_")
         blind, blind_hpa = ctx.name("no-metric"), ctx.name("no-metric-hpa")
-        ctx.create(self.deployment(blind, ns, load, False))
+        ctx.create(hm.load_deployment(p, blind, ns, load, False, sel))
         ctx.create(hm.manifest(blind_hpa, ns, blind, absent_metric, p["target_value"], p["min_replicas"], p["max_replicas"]))
         result.step(
             "create Deployment %s (1 %s per pod), ConfigMap %s (load 0), HPA %s on %s target %d"

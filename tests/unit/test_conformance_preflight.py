@@ -192,7 +192,7 @@ def test_good_input_warns_about_example_metadata_plans_the_run_then_stops_at_the
     assert warned == ["conformance_metadata.websiteUrl", "conformance_metadata.documentationUrl",
                       "conformance_metadata.productLogoUrl", "conformance_metadata.contactEmailAddress"]  # fmt: skip
     assert out.index("[WARNING]: conformance_metadata.websiteUrl") < out.index("TASK [Gather the cluster facts")
-    assert "[conformance] plan: 16 requirement(s) to probe for checklist v1.37 (7 background, 1 last, 8 serial)" in out
+    assert "[conformance] plan: 16 requirement(s) to probe for checklist v1.37 (8 background, 1 last, 7 serial)" in out
     assert re.search(r'fatal: \[refcluster\]: FAILED! => \{.*"msg": "cannot reach the Kubernetes API at https://127\.0\.0\.1:\d+', out)
 
 

@@ -8,7 +8,8 @@ before they shrank; AIC_RECORD_INVENTORY_SNAPSHOT=1 records it again.  The per-r
 (<role>_<requirement>_timeout, added later) were added to it with their domain's <role>_timeout value
 of each inventory, which is what their defaults give; so were scheduling_lane, scheduling_background_timeout
 and scheduling_alongside_marker (added with cluster_autoscaling's background lane) with the values of
-observability's same variables, and an empty marker.
+observability's same variables, and an empty marker, and observability_alongside_marker (added with
+pod_autoscaling's background lane), empty.
 
 The run's own variables (conformance_*) have no role: conformance.yml reads each with
 ``| default(<value>)``.  RUN_DEFAULTS are those values, given to the rendering play as the defaults

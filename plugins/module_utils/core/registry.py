@@ -31,7 +31,8 @@ DOMAINS = ("accelerators", "scheduling", "observability", "networking", "operato
 # background: shares nothing with other probes, starts first as an async job; serial: one at a
 # time beside the background jobs; last: after the background jobs are collected (gang scheduling
 # fills every free GPU).  Cluster autoscaling is a background job that waits for the serial lane
-# when its pool has nodes (probes/autoscale.alongside).
+# when its pool has nodes (probes/autoscale.alongside); pod autoscaling is one whose GPU pods are
+# pinned to a node that the serial lane's fills leave out (probes/runmates).
 LANES = ("background", "serial", "last")
 CONCURRENCIES = ("lanes", "serial")
 PHASES = ("deploy", "probe", "upstream", "cleanup", "evidence")
@@ -166,6 +167,17 @@ RECORDS = (
         "image=workload_image port=workload_port metric=workload_metric host_network=workload_host_network "
         "node_selector=workload_node_selector? tolerations=workload_tolerations? observe_seconds timeout=ai_service_metrics_timeout",
     ),
+    # A background job whose GPU pods are pinned to one node that the accelerator probes leave out
+    # (probes/runmates); it starts first of the slow control-loop probes.
+    Record(
+        "pod_autoscaling",
+        "observability",
+        "hpa_probe",
+        "background",
+        "metric=hpa_metric target_value=hpa_target_value max_replicas=hpa_max_replicas resource_name load_image=hpa_load_image? "
+        "node_selector=gpu_node_selector? tolerations=gpu_tolerations? scale_timeout=hpa_scale_timeout timeout=pod_autoscaling_timeout alongside_marker?",
+        conditional=True,
+    ),
     Record(
         "robust_controller",
         "operators",
@@ -244,15 +256,6 @@ RECORDS = (
         "source=dcgm_source prometheus_url? prometheus_service? prometheus_token? fields=dcgm_fields "
         "scrape_interval_seconds=dcgm_scrape_interval_seconds resource_name gpu_image? node_selector=gpu_node_selector? "
         "tolerations=gpu_tolerations? timeout=accelerator_metrics_timeout",
-    ),
-    Record(
-        "pod_autoscaling",
-        "observability",
-        "hpa_probe",
-        "serial",
-        "metric=hpa_metric target_value=hpa_target_value max_replicas=hpa_max_replicas resource_name load_image=hpa_load_image? "
-        "node_selector=gpu_node_selector? tolerations=gpu_tolerations? scale_timeout=hpa_scale_timeout timeout=pod_autoscaling_timeout",
-        conditional=True,
     ),
     Record(
         "high_performance_networking",

@@ -40,6 +40,29 @@ TARGET_FIELD = {"AverageValue": "averageValue", "Value": "value", "Utilization":
 SAMPLE_S = 5.0
 HPA_SYNC_S = 15.0  # kube-controller-manager --horizontal-pod-autoscaler-sync-period default
 
+# The volume whose ConfigMap (key utilization, percent) the load container reads.
+LOAD_VOLUME = "gpu-load"
+
+
+def load_deployment(p: dict[str, Any], name: str, ns: str, load_cm: str, gpu: bool, sel: dict[str, str]) -> dict[str, Any]:
+    """hpa_probe's Deployment (options load_image, load_command, resource_name, tolerations,
+    min_replicas): pods with one ``resource_name`` each (``gpu``) whose load container reads the
+    ConfigMap ``load_cm``, on nodes matching ``sel``."""
+    pod = wl.pod(
+        name,
+        ns,
+        image=p["load_image"],
+        command=p["load_command"],
+        limits={p["resource_name"]: "1"} if gpu else None,
+        labels={"app.kubernetes.io/name": name},
+        restart_policy="Always",
+        node_selector=sel,
+        tolerations=p["tolerations"],
+    )
+    pod["spec"]["volumes"] = [{"name": LOAD_VOLUME, "configMap": {"name": load_cm}}]
+    pod["spec"]["containers"][0]["volumeMounts"] = [{"name": LOAD_VOLUME, "mountPath": "/load", "readOnly": True}]
+    return wl.deployment(pod, p["min_replicas"])
+
 
 def manifest(name: str, ns: str, target: str, metric: str, value: int, lo: int, hi: int) -> dict[str, Any]:
     """The probe's HPA: Pods metric ``metric`` with an AverageValue target, short behaviour windows."""

@@ -152,3 +152,38 @@ def test_an_hpa_rewritten_to_scale_on_cpu_fails(run_module, monkeypatch):
     # What the HPA did scale on works: the probe stops at the metric, before any scaling is taken as evidence.
     conditions = {c["type"]: c for c in r["observations"]["hpa_status"]["conditions"]}
     assert r["checks"] == [] and conditions["ScalingActive"]["reason"] == "ValidMetricFound"
+
+
+# -- beside the accelerator probes (conformance.yml's background lane, probes/runmates) --------
+def gpu_pods_by_node(c):
+    out = {}
+    for p in c.list("v1", "Pod")["items"]:
+        if p["metadata"]["namespace"].startswith("aic-") and p["spec"].get("nodeName") and "aic-gpu-workload" in p["metadata"]["name"]:
+            out.setdefault(p["spec"]["nodeName"], set()).add(p["metadata"]["name"])
+    return out
+
+
+def test_beside_the_accelerator_probes_its_gpu_pods_are_pinned_to_one_node(run_module, monkeypatch, tmp_path):
+    c, seen = cluster(), {}
+    c.admission.append(lambda op, obj, _old: seen.update(gpu_pods_by_node(c)) if op == "CREATE" else None)
+    r = probe(run_module, monkeypatch, c, alongside_marker=str(tmp_path / "never-written"))
+    assert r.verdict == "pass" and r.failed() == []
+    # Both GPU nodes have 8 free: the last by name, so the fills (first by name) keep refcluster-gpu-1.
+    assert r["observations"]["placement"] == {"pinned_node": "refcluster-gpu-2", "beside_accelerator_probes": True}
+    assert set(seen) == {"refcluster-gpu-2"} and len(set().union(*seen.values())) >= 2  # every replica, up to the scale-up's
+
+
+def test_without_a_node_that_fits_it_waits_for_the_accelerator_probes(run_module, monkeypatch, tmp_path):
+    marker = tmp_path / "accelerator-probes-done"
+    c = cluster()
+    c.after(20.0, marker.touch)
+    r = probe(run_module, monkeypatch, c, max_replicas=9, alongside_marker=str(marker))  # 9 GPUs: no node has them
+    assert r["observations"]["placement"] == {"pinned_node": None, "beside_accelerator_probes": False, "waited_s": 20.0}
+    assert r.ok(UP)
+
+
+def test_without_a_node_that_fits_and_no_marker_it_is_an_error_and_creates_nothing(run_module, monkeypatch, tmp_path):
+    c = cluster()
+    r = probe(run_module, monkeypatch, c, max_replicas=9, alongside_marker=str(tmp_path / "never"))
+    assert r.verdict == "error" and r.reason.startswith("not probed: no node has 9 free nvidia.com/gpu to pin the pods to")
+    assert [n for n in c.list("v1", "Namespace")["items"] if n["metadata"]["name"].startswith("aic-")] == []

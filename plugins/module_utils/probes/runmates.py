@@ -105,19 +105,20 @@ def unheld(
     the run's other probes hold one of ``resources``.  When every candidate is held, wait (up to
     ``wait_s``) until one is not.  What was left out, and how long it waited, goes to
     ``observations.beside_run_mates[what]``."""
-    t0 = time.monotonic()
+    t0, slept = time.monotonic(), False
     while True:
         pods = client.list("v1", "Pod")["items"]
         cands = candidates(pods)
         taken = held(client, ctx, resources, pods) if cands else {}
         rest = {n: c for n, c in cands.items() if n not in taken}
         left = {n: taken[n] for n in sorted(cands) if n in taken}
-        waited = round(time.monotonic() - t0, 1)
-        if left or waited:
+        waited = round(time.monotonic() - t0, 1) if slept else 0.0
+        if left or slept:
             result.observations.setdefault("beside_run_mates", {})[what] = {"left_out": left, "waited_s": waited}
         if rest or not left or waited >= wait_s:
             return rest
         time.sleep(POLL_S)
+        slept = True
 
 
 def pin_node(

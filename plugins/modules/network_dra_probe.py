@@ -246,7 +246,10 @@ class NetworkDraProbe(Probe):
             result.check("NIC DeviceClass installed", False, "DeviceClass %s does not exist" % p["nic_class"])
             result.decide_from_checks("")
             return
-        node = max(sorted(per_node), key=lambda n: len(per_node[n]))
+        # Among the nodes whose taints its pods tolerate (the GPU taint): a node that joins tainted for
+        # other pods meanwhile (an autoscaled pool's) would refuse them for the taint, which proves nothing.
+        tolerated = [n["metadata"]["name"] for n in client.list("v1", "Node")["items"] if wl.tolerates(n, wl.gpu_tolerations(None))]
+        node = max(sorted(set(per_node) & set(tolerated)) or sorted(per_node), key=lambda n: len(per_node[n]))
         result.observations["node"] = node
         ns = ctx.ensure_namespace(p["namespace"])
         self.multi_nic(client, ctx, result, ns, node, nics, len(per_node[node]))

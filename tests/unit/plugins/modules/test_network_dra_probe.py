@@ -106,3 +106,27 @@ def test_full_pass_reason_names_what_was_proved(run_module, monkeypatch):
         "through one claim; GPU and NIC allocated together aligned on resource.kubernetes.io/pcieRoot; refused: 9 RDMA NICs on "
         "refcluster-gpu-1, which has 8; GPU on pci0000:00 and NIC on pci0000:2a under matchAttribute resource.kubernetes.io/pcieRoot"
     )
+
+
+def test_a_node_tainted_for_other_pods_is_not_the_one_probed(run_module, monkeypatch):
+    # An autoscaled pool's node joins meanwhile (cluster_autoscaling runs beside this probe): DRANET
+    # publishes its NICs like any GPU node's, and its name sorts first, but its taint would refuse the
+    # probe's pods: a failure that proves nothing about the NICs.
+    import copy
+
+    c = fc.reference_cluster(nics=True)
+    new = "kwok-refcluster-gpu-launched"
+    node = copy.deepcopy(c.obj("v1", "Node", "refcluster-gpu-1"))
+    node["metadata"] = {"name": new, "labels": dict(node["metadata"]["labels"], **{"kubernetes.io/hostname": new})}
+    node["spec"] = {"taints": [{"key": "refcluster.ai-conformance.io/autoscaled", "value": "true", "effect": "NoSchedule"}]}
+    slices = []
+    for s in c.all("resource.k8s.io/v1", "ResourceSlice"):
+        if s["spec"].get("nodeName") == "refcluster-gpu-1":
+            s = copy.deepcopy(s)
+            s["metadata"] = {"name": "%s-%s" % (new, s["spec"]["driver"])}
+            s["spec"]["nodeName"], s["spec"]["pool"]["name"] = new, new
+            slices.append(s)
+    c.apply(node, *slices)
+    r = probe(run_module, monkeypatch, c)
+    assert r["observations"]["rdma_nics"][new] == 8
+    assert r.verdict == "pass" and r.failed() == [] and r["observations"]["node"] == "refcluster-gpu-1"

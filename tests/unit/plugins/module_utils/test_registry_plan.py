@@ -51,7 +51,10 @@ def test_the_plan_equals_the_jinja(row):
         # order: the rest of the plan is the Jinja's, in its order; the moved ones are pinned by the
         # by-hand tests below.  pod_autoscaling's lane-mates changed with its lane (MATES).
         mates = MATES if row["input"]["concurrency"] == "lanes" and row["input"]["requirements"] is not None else set()
-        keep = lambda plan: [r for r in plan if r[0] not in MOVED and r[0] not in mates]  # noqa: E731
+
+        def keep(plan):
+            return [r for r in plan if r[0] not in MOVED and r[0] not in mates]
+
         assert keep(short(out["plan"])) == keep(jinja["plan"])
         if mates:
             asked, planned = set(row["input"]["requirements"]), {r[0] for r in jinja["plan"]}

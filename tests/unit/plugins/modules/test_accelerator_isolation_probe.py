@@ -211,7 +211,10 @@ def run_mate_cluster():
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {"name": name, "namespace": ns},
-            "spec": {"nodeSelector": {"kubernetes.io/hostname": node}, "containers": [{"name": "c", "image": "x", "resources": {"limits": {"nvidia.com/gpu": "1"}}}]},
+            "spec": {
+                "nodeSelector": {"kubernetes.io/hostname": node},
+                "containers": [{"name": "c", "image": "x", "resources": {"limits": {"nvidia.com/gpu": "1"}}}],
+            },
         }
 
     c.apply(gpu_pod("hpa-0", "aic-hpa-t1", "refcluster-gpu-1"), *[gpu_pod("busy-%d" % i, "team", "refcluster-gpu-2") for i in range(4)])

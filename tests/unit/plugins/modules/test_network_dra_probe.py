@@ -120,9 +120,9 @@ def test_a_node_tainted_for_other_pods_is_not_the_one_probed(run_module, monkeyp
     node["metadata"] = {"name": new, "labels": dict(node["metadata"]["labels"], **{"kubernetes.io/hostname": new})}
     node["spec"] = {"taints": [{"key": "refcluster.ai-conformance.io/autoscaled", "value": "true", "effect": "NoSchedule"}]}
     slices = []
-    for s in c.all("resource.k8s.io/v1", "ResourceSlice"):
-        if s["spec"].get("nodeName") == "refcluster-gpu-1":
-            s = copy.deepcopy(s)
+    for old in c.all("resource.k8s.io/v1", "ResourceSlice"):
+        if old["spec"].get("nodeName") == "refcluster-gpu-1":
+            s = copy.deepcopy(old)
             s["metadata"] = {"name": "%s-%s" % (new, s["spec"]["driver"])}
             s["spec"]["nodeName"], s["spec"]["pool"]["name"] = new, new
             slices.append(s)

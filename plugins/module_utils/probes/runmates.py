@@ -135,7 +135,7 @@ def pin_node(
             fits.append((free[name], name))
     if not fits:
         return None
-    fewest = min(f for f, _ in fits)
+    fewest = min(fits)[0]
     return max(name for f, name in fits if f == fewest)
 
 

@@ -173,6 +173,17 @@ def _names(uuids: list[str], gpus: dict[str, Any]) -> str:
     return ", ".join(shown) + (" and %d more" % (len(uuids) - 4) if len(uuids) > 4 else "")
 
 
+def removed_nodes(client: Any, names: set[str]) -> set[str]:
+    """Which of ``names`` the node lifecycle controller recorded as removed from the cluster (a core
+    Event, reason RemovingNode, on the Node, as kube-controller-manager writes it when a Node object
+    is deleted): a node deleted just before the probe looked, whose last samples Prometheus still
+    serves until they are stale."""
+    if not names:
+        return set()
+    events = client.list("v1", "Event", field_selector="involvedObject.kind=Node,reason=RemovingNode")["items"]
+    return {(e.get("involvedObject") or {}).get("name") for e in events} & set(names)
+
+
 def liveness(first: dict[str, Any], second: dict[str, Any], prometheus: bool, interval: str) -> list[tuple[str, bool | None, str]]:
     """The liveness checks from two snapshots (check name, ok, detail).
 

@@ -86,10 +86,14 @@ class DcgmProbe(Probe):
         wait = interval + max(2.0, interval / 4.0)
         time.sleep(max(0.0, wait - (time.monotonic() - first["at"])))
         second = dcgm.snapshot(src, fields)
-        # A GPU whose node left between the two reads (scaled down meanwhile) has no sample left to
-        # advance: it is named, not judged.  Only nodes seen at the start and gone now count.
+        # A GPU whose node left (scaled down meanwhile, or just before the first read while its last
+        # samples were not yet stale) has no sample left to advance: it is named, not judged.  Only
+        # nodes seen at the start, or that the node lifecycle controller recorded as removed, count:
+        # GPUs on a node the cluster never had are judged.
         present = {n["metadata"]["name"] for n in client.list("v1", "Node")["items"] if not n["metadata"].get("deletionTimestamp")}
-        left = sorted(u for u, e in first["gpus"].items() if e["node"] in expected and e["node"] not in present)
+        gone = {e["node"] for e in first["gpus"].values() if e["node"] and e["node"] not in present}
+        removed = dcgm.removed_nodes(client, gone - set(expected))
+        left = sorted(u for u, e in first["gpus"].items() if e["node"] in gone and (e["node"] in expected or e["node"] in removed))
         if left:
             result.observations["gpus_whose_node_left"] = {u: first["gpus"][u]["node"] for u in left}
             first = dict(first, gpus={u: e for u, e in first["gpus"].items() if u not in left})

@@ -127,6 +127,19 @@ class Record:
 
 # In run order: by lane, then by the domain roles' order within the lane, then by each role's tasks.
 RECORDS = (
+    # The slowest probe (a node launched, joined, emptied and removed): a background job started
+    # first, beside the accelerator probes, waiting for them only when its pool has nodes to fill
+    # (probes/autoscale.alongside).
+    Record(
+        "cluster_autoscaling",
+        "scheduling",
+        "autoscaler_probe",
+        "background",
+        "provider=autoscaler node_pool=autoscaler_node_pool? node_selector=autoscaler_node_selector? tolerations=autoscaler_tolerations? "
+        "resource_name scale_up_timeout=autoscaler_scale_up_timeout scale_down_timeout=autoscaler_scale_down_timeout "
+        "observe_seconds=autoscaler_observe_seconds? timeout=cluster_autoscaling_timeout alongside_marker?",
+        conditional=True,
+    ),
     Record(
         "ai_inference",
         "networking",
@@ -192,18 +205,6 @@ RECORDS = (
         "background",
         "declared=sandbox justification=sandbox_justification runtime_class? extra_handlers runtime_checks probe_image observe_seconds "
         "timeout=workload_sandboxing_timeout",
-    ),
-    # A background job beside the accelerator probes, waiting for them only when its pool has nodes
-    # to fill (probes/autoscale.alongside); it starts last of the background jobs, a few seconds in.
-    Record(
-        "cluster_autoscaling",
-        "scheduling",
-        "autoscaler_probe",
-        "background",
-        "provider=autoscaler node_pool=autoscaler_node_pool? node_selector=autoscaler_node_selector? tolerations=autoscaler_tolerations? "
-        "resource_name scale_up_timeout=autoscaler_scale_up_timeout scale_down_timeout=autoscaler_scale_down_timeout "
-        "observe_seconds=autoscaler_observe_seconds? timeout=cluster_autoscaling_timeout alongside_marker?",
-        conditional=True,
     ),
     Record(
         "dra_support",

@@ -95,6 +95,7 @@ def test_the_plan_equals_the_jinja(row):
 MOVED_FROM_TO = {
     "disaggregated_inference": ("serial", "background"),
     "advanced_inference_ingress": ("serial", "background"),
+    # The slowest probe: it starts first of the background jobs.
     "cluster_autoscaling": ("last", "background"),
     # Its GPU pods are pinned to one node that the accelerator probes' fills leave out (probes/runmates).
     "pod_autoscaling": ("serial", "background"),
@@ -125,7 +126,7 @@ def test_by_hand_a_v135_run_probes_the_accelerator_probes_but_not_the_v136_netwo
     plan = registry.plan("v1.35")["plan"]
     ids = [r["requirement"] for r in plan]
     assert ids == [
-        "ai_inference", "ai_service_metrics", "pod_autoscaling", "robust_controller", "cluster_autoscaling",
+        "cluster_autoscaling", "ai_inference", "ai_service_metrics", "pod_autoscaling", "robust_controller",
         "dra_support", "secure_accelerator_access", "driver_runtime_management", "gpu_sharing", "virtualized_accelerator",
         "accelerator_metrics",
         "gang_scheduling",

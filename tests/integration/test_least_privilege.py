@@ -83,14 +83,17 @@ def test_conformance_runs_whole_without_cluster_admin(prober_kubeconfig, tmp_pat
         assert "forbidden" not in reason.lower(), (rid, reason)
         assert verdict in ("pass", "not_applicable"), (rid, verdict, reason)
     # Lanes, the default: the serial lane began while the background probes ran, cluster autoscaling
-    # (a background job: its pool starts empty here) ran beside the serial lane, and gang scheduling
-    # began only after every background probe had ended.
+    # (a background job: its pool starts empty here) and pod autoscaling (its pods pinned to one
+    # node) ran beside the serial lane, and gang scheduling began only after every background probe
+    # had ended.
     rows = {r["requirement"]: r for r in results["requirements"] + results["extras"]}
-    background = ("ai_inference", "ai_service_metrics", "robust_controller", "workload_sandboxing", "cluster_autoscaling")
+    background = ("ai_inference", "ai_service_metrics", "pod_autoscaling", "robust_controller", "workload_sandboxing", "cluster_autoscaling")
     background_end = max(interval(rows[rid])[1] for rid in background)
     assert interval(rows["dra_support"])[0] < background_end - 1
     assert interval(rows["cluster_autoscaling"])[0] < interval(rows["high_performance_networking"])[0] - 1
     assert rows["cluster_autoscaling"]["observations"]["alongside"]["waited_s"] == 0.0
+    assert interval(rows["pod_autoscaling"])[0] < interval(rows["secure_accelerator_access"])[1] - 1
+    assert rows["pod_autoscaling"]["observations"]["placement"]["pinned_node"]
     assert interval(rows["gang_scheduling"])[0] >= background_end - 1
     # The identity's token is in no file of the bundle.
     for f in tmp_path.rglob("*"):

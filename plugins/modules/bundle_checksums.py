@@ -133,13 +133,10 @@ def scan(module, path):
     try:
         findings, scanned = secret_scan.scan_tree(path)
     except OSError as exc:
-        module.fail_json(
-            msg="cannot scan the bundle %s for secrets: %s" % (path, exc.strerror or exc), scanned=0, findings=[], files=0, path=os.path.join(path, sb.SUMS)
-        )
+        module.fail_json(msg=secret_scan.scan_error(path, exc), scanned=0, findings=[], files=0, path=os.path.join(path, sb.SUMS))
     out = {"scanned": scanned, "findings": [f.as_dict() for f in findings]}
     if findings:
-        why = "the evidence bundle %s holds secrets: %s; redact them where they are captured, then rerun" % (path, secret_scan.summary(findings))
-        module.fail_json(msg=why, files=0, path=os.path.join(path, sb.SUMS), **out)
+        module.fail_json(msg=secret_scan.refusal(path, findings), files=0, path=os.path.join(path, sb.SUMS), **out)
     return out
 
 

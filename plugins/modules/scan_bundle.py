@@ -120,10 +120,10 @@ def main():
     try:
         findings, scanned = secret_scan.scan_tree(path)
     except OSError as exc:
-        module.fail_json(msg="cannot scan the bundle %s for secrets: %s" % (path, exc.strerror or exc), clean=False, scanned=0, findings=[])
+        module.fail_json(msg=secret_scan.scan_error(path, exc), clean=False, scanned=0, findings=[])
     out = {"clean": not findings, "scanned": scanned, "findings": [f.as_dict() for f in findings]}
     if findings:
-        out["msg"] = "the evidence bundle %s holds secrets: %s; redact them where they are captured, then rerun" % (path, secret_scan.summary(findings))
+        out["msg"] = secret_scan.refusal(path, findings)
         if module.params["fail_on_findings"]:
             module.fail_json(**out)
     else:

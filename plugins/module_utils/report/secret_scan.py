@@ -198,6 +198,16 @@ def summary(findings: list[Finding], limit: int = 20) -> str:
     return "%d secret(s) found (values not shown): %s%s" % (len(findings), shown, more)
 
 
+def scan_error(path: str, exc: OSError) -> str:
+    """The one line when the bundle at ``path`` cannot be read for the scan."""
+    return "cannot scan the bundle %s for secrets: %s" % (path, exc.strerror or exc)
+
+
+def refusal(path: str, findings: list[Finding]) -> str:
+    """The one line that refuses the evidence bundle at ``path`` for its ``findings``."""
+    return "the evidence bundle %s holds secrets: %s; redact them where they are captured, then rerun" % (path, summary(findings))
+
+
 def redact_text(text: str) -> str:
     """The text with every value the scanner would report replaced by ``<redacted>`` (PEM private
     keys whole, from BEGIN to END)."""

@@ -182,6 +182,7 @@ ENV_CASE = "pod without a request setting NVIDIA_VISIBLE_DEVICES=all sees an acc
 class IsolationProbe(Probe):
     requirement = "secure_accelerator_access"
     param_error = staticmethod(wl.gpu_pod_param_error)
+    dra_held = ()  # set per run: what holds a DRA device (runmates.dra_resources)
 
     def run(self, client, ctx, result):
         p = self.params
@@ -200,6 +201,8 @@ class IsolationProbe(Probe):
         client.patch("v1", "Namespace", ns, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "baseline"}}})
         # What containers see first, while every accelerator is free (a node may have one), then
         # the exclusivity fills.
+        # What holds a DRA device here (claims, and the extended resources a DeviceClass maps), read once.
+        self.dra_held = rm.dra_resources(client) if dra_ready else ()
         self.runtime(client, ctx, result, ns, nodes, free, dra_ready)
         # The run's other probes' accelerators are theirs, not free ones (runmates: conformance.yml's
         # lanes run pod_autoscaling beside this probe); every fill is sized to what is free now.
@@ -277,7 +280,7 @@ class IsolationProbe(Probe):
             ctx,
             result,
             "dra_fill",
-            rm.dra_resources(client),
+            self.dra_held,
             lambda _: rm.only(iso.idle_dra_nodes(slices, client.list(dra.API, "ResourceClaim")["items"], p["driver"]), allowed),
         )
         if not idle:
@@ -318,11 +321,7 @@ class IsolationProbe(Probe):
             now["dra"] = iso.free_dra_devices(slices, client.list(dra.API, "ResourceClaim")["items"], p["driver"]) if dra_ready else {}
             return rt.runtime_nodes(nodes, set(now["dp"]) | set(now["dra"]))
 
-        left = (
-            rm.unheld(client, ctx, result, "runtime_check", (p["resource_name"],) + (rm.dra_resources(client) if dra_ready else ()), candidates)
-            if p["runtime_checks"] != "never"
-            else {}
-        )
+        left = rm.unheld(client, ctx, result, "runtime_check", (p["resource_name"],) + self.dra_held, candidates) if p["runtime_checks"] != "never" else {}
         node = rt.pick_node(nodes, sorted(left)) if left else None
         dra_nodes = now["dra"]
         # One check per path the cluster exposes (a DRA-only cluster has no device-plugin check).

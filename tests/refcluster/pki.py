@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import base64
+import fcntl
+import secrets
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 CLIENTS = {
@@ -25,29 +29,49 @@ def _openssl(args: list[str], cwd: Path) -> None:
         raise RuntimeError("openssl %s failed: %s" % (args[0], res.stderr.strip().splitlines()[-1:] or res.returncode))
 
 
+@contextmanager
+def _locked(d: Path) -> Iterator[None]:
+    """One certificate at a time in ``d``: the runtime nodes are prepared in parallel threads (and
+    kube-proxy's client beside them), each signing into the same directory."""
+    with open(d / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def _cert(d: Path, stem: str, subject: str, ext: str) -> None:
-    (d / ("%s.ext" % stem)).write_text(ext)
-    _openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "%s.key" % stem, "-out", "%s.csr" % stem, "-subj", subject], d)
-    _openssl(
-        [
-            "x509",
-            "-req",
-            "-in",
-            "%s.csr" % stem,
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "3650",
-            "-out",
-            "%s.crt" % stem,
-            "-extfile",
-            "%s.ext" % stem,
-        ],
-        d,
-    )
+    """Key, CSR and CA-signed certificate for ``stem``; the CSR is removed once signed.  A random serial
+    per certificate: no shared serial file that two signers could read at once."""
+    csr = d / ("%s.csr" % stem)
+    with _locked(d):
+        (d / ("%s.ext" % stem)).write_text(ext)
+        _openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "%s.key" % stem, "-out", csr.name, "-subj", subject], d)
+        try:
+            _openssl(
+                [
+                    "x509",
+                    "-req",
+                    "-in",
+                    csr.name,
+                    "-CA",
+                    "ca.crt",
+                    "-CAkey",
+                    "ca.key",
+                    "-set_serial",
+                    "0x%s" % secrets.token_hex(16),
+                    "-days",
+                    "3650",
+                    "-out",
+                    "%s.crt" % stem,
+                    "-extfile",
+                    "%s.ext" % stem,
+                ],
+                d,
+            )
+        finally:
+            csr.unlink(missing_ok=True)
 
 
 def kubeconfig(d: Path, stem: str, server: str) -> str:
@@ -95,8 +119,6 @@ def _make(d: Path, server: str) -> None:
     _openssl(["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], d)
     for stem in ("admin", "controller-manager", "scheduler", "nobody"):
         (d / ("%s.kubeconfig" % stem)).write_text(kubeconfig(d, stem, server))
-    for p in d.glob("*.csr"):
-        p.unlink()
     (d / "complete").write_text("ok\n")
 
 
@@ -125,6 +147,4 @@ def ensure_client(d: Path, server: str, stem: str, subject: str) -> Path:
     text = kubeconfig(d, stem, server)
     if not kc.is_file() or kc.read_text() != text:
         kc.write_text(text)
-    for p in d.glob("*.csr"):
-        p.unlink()
     return kc

@@ -18,6 +18,9 @@ description:
     already the same untouched.
   - The evidence role writes its per-requirement pages and junit.xml files with it (rendered by the
     C(ansible.builtin.template) lookup), one module call instead of a task per file.
+  - Before writing, each directory of O(emptied) is removed with everything it holds and created again, empty.
+    C(conformance.yml) marks a bundle incomplete this way in one call, emptying an earlier run's C(partial/)
+    and writing C(INCOMPLETE.json).
   - A path that is absolute or climbs out of O(root) with C(..) is refused and nothing is written.
 options:
   root:
@@ -40,6 +43,14 @@ options:
         that is already there is left as it is.
       - By default the umask decides.
     type: str
+  emptied:
+    description:
+      - Directories (relative to O(root)) to empty before the files are written. Each is removed with what it
+        holds and created again, with O(directory_mode) when set. A directory that is not there is created.
+      - Like O(files), a path that is absolute or climbs out of O(root) is refused before anything changes.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -59,6 +70,14 @@ EXAMPLES = r"""
     files:
       - {path: evidence/a.md, content: "# a\n"}
       - {path: junit/a/junit.xml, content: "<testsuites/>\n"}
+
+- name: Empty partial/ (an earlier run's results) and write INCOMPLETE.json, in one call
+  ai_conformance.kubernetes.write_files:
+    root: /tmp/bundle
+    emptied: [partial]
+    directory_mode: "0755"
+    files:
+      - {path: INCOMPLETE.json, content: "{\"reason\": \"the run has not finished\"}\n"}
 """
 
 RETURN = r"""
@@ -68,9 +87,16 @@ written:
   type: list
   elements: str
   sample: [evidence/dra_support.md]
+emptied:
+  description: The directories of O(emptied) that held something or were not there, or that would be in check mode.
+  returned: always
+  type: list
+  elements: str
+  sample: [partial]
 """
 
 import os
+import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -97,6 +123,25 @@ def make_dirs(module, path, mode):
             module.set_mode_if_different(d, mode, False)
 
 
+def inside(rel):
+    """Whether ``rel`` is a non-empty relative path that stays inside the root."""
+    return bool(rel) and not rel.startswith("/") and ".." not in rel.split("/")
+
+
+def empty_dir(module, path, mode):
+    """Remove ``path`` with what it holds and create it again; whether anything changed."""
+    if os.path.isdir(path) and not os.listdir(path):
+        return False
+    if not module.check_mode:
+        if os.path.lexists(path):
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        make_dirs(module, path, mode)
+    return True
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -104,6 +149,7 @@ def main():
             "files": {"type": "list", "elements": "dict", "required": True},
             "mode": {"type": "str", "default": "0644"},
             "directory_mode": {"type": "str"},
+            "emptied": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
@@ -111,12 +157,19 @@ def main():
     wanted = []
     for f in module.params["files"]:
         rel = str(f.get("path") or "")
-        if not rel or rel.startswith("/") or ".." in rel.split("/") or "content" not in f:
-            module.fail_json(msg="each file needs a relative path inside %s and a content (got path %r)" % (root, rel), written=[])
+        if not inside(rel) or "content" not in f:
+            module.fail_json(msg="each file needs a relative path inside %s and a content (got path %r)" % (root, rel), written=[], emptied=[])
         wanted.append((rel, str(f["content"])))
+    for rel in module.params["emptied"]:
+        if not inside(rel.rstrip("/")):
+            module.fail_json(msg="each directory to empty needs a relative path inside %s (got %r)" % (root, rel), written=[], emptied=[])
     written = []
+    emptied = []
     rel = ""
     try:
+        for rel in module.params["emptied"]:
+            if empty_dir(module, os.path.join(root, rel.rstrip("/")), module.params["directory_mode"]):
+                emptied.append(rel)
         for rel, text in wanted:
             path = os.path.join(root, rel)
             if not module.check_mode:
@@ -124,12 +177,12 @@ def main():
                     make_dirs(module, os.path.dirname(path), module.params["directory_mode"])
                 except OSError as exc:
                     where = exc.filename or os.path.dirname(path)
-                    module.fail_json(msg="cannot create the directory %s: %s" % (where, exc.strerror or exc), written=written)
+                    module.fail_json(msg="cannot create the directory %s: %s" % (where, exc.strerror or exc), written=written, emptied=emptied)
             if outfile.write_if_changed(module, path, text, prefix=".write_files-"):
                 written.append(rel)
     except OSError as exc:
-        module.fail_json(msg="cannot write %s under %s: %s" % (rel, root, exc.strerror or exc), written=written)
-    module.exit_json(changed=bool(written), written=written)
+        module.fail_json(msg="cannot write %s under %s: %s" % (rel, root, exc.strerror or exc), written=written, emptied=emptied)
+    module.exit_json(changed=bool(written or emptied), written=written, emptied=emptied)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ def test_a_run_without_its_evidence_phase_leaves_incomplete_json_and_the_probes_
     (bundle / "partial" / "gang_scheduling.json").write_text("{}")
     rc, log = run_play(api_server(ROUTES), out, "--tags", "probe")
     assert rc == 0, log[-4000:]
-    assert "TASK [Write INCOMPLETE.json]" in log and "ai_conformance.kubernetes.evidence" not in log
+    assert "TASK [Mark the bundle directory incomplete until the run has finished" in log and "ai_conformance.kubernetes.evidence" not in log
     marker = json.loads((bundle / "INCOMPLETE.json").read_text())
     assert marker["plan"] == ["robust_controller"] and marker["reason"] == "the run has not finished: interrupted or still running"
     assert marker["run_id"] and marker["started"].endswith("Z")

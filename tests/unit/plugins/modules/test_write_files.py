@@ -61,3 +61,39 @@ def test_a_root_under_a_file_fails_naming_the_directory_it_could_not_create(run_
     res = run_module(write_files.main, {"root": str(root), "files": [{"path": "PRODUCT.yaml", "content": "x"}], "directory_mode": "0755"})
     assert res.failed and res.result["msg"] == "cannot create the directory %s: Not a directory" % (tmp_path / "a-file" / "out")
     assert res.result["written"] == [] and not (tmp_path / "a-file" / "out").exists()
+
+
+def test_emptied_directories_lose_an_earlier_runs_files_before_the_new_ones_are_written(run_module, tmp_path):
+    """conformance.yml's mark of an unfinished run: partial/ emptied of an earlier run's results and
+    INCOMPLETE.json written, in one call; a second call with partial/ already empty changes nothing."""
+    (tmp_path / "partial" / "old").mkdir(parents=True)
+    (tmp_path / "partial" / "dra_support.json").write_text("{}")
+    (tmp_path / "partial" / "old" / "x.json").write_text("{}")
+    (tmp_path / "PRODUCT.yaml").write_text("kept\n")
+    args = {"root": str(tmp_path), "emptied": ["partial"], "directory_mode": "0755", "files": [{"path": "INCOMPLETE.json", "content": "{}\n"}]}
+    res = run_module(write_files.main, args)
+    assert not res.failed and res.result["emptied"] == ["partial"] and res.result["written"] == ["INCOMPLETE.json"]
+    assert list((tmp_path / "partial").iterdir()) == [] and (tmp_path / "partial").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "PRODUCT.yaml").read_text() == "kept\n"
+    again = run_module(write_files.main, args)
+    assert again.result["changed"] is False and again.result["emptied"] == []
+
+
+def test_an_emptied_directory_that_is_missing_is_created_and_check_mode_removes_nothing(run_module, tmp_path):
+    res = run_module(write_files.main, {"root": str(tmp_path), "emptied": ["partial"], "files": []})
+    assert res.result["emptied"] == ["partial"] and (tmp_path / "partial").is_dir()
+    (tmp_path / "partial" / "a.json").write_text("{}")
+    check = run_module(write_files.main, {"root": str(tmp_path), "emptied": ["partial"], "files": [], "_ansible_check_mode": True})
+    assert check.result["changed"] is True and check.result["emptied"] == ["partial"]
+    assert (tmp_path / "partial" / "a.json").is_file()
+
+
+def test_an_emptied_directory_outside_the_root_is_refused_before_anything_changes(run_module, tmp_path):
+    (tmp_path / "root" / "partial").mkdir(parents=True)
+    (tmp_path / "root" / "partial" / "a.json").write_text("{}")
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "b").write_text("")
+    for bad in ("../keep", "/tmp", ""):
+        res = run_module(write_files.main, {"root": str(tmp_path / "root"), "emptied": ["partial", bad], "files": []})
+        assert res.failed and "relative path inside" in res.result["msg"], bad
+    assert (tmp_path / "keep" / "b").is_file() and (tmp_path / "root" / "partial" / "a.json").is_file()

@@ -47,7 +47,8 @@ options:
     description:
       - Directories (relative to O(root)) to empty before the files are written. Each is removed with what it
         holds and created again, with O(directory_mode) when set. A directory that is not there is created.
-      - Like O(files), a path that is absolute or climbs out of O(root) is refused before anything changes.
+      - Like O(files), a path that is absolute, climbs out of O(root) or names O(root) itself is refused before
+        anything changes.
     type: list
     elements: str
     default: []
@@ -124,8 +125,8 @@ def make_dirs(module, path, mode):
 
 
 def inside(rel):
-    """Whether ``rel`` is a non-empty relative path that stays inside the root."""
-    return bool(rel) and not rel.startswith("/") and ".." not in rel.split("/")
+    """Whether ``rel`` is a relative path below the root (not the root itself, not climbing out)."""
+    return bool(rel) and not rel.startswith("/") and ".." not in rel.split("/") and os.path.normpath(rel) != "."
 
 
 def empty_dir(module, path, mode):

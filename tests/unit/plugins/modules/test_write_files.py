@@ -93,7 +93,7 @@ def test_an_emptied_directory_outside_the_root_is_refused_before_anything_change
     (tmp_path / "root" / "partial" / "a.json").write_text("{}")
     (tmp_path / "keep").mkdir()
     (tmp_path / "keep" / "b").write_text("")
-    for bad in ("../keep", "/tmp", ""):
+    for bad in ("../keep", "/tmp", "", ".", "./", "partial/.."):
         res = run_module(write_files.main, {"root": str(tmp_path / "root"), "emptied": ["partial", bad], "files": []})
         assert res.failed and "relative path inside" in res.result["msg"], bad
     assert (tmp_path / "keep" / "b").is_file() and (tmp_path / "root" / "partial" / "a.json").is_file()
